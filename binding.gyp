@@ -1,0 +1,14 @@
+{
+  "targets": [
+    {
+      "target_name": "fcnet",
+      "sources": ["native/binding.cc", "native/kernels.cc", "native/gemm.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node scripts/find-blas.js defines)"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "<!@(node scripts/find-blas.js cflags)"],
+      "libraries": ["<!@(node scripts/find-blas.js libs)"]
+    }
+  ]
+}

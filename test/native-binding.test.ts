@@ -1,0 +1,166 @@
+// The native addon's boundary: every function checks its arguments and throws errors that name them.
+import { requireNative } from '../lib/binding';
+import { compareArrays, expectAllClose } from './support/compare';
+import { testNumbers } from './support/reference-mlp';
+
+const native = requireNative();
+const f32 = (n: number) => new Float32Array(n);
+
+test('reports which GEMM it was built with', () => {
+  const info = native.gemmInfo();
+  expect(['openblas', 'fallback']).toContain(info.blas);
+  expect(info.threads).toBeGreaterThanOrEqual(1);
+  console.log(`native GEMM: ${info.blas} (${info.config.trim()}), ${info.threads} threads`);
+});
+
+describe('linearForward', () => {
+  const B = 2, I = 3, O = 4;
+  test('computes x·wᵀ + b with and without ReLU', () => {
+    const x = Float32Array.of(1, 2, 3, -1, 0, 1);
+    const w = Float32Array.of(1, 0, 0, 0, 1, 0, 0, 0, 1, -1, -1, -1);
+    const b = Float32Array.of(0.5, 0, 0, 0);
+    const out = f32(B * O);
+    native.linearForward(out, x, w, b, B, I, O, false);
+    expect(Array.from(out)).toEqual([1.5, 2, 3, -6, -0.5, 0, 1, 0]);
+    native.linearForward(out, x, w, b, B, I, O, true);
+    expect(Array.from(out)).toEqual([1.5, 2, 3, 0, 0, 0, 1, 0]);
+  });
+  test('names the argument that is wrong', () => {
+    expect(() => native.linearForward(f32(8), f32(5), f32(12), f32(4), B, I, O, false)).toThrow(
+      new RangeError('Expected Float32Array of at least 6 elements (B·I = 2·3) for x but received Float32Array of length 5'),
+    );
+    expect(() => native.linearForward(f32(8), f32(6), new Float64Array(12) as never, f32(4), B, I, O, false)).toThrow(
+      new TypeError('Expected Float32Array for w but received Float64Array of length 12'),
+    );
+    expect(() => native.linearForward(f32(8), f32(6), f32(12), f32(4), 0, I, O, false)).toThrow(
+      new RangeError('Expected integer between 1 and 2147483647 for B but received 0 of type number'),
+    );
+    expect(() => native.linearForward(f32(8), f32(6), f32(12), f32(4), 1.5, I, O, false)).toThrow(/for B but received 1.5 of type number/);
+    expect(() => native.linearForward(f32(8), f32(6), f32(12), f32(4), NaN, I, O, false)).toThrow(/for B but received NaN of type number/);
+    expect(() => native.linearForward(f32(8), f32(6), f32(12), f32(4), 2 ** 31, I, O, false)).toThrow(/for B but received 2147483648/);
+    expect(() => native.linearForward(f32(8), f32(6), f32(12), f32(4), B, I, O, 1 as never)).toThrow(
+      new TypeError('Expected boolean for relu but received 1 of type number'),
+    );
+    expect(() => (native.linearForward as (...a: unknown[]) => void)(f32(8))).toThrow(new TypeError('linearForward expects 8 arguments but received 1'));
+    expect(() => native.linearForward(f32(8), 'x' as never, f32(12), f32(4), B, I, O, false)).toThrow(
+      new TypeError("Expected Float32Array for x but received 'x' of type string"),
+    );
+  });
+  test('refuses an output that overlaps an input', () => {
+    const shared = f32(20);
+    expect(() => native.linearForward(shared.subarray(0, 8), shared.subarray(4, 10), f32(12), f32(4), B, I, O, false)).toThrow(
+      new RangeError('Expected out not to share memory with x but the two views overlap'),
+    );
+  });
+  test('accepts views at an offset and SharedArrayBuffer memory', () => {
+    const mem = new Float32Array(new SharedArrayBuffer(4 * 40));
+    const x = mem.subarray(1, 7);
+    x.set([1, 2, 3, -1, 0, 1]);
+    const w = mem.subarray(10, 22);
+    w.set([1, 0, 0, 0, 1, 0, 0, 0, 1, -1, -1, -1]);
+    const out = mem.subarray(30, 38);
+    native.linearForward(out, x, w, f32(4), B, I, O, false);
+    expect(Array.from(out)).toEqual([1, 2, 3, -6, -1, 0, 1, 0]);
+  });
+  test('a detached buffer is a RangeError, not a crash', () => {
+    const x = f32(6);
+    structuredClone(x.buffer, { transfer: [x.buffer] });
+    expect(() => native.linearForward(f32(8), x, f32(12), f32(4), B, I, O, false)).toThrow(/for x but received Float32Array of length 0/);
+  });
+});
+
+describe('linearBackward', () => {
+  test('dw = doutᵀ·x, db = Σ dout, dx = dout·w', () => {
+    const B = 2, I = 2, O = 2;
+    const dout = Float32Array.of(1, 2, 3, 4);
+    const x = Float32Array.of(1, 0, 0, 1);
+    const w = Float32Array.of(1, 2, 3, 4);
+    const dx = f32(4), dw = f32(4), db = f32(2);
+    native.linearBackward(dx, dw, db, dout, x, w, B, I, O);
+    expect(Array.from(dw)).toEqual([1, 3, 2, 4]);
+    expect(Array.from(db)).toEqual([4, 6]);
+    expect(Array.from(dx)).toEqual([7, 10, 15, 22]);
+    native.linearBackward(null, dw, db, dout, x, w, B, I, O); // dx may be skipped (the first layer)
+  });
+  test('checks every buffer', () => {
+    expect(() => native.linearBackward(null, f32(3), f32(2), f32(4), f32(4), f32(4), 2, 2, 2)).toThrow(
+      new RangeError('Expected Float32Array of at least 4 elements (O·I = 2·2) for dw but received Float32Array of length 3'),
+    );
+    expect(() => native.linearBackward(f32(3), f32(4), f32(2), f32(4), f32(4), f32(4), 2, 2, 2)).toThrow(
+      new RangeError('Expected Float32Array of at least 4 elements (B·I = 2·2) for dx but received Float32Array of length 3'),
+    );
+    expect(() => native.linearBackward(null, f32(4), f32(1), f32(4), f32(4), f32(4), 2, 2, 2)).toThrow(
+      new RangeError('Expected Float32Array of at least 2 elements (O = 2) for db but received Float32Array of length 1'),
+    );
+  });
+});
+
+test('softmaxCrossEntropy: equal logits give ln C, and labels outside the classes are refused', () => {
+  const logits = f32(2 * 10);
+  const d = f32(20);
+  expect(native.softmaxCrossEntropy(d, logits, Int32Array.of(3, 7), 2, 10)).toBeCloseTo(Math.log(10), 6);
+  expect(d[3]).toBeCloseTo((0.1 - 1) / 2, 7);
+  expect(d[0]).toBeCloseTo(0.1 / 2, 7);
+  expect(() => native.softmaxCrossEntropy(null, logits, Int32Array.of(3, 12), 2, 10)).toThrow(
+    new RangeError('Expected integer between 0 and 9 for labels[1] but received 12 of type number'),
+  );
+  expect(() => native.softmaxCrossEntropy(null, logits, Float32Array.of(3, 1) as never, 2, 10)).toThrow(
+    new TypeError('Expected Int32Array for labels but received Float32Array of length 2'),
+  );
+});
+
+test('softmaxCrossEntropy is stable for huge logits', () => {
+  const loss = native.softmaxCrossEntropy(null, Float32Array.of(1000, 0, -1000), Int32Array.of(1), 1, 3);
+  expect(loss).toBeCloseTo(1000, 3);
+});
+
+test('adamUpdate checks its hyper-parameters', () => {
+  const h = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+  expect(() => native.adamUpdate(f32(3), f32(3), f32(3), f32(3), 3, { ...h, lr: NaN }, 1)).toThrow(
+    new RangeError('Expected finite number for hyper.lr but received NaN of type number'),
+  );
+  expect(() => native.adamUpdate(f32(3), f32(3), f32(3), f32(3), 3, h, 0)).toThrow(/for step but received 0/);
+  const p = f32(3);
+  expect(() => native.adamUpdate(p, p, f32(3), f32(3), 3, h, 1)).toThrow('Expected params not to share memory with grads but the two views overlap');
+});
+
+test('gatherBatch scales bytes to [0, 1] and refuses indices outside the dataset', () => {
+  const images = Uint8Array.of(0, 255, 51, 102, 1, 2);
+  const x = f32(4);
+  native.gatherBatch(x, images, Int32Array.of(9, 1, 0), 1, 2, 2);
+  expect(Array.from(x)).toEqual([51 / 255, 102 / 255, 0, 1].map(Math.fround));
+  expect(() => native.gatherBatch(x, images, Int32Array.of(0, 3), 0, 2, 2)).toThrow(
+    new RangeError('Expected integer between 0 and 2 for indices[1] but received 3 of type number'),
+  );
+});
+
+test('argmax picks the first maximum', () => {
+  const out = new Int32Array(2);
+  native.argmax(out, Float32Array.of(1, 3, 3, 0, -1, -2), 2, 3);
+  expect(Array.from(out)).toEqual([1, 0]);
+});
+
+test.each([
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+])('sgemm transA=%s transB=%s: BLAS and the blocked fallback agree at awkward sizes', (ta, tb) => {
+  const diffs = [];
+  for (const [M, N, K] of [[1, 1, 1], [7, 129, 127], [129, 7, 300], [100, 500, 784]]) {
+    const A = Float32Array.from(testNumbers(M * K, M + K));
+    const B = Float32Array.from(testNumbers(K * N, N + 1));
+    const c1 = f32(M * N), c2 = f32(M * N);
+    native.sgemm(ta, tb, M, N, K, A, B, c1, false);
+    native.sgemm(ta, tb, M, N, K, A, B, c2, true);
+    // A float64 product of the same operands for one element, to anchor both.
+    const a = (i: number, k: number) => (ta ? A[k * M + i] : A[i * K + k]);
+    const b = (k: number, j: number) => (tb ? B[j * K + k] : B[k * N + j]);
+    let s = 0;
+    for (let k = 0; k < K; k++) s += a(M - 1, k) * b(k, N - 1);
+    // Sums of K terms of ±1 cancel, so the absolute error bound grows with K (float32: ~K·2⁻²⁴ per term size).
+    const abs = K * 1.2e-7;
+    diffs.push(compareArrays(`${M}x${N}x${K} fallback vs gemm`, c2, c1, 1e-4, abs), compareArrays(`${M}x${N}x${K} last element vs float64`, [c1[M * N - 1]], [s], 1e-4, abs));
+  }
+  expectAllClose(`sgemm ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}:`, diffs);
+});
