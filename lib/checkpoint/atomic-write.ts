@@ -1,0 +1,59 @@
+// Writing a file so that readers (and a crash) see either the old contents or the new, never half of them.
+
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  // writeSync may write less than asked (large buffers, some file systems).
+  for (let written = 0; written < bytes.length;) {
+    written += writeSync(fd, bytes, written, bytes.length - written);
+  }
+}
+
+function ignoreErrors(cleanUp: () => unknown): void {
+  try {
+    cleanUp();
+  } catch {
+    // cleaning up must not hide the error that made it necessary
+  }
+}
+
+/** Makes the rename itself durable; some platforms (Windows) cannot open or sync a folder, which is fine. */
+function fsyncFolder(folder: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(folder, 'r');
+    fsyncSync(fd);
+  } catch {
+    // best effort only
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes `bytes` to `path` atomically: into a temporary file in the same folder (a rename is only atomic
+ * within one file system), synced to disk, then renamed over `path`. On failure the temporary file is removed
+ * and `path` keeps its old contents.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const folder = dirname(resolve(path));
+  const temporary = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(temporary, 'wx'); // 'x': never follow or reuse someone else's file
+    writeAll(fd, bytes);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temporary, path);
+  } catch (error) {
+    ignoreErrors(() => fd !== undefined && closeSync(fd));
+    ignoreErrors(() => unlinkSync(temporary)); // it may never have been created
+    // Node's own errors may come from another realm (jest, vm), so read the fields rather than test instanceof.
+    const { message, code } = error as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`Cannot write ${path}: ${message}`, { cause: error }), { code });
+  }
+  fsyncFolder(folder);
+}

@@ -1,0 +1,363 @@
+// A pickle reader that runs nothing from the file: an allow-list VM, after PyTorch's `weights_only` unpickler.
+// It knows only the opcodes a saved state_dict uses (protocols 2 and 4). A global is a name looked up in the
+// caller's allow-list, whose entries are plain TypeScript functions; no name leads to code of our choosing.
+// Before running anything it walks the whole pickle once, refusing unknown opcodes and globals up front.
+//
+// Values: None → null, bool → boolean, int/float → number, str → string, list → array,
+// tuple → frozen array, dict → Map, a global → PickleGlobal, and whatever the allowed functions return.
+
+const MAX_STACK_ITEMS = 1_000_000;
+const MAX_MARK_DEPTH = 1_000;
+const MAX_MEMO_ENTRIES = 1_000_000;
+const MAX_PROTOCOL = 5;
+const MAX_GLOBAL_NAME_BYTES = 1_000;
+
+/** A global named by the pickle (after the allow-list check), e.g. 'collections OrderedDict'. */
+export class PickleGlobal {
+  constructor(readonly name: string) {}
+}
+
+/** What an allowed global may do. Both are plain data transformations; errors they throw get the source. */
+export interface AllowedGlobal {
+  /** REDUCE: the value built from the argument tuple. Without it, the global can't be called. */
+  call?(args: readonly unknown[]): unknown;
+  /** BUILD on a value that `call` made: applies the pickled state. Without it, BUILD is refused. */
+  build?(target: unknown, state: unknown): void;
+}
+
+export interface UnpickleOptions {
+  /** Names the input in error messages. */
+  source: string;
+  /** By 'module name', as the GLOBAL opcode spells it. */
+  globals: ReadonlyMap<string, AllowedGlobal>;
+  /** BINPERSID: turns a persistent id into a value (PyTorch's storages). */
+  persistentLoad(pid: unknown): unknown;
+}
+
+/** Python's dict keys can be any hashable value; a state_dict's are strings, so only scalars are accepted. */
+type PickleKey = string | number | boolean | null;
+
+export const isPickleTuple = (value: unknown): value is readonly unknown[] => Array.isArray(value) && Object.isFrozen(value);
+const isPickleList = (value: unknown): value is unknown[] => Array.isArray(value) && !Object.isFrozen(value);
+const isPickleKey = (value: unknown): value is PickleKey =>
+  value === null || ['string', 'number', 'boolean'].includes(typeof value);
+
+/** Opcodes by byte, with the kind of argument that follows each in the stream. */
+const OPCODES: Record<number, { name: string; argument: Argument }> = {};
+type Argument = 'none' | 'u8' | 'u16' | 'u32' | 'i32' | 'u64' | 'f64be' | 'string1' | 'string4' | 'long1' | 'lines2';
+function opcode(char: string, name: string, argument: Argument = 'none'): number {
+  const byte = char.charCodeAt(0);
+  OPCODES[byte] = { name, argument };
+  return byte;
+}
+const PROTO = opcode('\x80', 'PROTO', 'u8');
+const FRAME = opcode('\x95', 'FRAME', 'u64');
+const STOP = opcode('.', 'STOP');
+const MARK = opcode('(', 'MARK');
+const EMPTY_DICT = opcode('}', 'EMPTY_DICT');
+const EMPTY_LIST = opcode(']', 'EMPTY_LIST');
+const EMPTY_TUPLE = opcode(')', 'EMPTY_TUPLE');
+const NONE = opcode('N', 'NONE');
+const NEWTRUE = opcode('\x88', 'NEWTRUE');
+const NEWFALSE = opcode('\x89', 'NEWFALSE');
+const BININT = opcode('J', 'BININT', 'i32');
+const BININT1 = opcode('K', 'BININT1', 'u8');
+const BININT2 = opcode('M', 'BININT2', 'u16');
+const LONG1 = opcode('\x8a', 'LONG1', 'long1');
+const BINFLOAT = opcode('G', 'BINFLOAT', 'f64be');
+const BINUNICODE = opcode('X', 'BINUNICODE', 'string4');
+const SHORT_BINUNICODE = opcode('\x8c', 'SHORT_BINUNICODE', 'string1');
+const BINPUT = opcode('q', 'BINPUT', 'u8');
+const LONG_BINPUT = opcode('r', 'LONG_BINPUT', 'u32');
+const MEMOIZE = opcode('\x94', 'MEMOIZE');
+const BINGET = opcode('h', 'BINGET', 'u8');
+const LONG_BINGET = opcode('j', 'LONG_BINGET', 'u32');
+const TUPLE = opcode('t', 'TUPLE');
+const TUPLE1 = opcode('\x85', 'TUPLE1');
+const TUPLE2 = opcode('\x86', 'TUPLE2');
+const TUPLE3 = opcode('\x87', 'TUPLE3');
+const APPEND = opcode('a', 'APPEND');
+const APPENDS = opcode('e', 'APPENDS');
+const SETITEM = opcode('s', 'SETITEM');
+const SETITEMS = opcode('u', 'SETITEMS');
+const GLOBAL = opcode('c', 'GLOBAL', 'lines2');
+const STACK_GLOBAL = opcode('\x93', 'STACK_GLOBAL');
+const REDUCE = opcode('R', 'REDUCE');
+const BUILD = opcode('b', 'BUILD');
+const BINPERSID = opcode('Q', 'BINPERSID');
+
+interface Instruction {
+  opcode: number;
+  offset: number;
+  argument: number | string;
+  /** Offset of the next instruction. */
+  next: number;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function describeOpcode(byte: number): string {
+  const printable = byte >= 0x20 && byte < 0x7f ? ` ('${String.fromCharCode(byte)}')` : '';
+  return `0x${byte.toString(16).padStart(2, '0')}${printable}`;
+}
+
+/** A new Error whose message starts with the source. */
+type Fail = (problem: string) => Error;
+
+/** Decodes the instruction at `offset`, checking that its argument fits in the remaining bytes. */
+function readInstruction(bytes: Uint8Array, view: DataView, offset: number, source: string, fail: Fail): Instruction {
+  const code = bytes[offset];
+  const spec = OPCODES[code];
+  if (!spec) throw new Error(`Refusing to load ${source}: pickle opcode ${describeOpcode(code)} at offset ${offset} is not supported`);
+  const at = offset + 1;
+  const remaining = bytes.length - at;
+  const need = (count: number): void => {
+    if (count > remaining) throw fail(`pickle is truncated: ${spec.name} at offset ${offset} needs ${count} bytes but ${remaining} remain`);
+  };
+  const done = (argument: number | string, length: number): Instruction => ({ opcode: code, offset, argument, next: at + length });
+  switch (spec.argument) {
+    case 'none': return done(0, 0);
+    case 'u8': need(1); return done(bytes[at], 1);
+    case 'u16': need(2); return done(view.getUint16(at, true), 2);
+    case 'u32': need(4); return done(view.getUint32(at, true), 4);
+    case 'i32': need(4); return done(view.getInt32(at, true), 4);
+    case 'u64': {
+      need(8);
+      const length = view.getBigUint64(at, true);
+      if (length > BigInt(remaining - 8)) throw fail(`pickle is truncated: FRAME at offset ${offset} announces ${length} bytes but ${remaining - 8} remain`);
+      return done(Number(length), 8);
+    }
+    case 'f64be': need(8); return done(view.getFloat64(at, false), 8);
+    case 'string1':
+    case 'string4': {
+      const lengthBytes = spec.argument === 'string1' ? 1 : 4;
+      need(lengthBytes);
+      const length = lengthBytes === 1 ? bytes[at] : view.getUint32(at, true);
+      need(lengthBytes + length);
+      let text: string;
+      try {
+        text = utf8.decode(bytes.subarray(at + lengthBytes, at + lengthBytes + length));
+      } catch {
+        throw fail(`pickle string at offset ${offset} is not valid UTF-8`);
+      }
+      return done(text, lengthBytes + length);
+    }
+    case 'long1': {
+      need(1);
+      const length = bytes[at];
+      need(1 + length);
+      return done(decodeLong(bytes.subarray(at + 1, at + 1 + length), offset, fail), 1 + length);
+    }
+    case 'lines2': {
+      // 'module\nname\n', ASCII
+      const firstEnd = bytes.indexOf(0x0a, at);
+      const secondEnd = firstEnd < 0 ? -1 : bytes.indexOf(0x0a, firstEnd + 1);
+      if (secondEnd < 0) throw fail(`pickle is truncated: GLOBAL at offset ${offset} has no two newline-ended lines`);
+      const lines = bytes.subarray(at, secondEnd);
+      if (lines.length > MAX_GLOBAL_NAME_BYTES) throw fail(`pickle GLOBAL at offset ${offset} is longer than ${MAX_GLOBAL_NAME_BYTES} bytes`);
+      if (lines.some((byte) => byte > 0x7e || (byte < 0x20 && byte !== 0x0a))) {
+        throw fail(`pickle GLOBAL at offset ${offset} is not printable ASCII`);
+      }
+      const name = String.fromCharCode(...lines).replace('\n', ' ');
+      return done(name, secondEnd + 1 - at);
+    }
+  }
+}
+
+/** LONG1's little-endian two's-complement integer, which must fit a JS number exactly. */
+function decodeLong(digits: Uint8Array, offset: number, fail: Fail): number {
+  let value = 0n;
+  for (let i = digits.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(digits[i]);
+  if (digits.length > 0 && digits[digits.length - 1] & 0x80) value -= 1n << BigInt(8 * digits.length);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw fail(`pickle LONG1 at offset ${offset} holds ${value}, beyond the integers a number holds exactly`);
+  }
+  return Number(value);
+}
+
+function refusedGlobal(source: string, name: string, globals: ReadonlyMap<string, AllowedGlobal>): Error {
+  return new Error(`Refusing to load ${source}: pickle global '${name}' is not allowed (allowed: ${[...globals.keys()].join(', ')})`);
+}
+
+/**
+ * Walks the whole pickle without running it: every opcode must be known, every GLOBAL allowed, and a STOP
+ * must end it. STACK_GLOBAL takes its name from the stack, so it is checked when it runs.
+ */
+export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): void {
+  const fail: Fail = (problem) => new Error(`${options.source}: ${problem}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let offset = 0; offset < bytes.length;) {
+    const instruction = readInstruction(bytes, view, offset, options.source, fail);
+    if (instruction.opcode === GLOBAL && !options.globals.has(instruction.argument as string)) {
+      throw refusedGlobal(options.source, instruction.argument as string, options.globals);
+    }
+    if (instruction.opcode === STOP) return;
+    offset = instruction.next;
+  }
+  throw fail('pickle is truncated: it ends without STOP');
+}
+
+/** Runs the pickle in `bytes` on the allow-list VM and returns its value. */
+export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
+  checkPickle(bytes, options);
+  const { source, globals } = options;
+  const fail: Fail = (problem) => new Error(`${source}: ${problem}`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+
+  let stack: unknown[] = [];
+  const marks: unknown[][] = [];
+  const memo = new Map<number, unknown>();
+  const makers = new WeakMap<object, AllowedGlobal>(); // which global's call made a value, for BUILD
+
+  for (let offset = 0; ;) {
+    const instruction = readInstruction(bytes, view, offset, source, fail);
+    const { opcode: code, argument } = instruction;
+    const where = `${OPCODES[code].name} at offset ${offset}`;
+    const malformed = (problem: string): Error => fail(`pickle is malformed: ${where} ${problem}`);
+    const push = (value: unknown): void => {
+      if (stack.length >= MAX_STACK_ITEMS) throw malformed(`would grow the stack past ${MAX_STACK_ITEMS} items`);
+      stack.push(value);
+    };
+    const pop = (): unknown => {
+      if (stack.length === 0) throw malformed('needs a value but the stack is empty');
+      return stack.pop();
+    };
+    const top = (): unknown => {
+      if (stack.length === 0) throw malformed('needs a value but the stack is empty');
+      return stack[stack.length - 1];
+    };
+    const popToMark = (): unknown[] => {
+      const items = stack;
+      const outer = marks.pop();
+      if (!outer) throw malformed('needs a MARK but there is none');
+      stack = outer;
+      return items;
+    };
+    const memoize = (index: number): void => {
+      if (!memo.has(index) && memo.size >= MAX_MEMO_ENTRIES) throw malformed(`would grow the memo past ${MAX_MEMO_ENTRIES} entries`);
+      memo.set(index, top());
+    };
+    const setItems = (dict: unknown, items: readonly unknown[]): void => {
+      if (!(dict instanceof Map)) throw malformed('needs a dict');
+      for (let i = 0; i < items.length; i += 2) {
+        if (!isPickleKey(items[i])) throw malformed('has a dict key that is not a string, number, boolean or None');
+        dict.set(items[i], items[i + 1]);
+      }
+    };
+    const runCallback = <T>(what: string, callback: () => T): T => {
+      try {
+        return callback();
+      } catch (error) {
+        throw fail(`${(error as Error)?.message ?? String(error)} (in ${what} at pickle offset ${offset})`);
+      }
+    };
+
+    switch (code) {
+      case PROTO:
+        if ((argument as number) > MAX_PROTOCOL) throw malformed(`names protocol ${argument}; the highest known is ${MAX_PROTOCOL}`);
+        break;
+      case FRAME: break; // only a hint for buffered readers
+      case STOP: {
+        const result = pop();
+        if (stack.length > 0 || marks.length > 0) throw malformed('leaves values or marks behind');
+        return result;
+      }
+      case MARK:
+        if (marks.length >= MAX_MARK_DEPTH) throw malformed(`nests marks deeper than ${MAX_MARK_DEPTH}`);
+        marks.push(stack);
+        stack = [];
+        break;
+      case EMPTY_DICT: push(new Map()); break;
+      case EMPTY_LIST: push([]); break;
+      case EMPTY_TUPLE: push(Object.freeze([])); break;
+      case NONE: push(null); break;
+      case NEWTRUE: push(true); break;
+      case NEWFALSE: push(false); break;
+      case BININT: case BININT1: case BININT2: case LONG1: case BINFLOAT:
+      case BINUNICODE: case SHORT_BINUNICODE:
+        push(argument);
+        break;
+      case BINPUT: case LONG_BINPUT: memoize(argument as number); break;
+      case MEMOIZE: memoize(memo.size); break;
+      case BINGET: case LONG_BINGET:
+        if (!memo.has(argument as number)) throw malformed(`reads memo entry ${argument}, which was never stored`);
+        push(memo.get(argument as number));
+        break;
+      case TUPLE: push(Object.freeze(popToMark())); break;
+      case TUPLE1: case TUPLE2: case TUPLE3: {
+        const items = [];
+        for (let n = code - TUPLE1 + 1; n > 0; n--) items.unshift(pop());
+        push(Object.freeze(items));
+        break;
+      }
+      case APPEND: {
+        const value = pop();
+        const list = top();
+        if (!isPickleList(list)) throw malformed('needs a list');
+        list.push(value);
+        break;
+      }
+      case APPENDS: {
+        const items = popToMark();
+        const list = top();
+        if (!isPickleList(list)) throw malformed('needs a list');
+        for (const item of items) list.push(item);
+        break;
+      }
+      case SETITEM: {
+        const value = pop();
+        const key = pop();
+        setItems(top(), [key, value]);
+        break;
+      }
+      case SETITEMS: {
+        const items = popToMark();
+        if (items.length % 2 !== 0) throw malformed('has an odd number of keys and values');
+        setItems(top(), items);
+        break;
+      }
+      case GLOBAL: case STACK_GLOBAL: {
+        let name = argument as string;
+        if (code === STACK_GLOBAL) {
+          const qualifiedName = pop();
+          const module = pop();
+          if (typeof module !== 'string' || typeof qualifiedName !== 'string') throw malformed('needs two strings');
+          name = `${module} ${qualifiedName}`;
+        }
+        if (!globals.has(name)) throw refusedGlobal(source, name, globals);
+        push(new PickleGlobal(name));
+        break;
+      }
+      case REDUCE: {
+        const args = pop();
+        const callable = pop();
+        if (!(callable instanceof PickleGlobal)) throw malformed('needs a global to call');
+        if (!isPickleTuple(args)) throw malformed('needs a tuple of arguments');
+        const allowed = globals.get(callable.name) as AllowedGlobal;
+        const call = allowed.call;
+        if (!call) throw new Error(`Refusing to load ${source}: pickle calls '${callable.name}', which may only be named, not called`);
+        const value = runCallback(callable.name, () => call(args));
+        if (typeof value === 'object' && value !== null) makers.set(value, allowed);
+        push(value);
+        break;
+      }
+      case BUILD: {
+        const state = pop();
+        const target = top();
+        const build = typeof target === 'object' && target !== null ? makers.get(target)?.build : undefined;
+        if (!build) throw new Error(`Refusing to load ${source}: pickle BUILD at offset ${offset} sets state on a value that does not allow it`);
+        runCallback('BUILD', () => build(target, state));
+        break;
+      }
+      case BINPERSID: {
+        const pid = pop();
+        push(runCallback('persistent id', () => options.persistentLoad(pid)));
+        break;
+      }
+      default:
+        throw new Error(`Refusing to load ${source}: pickle opcode ${describeOpcode(code)} at offset ${offset} is not supported`);
+    }
+    offset = instruction.next;
+    if (offset >= bytes.length) throw fail('pickle is truncated: it ends without STOP');
+  }
+}

@@ -1,0 +1,120 @@
+// PyTorch's checkpoint files (torch.save since 1.6): a zip archive holding <archive>/data.pkl (the pickle),
+// <archive>/data/<key> (one raw little-endian storage each), optionally <archive>/byteorder, and others we
+// ignore (version, serialization_id). The <archive> folder name varies. Read without running any of it.
+
+import { readFileSync } from 'node:fs';
+import { unzipSync, type UnzipFileInfo } from 'fflate';
+import { checkKnownOptions, invalidArgument } from '../check';
+import type { StateDict } from '../tensor';
+import { checkExpectOption, type ExpectedShapes } from './expected-shapes';
+import { unpickle } from './pickle';
+import { stateDictFromPickle, storageLoader, TORCH_GLOBALS } from './torch-pickle';
+
+export interface TorchCheckpointOptions {
+  /** What error messages call the input (default: the file's path, or 'torch checkpoint' for bytes). */
+  source?: string;
+  /** The tensors the checkpoint must hold: exactly these names, with these shapes. */
+  expect?: ExpectedShapes;
+}
+
+// Deflate never expands more than 1032:1, so a larger claim is a lie that would make us allocate for nothing.
+const MAX_DEFLATE_RATIO = 1032;
+
+type Fail = (problem: string) => Error;
+
+/** The entries whose names `wanted` accepts, each checked to be as long as the archive says. */
+function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail: Fail): Map<string, Uint8Array> {
+  const seen = new Set<string>();
+  const declaredSizes = new Map<string, number>();
+  let refusal: Error | undefined;
+  const refuse = (problem: string): never => {
+    refusal = fail(problem);
+    throw refusal;
+  };
+  const accept = ({ name, size, originalSize, compression }: UnzipFileInfo): boolean => {
+    if (seen.has(name)) refuse(`zip entry '${name}' appears twice`);
+    seen.add(name);
+    if (!wanted(name)) return false;
+    if (compression !== 0 && compression !== 8) {
+      refuse(`zip entry '${name}' uses compression method ${compression}; only stored (0) and deflate (8) can be read`);
+    }
+    if (size > bytes.length) refuse(`zip entry '${name}' claims ${size} bytes but the file has only ${bytes.length}`);
+    if (compression === 0 && originalSize !== size) refuse(`zip entry '${name}' is stored but claims ${originalSize} bytes from ${size}`);
+    if (originalSize > size * MAX_DEFLATE_RATIO + 1024) {
+      refuse(`zip entry '${name}' claims ${originalSize} bytes from ${size}, more than deflate can produce`);
+    }
+    declaredSizes.set(name, originalSize);
+    return true;
+  };
+  let files: Record<string, Uint8Array>;
+  try {
+    files = unzipSync(bytes, { filter: accept });
+  } catch (error) {
+    if (error === refusal) throw error;
+    const reason = (error as Error)?.message ?? String(error);
+    throw fail(`not a readable zip archive (${reason}); the file may be truncated or damaged`);
+  }
+  const entries = new Map<string, Uint8Array>();
+  for (const [name, size] of declaredSizes) {
+    const data = files[name];
+    if (data.length !== size) throw fail(`zip entry '${name}' is truncated: ${data.length} of ${size} bytes`);
+    entries.set(name, data);
+  }
+  return entries;
+}
+
+function checkSignature(bytes: Uint8Array, fail: Fail): void {
+  const isZip = bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+  if (isZip) return;
+  if (bytes[0] === 0x80) {
+    throw fail("is in PyTorch's legacy format (before 1.6), which fcnet cannot read; re-save it with torch.save from PyTorch 1.6 or later");
+  }
+  throw fail('is not a PyTorch checkpoint (torch.save writes a zip archive, and this is none)');
+}
+
+/** Reads the archive's folder name, pickle and byte order, leaving the storages for later. */
+function openArchive(bytes: Uint8Array, fail: Fail): { folder: string; pickle: Uint8Array } {
+  const topLevel = /^[^/]+\/(data\.pkl|byteorder)$/;
+  const entries = unzipEntries(bytes, (name) => topLevel.test(name), fail);
+  const pickles = [...entries.keys()].filter((name) => name.endsWith('/data.pkl'));
+  if (pickles.length === 0) throw fail('the zip archive has no <archive>/data.pkl; is it a PyTorch checkpoint?');
+  if (pickles.length > 1) throw fail(`the zip archive holds more than one pickle: ${pickles.join(', ')}`);
+  const folder = pickles[0].slice(0, -'/data.pkl'.length);
+  const byteOrder = entries.get(`${folder}/byteorder`);
+  if (byteOrder !== undefined) {
+    const order = new TextDecoder().decode(byteOrder);
+    if (order === 'big') throw fail("its byteorder is 'big'; only little-endian checkpoints can be read");
+    if (order !== 'little') throw fail(`its byteorder entry holds ${JSON.stringify(order)}, neither 'little' nor 'big'`);
+  }
+  return { folder, pickle: entries.get(pickles[0]) as Uint8Array };
+}
+
+/**
+ * The state_dict in a PyTorch checkpoint (the bytes, or a path to read), every tensor converted to a
+ * contiguous float32 copy. The pickle runs on an allow-list VM: a checkpoint naming any other global (such
+ * as os.system) is refused before anything runs, and nothing in the file is ever executed.
+ */
+export function readTorchCheckpoint(input: Uint8Array | string, options: TorchCheckpointOptions = {}): StateDict {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('object', 'options', options);
+  checkKnownOptions('readTorchCheckpoint', options, ['source', 'expect']);
+  if (options.source !== undefined && typeof options.source !== 'string') throw invalidArgument('string', 'source', options.source);
+  checkExpectOption(options.expect);
+  if (typeof input !== 'string' && !(input instanceof Uint8Array)) throw invalidArgument('Uint8Array or path', 'input', input);
+
+  const source = options.source ?? (typeof input === 'string' ? input : 'torch checkpoint');
+  const fail: Fail = (problem) => new Error(`${source}: ${problem}`);
+  const bytes = typeof input === 'string' ? readFileSync(input) : input;
+  checkSignature(bytes, fail);
+  const { folder, pickle } = openArchive(bytes, fail);
+
+  // Storages are unzipped only once the pickle has passed its checks and asks for one.
+  const storagePrefix = `${folder}/data/`;
+  let storages: Map<string, Uint8Array> | undefined;
+  const readStorage = (key: string): Uint8Array | undefined => {
+    // Unprefixed errors: the pickle VM adds the source and where in the pickle the storage was named.
+    storages ??= unzipEntries(bytes, (name) => name.startsWith(storagePrefix), (problem) => new Error(problem));
+    return storages.get(storagePrefix + key);
+  };
+  const root = unpickle(pickle, { source, globals: TORCH_GLOBALS, persistentLoad: storageLoader(readStorage) });
+  return stateDictFromPickle(root, source, options.expect);
+}

@@ -1,0 +1,81 @@
+// writeFileAtomic: the target holds either its old bytes or all the new ones, and no temporary file is left.
+import fs = require('node:fs'); // the module object itself, so jest can spy on its functions
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../lib/checkpoint';
+
+let folder: string;
+beforeEach(() => {
+  folder = fs.mkdtempSync(join(tmpdir(), 'fcnet-atomic-'));
+});
+afterEach(() => {
+  jest.restoreAllMocks();
+  fs.rmSync(folder, { recursive: true, force: true });
+});
+
+const thrownBy = (action: () => void): NodeJS.ErrnoException => {
+  try {
+    action();
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+  throw new Error('it did not throw');
+};
+
+test('writes a new file, syncing the file and its folder, and leaves nothing else behind', () => {
+  const fsync = jest.spyOn(fs, 'fsyncSync');
+  const path = join(folder, 'model.safetensors');
+  writeFileAtomic(path, Uint8Array.of(1, 2, 3));
+  expect([...fs.readFileSync(path)]).toEqual([1, 2, 3]);
+  expect(fs.readdirSync(folder)).toEqual(['model.safetensors']);
+  expect(fsync).toHaveBeenCalledTimes(2);
+});
+
+test('replaces an existing file, and writes only the bytes of a view', () => {
+  const path = join(folder, 'model.safetensors');
+  fs.writeFileSync(path, 'old contents, longer than the new');
+  const buffer = Uint8Array.of(9, 8, 7, 6, 5);
+  writeFileAtomic(path, buffer.subarray(1, 4));
+  expect([...fs.readFileSync(path)]).toEqual([8, 7, 6]);
+  expect(fs.readdirSync(folder)).toEqual(['model.safetensors']);
+});
+
+test('writes large files completely, even when the OS takes fewer bytes per write', () => {
+  const realWrite = fs.writeSync;
+  // Accept at most 1000 bytes per call, as a slow or full pipe might.
+  jest.spyOn(fs, 'writeSync').mockImplementation(((fd: number, bytes: Uint8Array, offset: number, length: number) =>
+    realWrite(fd, bytes, offset, Math.min(length, 1000))) as typeof fs.writeSync);
+  const bytes = Uint8Array.from({ length: 4321 }, (_, i) => i % 251);
+  const path = join(folder, 'big.bin');
+  writeFileAtomic(path, bytes);
+  expect(fs.readFileSync(path).equals(bytes)).toBe(true);
+});
+
+test('a failed write keeps the old file and removes the temporary one', () => {
+  const path = join(folder, 'model.safetensors');
+  fs.writeFileSync(path, 'old');
+  jest.spyOn(fs, 'writeSync').mockImplementation(() => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  });
+  const error = thrownBy(() => writeFileAtomic(path, Uint8Array.of(1, 2, 3)));
+  expect(error.message).toBe(`Cannot write ${path}: ENOSPC: no space left on device, write`);
+  expect(error.code).toBe('ENOSPC');
+  expect(fs.readFileSync(path, 'utf8')).toBe('old');
+  expect(fs.readdirSync(folder)).toEqual(['model.safetensors']);
+});
+
+test('a failed rename (the target is a folder) removes the temporary file', () => {
+  const path = join(folder, 'taken');
+  fs.mkdirSync(path);
+  fs.writeFileSync(join(path, 'inside'), 'x');
+  const error = thrownBy(() => writeFileAtomic(path, Uint8Array.of(1)));
+  expect(error.message).toMatch(new RegExp(`^Cannot write ${path}: EISDIR: illegal operation on a directory, rename`));
+  expect(fs.readdirSync(folder)).toEqual(['taken']);
+});
+
+test('a missing folder is reported with the path asked for', () => {
+  const path = join(folder, 'no-such-folder', 'model.safetensors');
+  const error = thrownBy(() => writeFileAtomic(path, Uint8Array.of(1)));
+  expect(error.message).toMatch(new RegExp(`^Cannot write ${path}: ENOENT: no such file or directory, open`));
+  expect(error.code).toBe('ENOENT');
+});
