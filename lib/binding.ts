@@ -15,8 +15,18 @@ export interface NativeAddon {
   gatherBatch(x: Float32Array, images: Uint8Array, indices: Int32Array, offset: number, B: number, D: number): void;
   /** C(M,N) = op(A)·op(B) with tight leading dimensions; `useFallback` picks the built-in GEMM over the BLAS. */
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, useFallback: boolean): void;
+  SparseTrainer: new (sizes: Int32Array, maxBatch: number, threads: number) => NativeSparseTrainer;
   gemmInfo(): { blas: 'openblas' | 'fallback'; config: string; threads: number };
   setThreads(threads: number): void;
+}
+
+/** The fused, multi-threaded training step for mostly-zero inputs (native/sparse_trainer.h). */
+export interface NativeSparseTrainer {
+  readonly threads: number;
+  trainBatch(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, images: Uint8Array, labels: Int32Array,
+    indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number): number;
+  invalidateShadow(): void;
+  dispose(): void;
 }
 
 export interface NativeLoad {

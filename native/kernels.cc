@@ -50,23 +50,18 @@ double softmax_cross_entropy(float* dlogits, const float* logits, const int32_t*
   return B > 0 ? loss_sum / B : 0.0;
 }
 
-void adam_update(float* params, const float* grads, float* m, float* v, size_t n, const AdamHyper& h, int64_t step) {
+AdamStepConstants adam_step_constants(const AdamHyper& h, int64_t step) {
   // Bias corrections in double, as torch computes them in Python floats.
   const double bc1 = 1.0 - std::pow(h.beta1, (double)step);
   const double bc2 = 1.0 - std::pow(h.beta2, (double)step);
-  const float step_size = (float)(h.lr / bc1);
-  const float bc2_sqrt = (float)std::sqrt(bc2);
-  const float b1 = (float)h.beta1, one_minus_b1 = (float)(1.0 - h.beta1);
-  const float b2 = (float)h.beta2, one_minus_b2 = (float)(1.0 - h.beta2);
-  const float wd = (float)h.weight_decay, eps = (float)h.eps;
-  for (size_t i = 0; i < n; i++) {
-    const float g = wd != 0.0f ? grads[i] + wd * params[i] : grads[i];
-    const float mi = b1 * m[i] + one_minus_b1 * g;
-    const float vi = b2 * v[i] + one_minus_b2 * g * g;
-    m[i] = mi;
-    v[i] = vi;
-    params[i] -= step_size * mi / (std::sqrt(vi) / bc2_sqrt + eps);
-  }
+  return AdamStepConstants{(float)(h.lr / bc1),         (float)std::sqrt(bc2),        (float)h.beta1,
+                           (float)(1.0 - h.beta1),       (float)h.beta2,               (float)(1.0 - h.beta2),
+                           (float)h.weight_decay,        (float)h.eps};
+}
+
+void adam_update(float* params, const float* grads, float* m, float* v, size_t n, const AdamHyper& h, int64_t step) {
+  const AdamStepConstants c = adam_step_constants(h, step);
+  for (size_t i = 0; i < n; i++) params[i] = adam_value(params[i], grads[i], m[i], v[i], c);
 }
 
 void argmax_rows(int32_t* out, const float* x, int B, int C) {

@@ -11,11 +11,22 @@ interface LayerViews {
   db: Float32Array; // (O)
 }
 
-class HostDataset implements DatasetHandle {
+export class HostDataset implements DatasetHandle {
   /** 0..n-1, so evaluation can gather batches in order through the same kernel as training. */
   readonly inOrder: Int32Array;
+  private nonZeroFraction: number | undefined;
   constructor(readonly images: Uint8Array, readonly labels: Int32Array, readonly n: number, readonly d: number) {
     this.inOrder = new Int32Array(n).map((_, i) => i);
+  }
+
+  /** The fraction of pixels that are not 0 (MNIST: 0.19), measured once. */
+  get density(): number {
+    if (this.nonZeroFraction === undefined) {
+      let nonZero = 0;
+      for (let i = 0; i < this.images.length; i++) if (this.images[i] !== 0) nonZero++;
+      this.nonZeroFraction = nonZero / Math.max(1, this.images.length);
+    }
+    return this.nonZeroFraction;
   }
 }
 
@@ -45,7 +56,7 @@ export class HostEngine implements Engine {
     readonly backend: BackendName,
     private readonly kernels: Kernels,
     readonly sizes: readonly number[],
-    private readonly buffers: ParameterBuffers,
+    protected readonly buffers: ParameterBuffers,
     readonly maxBatch: number,
   ) {
     const params = layerSlices(sizes, buffers.params);

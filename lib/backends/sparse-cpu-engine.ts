@@ -1,0 +1,50 @@
+// The native CPU engine: a whole training step in one native call on a team of threads, using the
+// sparsity of the inputs (see native/sparse_trainer.h); everything else runs the native kernels.
+import type { NativeAddon, NativeSparseTrainer } from '../binding';
+import { HostDataset, HostEngine } from './host-engine';
+import { nativeCpuKernels } from './native-cpu';
+import type { AdamHyper, DatasetHandle, ParameterBuffers } from './types';
+
+/**
+ * Above this fraction of non-zero inputs the dense BLAS products beat the sparse ones: measured on this
+ * 2-core machine with `npm run bench -- --density` (sparse wins up to about half the inputs non-zero).
+ */
+export const SPARSE_DENSITY_LIMIT = 0.5;
+
+export class SparseCpuEngine extends HostEngine {
+  private trainer: NativeSparseTrainer | null;
+
+  constructor(addon: NativeAddon, sizes: readonly number[], buffers: ParameterBuffers, maxBatch: number, threads: number) {
+    super('cpu', nativeCpuKernels(addon), sizes, buffers, maxBatch);
+    this.trainer = new addon.SparseTrainer(Int32Array.from(sizes), maxBatch, threads);
+  }
+
+  get threads(): number {
+    return this.trainer?.threads ?? 0;
+  }
+
+  override trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number): number {
+    const host = data as HostDataset;
+    if (!this.trainer || host.density > SPARSE_DENSITY_LIMIT) {
+      this.trainer?.invalidateShadow();
+      return super.trainBatch(data, indices, offset, B, hyper, step);
+    }
+    const { params, grads, m, v } = this.buffers;
+    return this.trainer.trainBatch(params, grads, m, v, host.images, host.labels, indices, offset, B, hyper, step);
+  }
+
+  override adamStep(hyper: AdamHyper, step: number): void {
+    super.adamStep(hyper, step);
+    this.trainer?.invalidateShadow();
+  }
+
+  /** The host buffers may have been written (loadStateDict, a checkpoint): the fused step's copy is stale. */
+  override upload(): void {
+    this.trainer?.invalidateShadow();
+  }
+
+  override dispose(): void {
+    this.trainer?.dispose();
+    this.trainer = null;
+  }
+}

@@ -1,0 +1,135 @@
+// Argument checks for the Node-API layer: each throws a TypeError or RangeError naming the argument,
+// in one message shape: "Expected Float32Array of at least 6 elements (B·I = 2·3) for x but received ...".
+#pragma once
+
+#include <napi.h>
+
+#include <cmath>
+#include <string>
+
+#include "kernels.h"
+
+namespace fcnet_napi {
+
+constexpr int64_t kMaxDim = 2147483647;  // sizes are C ints inside the kernels
+
+template <typename T>
+struct Span {
+  T* data;
+  size_t length;
+};
+
+inline std::string describe(const Napi::Value& v) {
+  if (v.IsTypedArray()) {
+    Napi::TypedArray a = v.As<Napi::TypedArray>();
+    static const char* names[] = {"Int8Array",    "Uint8Array",   "Uint8ClampedArray", "Int16Array",
+                                  "Uint16Array",  "Int32Array",   "Uint32Array",       "Float32Array",
+                                  "Float64Array", "BigInt64Array", "BigUint64Array"};
+    const int t = (int)a.TypedArrayType();
+    const char* name = t >= 0 && t < 11 ? names[t] : "TypedArray";
+    return std::string(name) + " of length " + std::to_string(a.ElementLength());
+  }
+  if (v.IsNumber()) return Napi::Value(v).ToString().Utf8Value() + " of type number";
+  if (v.IsString()) return "'" + v.As<Napi::String>().Utf8Value() + "' of type string";
+  if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsBoolean()) return std::string(v.As<Napi::Boolean>().Value() ? "true" : "false") + " of type boolean";
+  if (v.IsArray()) return "Array";
+  return "a value of type " + std::string(v.IsObject() ? "object" : "function");
+}
+
+[[noreturn]] inline void throw_type(const Napi::Env& env, const std::string& expected, const char* name, const Napi::Value& v) {
+  throw Napi::TypeError::New(env, "Expected " + expected + " for " + name + " but received " + describe(v));
+}
+
+[[noreturn]] inline void throw_range(const Napi::Env& env, const std::string& expected, const char* name,
+                              const Napi::Value& v) {
+  throw Napi::RangeError::New(env, "Expected " + expected + " for " + name + " but received " + describe(v));
+}
+
+inline int64_t get_int(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min, int64_t max) {
+  const Napi::Value v = info[i];
+  if (!v.IsNumber()) throw_type(info.Env(), "integer", name, v);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= (double)min && d <= (double)max) || std::floor(d) != d) {
+    throw_range(info.Env(), "integer between " + std::to_string(min) + " and " + std::to_string(max), name, v);
+  }
+  return (int64_t)d;
+}
+
+inline double get_number(const Napi::Env& env, const Napi::Value& v, const char* name) {
+  if (!v.IsNumber()) throw_type(env, "finite number", name, v);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(d)) throw_range(env, "finite number", name, v);
+  return d;
+}
+
+template <typename T>
+Span<T> get_array(const Napi::CallbackInfo& info, size_t i, const char* name, napi_typedarray_type type,
+                  const char* type_name, uint64_t min_length, const char* size_text) {
+  const Napi::Value v = info[i];
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) throw_type(info.Env(), type_name, name, v);
+  // Raw N-API here: it hands the data pointer for SharedArrayBuffer-backed views too, already at the view's offset.
+  napi_typedarray_type actual;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t byte_offset = 0;
+  if (napi_get_typedarray_info(info.Env(), v, &actual, &length, &data, &buffer, &byte_offset) != napi_ok) {
+    throw_type(info.Env(), type_name, name, v);
+  }
+  if (length < min_length) {
+    throw_range(info.Env(), std::string(type_name) + " of at least " + std::to_string(min_length) + " elements (" +
+                                size_text + ")",
+                name, v);
+  }
+  // A detached buffer has length 0 and no data: only reachable with min_length 0, and then nothing is read.
+  return Span<T>{static_cast<T*>(data), length};
+}
+
+inline Span<float> get_f32(const Napi::CallbackInfo& info, size_t i, const char* name, uint64_t min_length,
+                    const char* size_text) {
+  return get_array<float>(info, i, name, napi_float32_array, "Float32Array", min_length, size_text);
+}
+
+inline bool is_null(const Napi::CallbackInfo& info, size_t i) { return info[i].IsNull() || info[i].IsUndefined(); }
+
+// Outputs written while inputs are read must not share memory: the result would be silently wrong.
+template <typename A, typename B>
+void check_no_overlap(const Napi::Env& env, const char* out_name, Span<A> out, uint64_t out_used, const char* in_name,
+                      Span<B> in, uint64_t in_used) {
+  if (out.data == nullptr || in.data == nullptr) return;
+  const uint8_t* a0 = reinterpret_cast<const uint8_t*>(out.data);
+  const uint8_t* a1 = a0 + out_used * sizeof(A);
+  const uint8_t* b0 = reinterpret_cast<const uint8_t*>(in.data);
+  const uint8_t* b1 = b0 + in_used * sizeof(B);
+  if (a0 < b1 && b0 < a1) {
+    throw Napi::RangeError::New(env, std::string("Expected ") + out_name + " not to share memory with " + in_name +
+                                         " but the two views overlap");
+  }
+}
+
+inline void check_argc(const Napi::CallbackInfo& info, size_t n, const char* fn) {
+  if (info.Length() < n) {
+    throw Napi::TypeError::New(info.Env(), std::string(fn) + " expects " + std::to_string(n) + " arguments but received " +
+                                               std::to_string(info.Length()));
+  }
+}
+
+inline std::string times(const char* a, int64_t x, const char* b, int64_t y) {
+  return std::string(a) + "·" + b + " = " + std::to_string(x) + "·" + std::to_string(y);
+}
+
+// {lr, beta1, beta2, eps, weightDecay}, checked.
+inline fcnet::AdamHyper get_adam_hyper(const Napi::Env& env, const Napi::Value& value) {
+  if (!value.IsObject()) throw_type(env, "object {lr, beta1, beta2, eps, weightDecay}", "hyper", value);
+  const Napi::Object o = value.As<Napi::Object>();
+  fcnet::AdamHyper h{get_number(env, o.Get("lr"), "hyper.lr"), get_number(env, o.Get("beta1"), "hyper.beta1"),
+                     get_number(env, o.Get("beta2"), "hyper.beta2"), get_number(env, o.Get("eps"), "hyper.eps"),
+                     get_number(env, o.Get("weightDecay"), "hyper.weightDecay")};
+  if (!(h.beta1 >= 0 && h.beta1 < 1)) throw_range(env, "number from 0 to below 1", "hyper.beta1", o.Get("beta1"));
+  if (!(h.beta2 >= 0 && h.beta2 < 1)) throw_range(env, "number from 0 to below 1", "hyper.beta2", o.Get("beta2"));
+  return h;
+}
+
+}  // namespace fcnet_napi

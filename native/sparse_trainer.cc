@@ -1,0 +1,273 @@
+#include "sparse_trainer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "gemm.h"
+#include "simd.h"
+
+namespace fcnet {
+namespace {
+
+constexpr int CHUNK = 64;  // hidden units per pass: one chunk of accumulators stays in registers
+
+// Eight floats as one value, loadable from any float address. Written with explicit vectors because GCC
+// does not vectorise an accumulator array over an indirect (sparse) inner loop by itself.
+typedef float v8f __attribute__((vector_size(32), aligned(4)));
+constexpr int VECS = CHUNK / 8;
+
+// out(c0 : c0+CHUNK) = b1 + Σ_e value[e] · w1t[index[e], c0 : c0+CHUNK] for one row, then ReLU.
+// A whole chunk always: the widths are padded to CHUNK, so the accumulators live in vector registers.
+__attribute__((always_inline)) inline void forward_chunk(float* __restrict out, const float* __restrict w1t,
+                                                         const float* __restrict b1, const int32_t* __restrict index,
+                                                         const float* __restrict value, int count, int Hp, int c0,
+                                                         bool relu) {
+  v8f acc[VECS];
+  for (int t = 0; t < VECS; t++) acc[t] = *reinterpret_cast<const v8f*>(b1 + c0 + 8 * t);
+  for (int e = 0; e < count; e++) {
+    const v8f* row = reinterpret_cast<const v8f*>(w1t + (size_t)index[e] * Hp + c0);
+    const float a = value[e];
+    for (int t = 0; t < VECS; t++) acc[t] += a * row[t];
+  }
+  const v8f zero = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int t = 0; t < VECS; t++) {
+    const v8f y = relu ? (acc[t] > zero ? acc[t] : zero) : acc[t];
+    *reinterpret_cast<v8f*>(out + c0 + 8 * t) = y;
+  }
+}
+
+FCNET_CLONES
+void sparse_forward_rows(float* out /* (B,Hp) */, const float* w1t /* (I,Hp) */, const float* b1 /* (Hp) */,
+                         const int32_t* row_count, const int32_t* row_index, const float* row_value, int r0, int r1,
+                         int I, int Hp, bool relu) {
+  // Chunk-major: one chunk of W1ᵀ's columns (I·64 floats, 200 KB for MNIST) stays in L2 for every row.
+  for (int c0 = 0; c0 < Hp; c0 += CHUNK) {
+    for (int r = r0; r < r1; r++) {
+      forward_chunk(out + (size_t)r * Hp, w1t, b1, row_index + (size_t)r * I, row_value + (size_t)r * I, row_count[r],
+                    Hp, c0, relu);
+    }
+  }
+}
+
+// dw1t(k, :) = Σ over the column's entries of value · delta(row, :), for columns [k0, k1).
+FCNET_CLONES
+void sparse_gradient_columns(float* __restrict dw1t /* (I,Hp) */, const float* __restrict delta /* (B,Hp) */,
+                             const int32_t* col_start, const int32_t* col_row, const float* col_value, int k0, int k1,
+                             int Hp) {
+  for (int k = k0; k < k1; k++) {
+    float* __restrict out = dw1t + (size_t)k * Hp;
+    const int e0 = col_start[k], e1 = col_start[k + 1];
+    for (int c0 = 0; c0 < Hp; c0 += CHUNK) {
+      v8f acc[VECS] = {};
+      for (int e = e0; e < e1; e++) {
+        const v8f* row = reinterpret_cast<const v8f*>(delta + (size_t)col_row[e] * Hp + c0);
+        const float a = col_value[e];
+        for (int t = 0; t < VECS; t++) acc[t] += a * row[t];
+      }
+      for (int t = 0; t < VECS; t++) *reinterpret_cast<v8f*>(out + c0 + 8 * t) = acc[t];
+    }
+  }
+}
+
+// Adam on rows [j0, j1) of fc1.weight (H,I), reading the gradient from its transpose gt (I,Hp), writing the
+// gradient back in PyTorch's layout and the new weights into the transposed shadow pt (I,Hp) as well.
+FCNET_CLONES
+void adam_first_layer_rows(float* __restrict p, float* __restrict g, float* __restrict m, float* __restrict v,
+                           const float* __restrict gt, float* __restrict pt, int j0, int j1, int I, int Hp,
+                           const AdamStepConstants& c) {
+  constexpr int TJ = 8, TK = 64;  // an 8×64 tile: its four buffers and both transposes stay in L1
+  for (int jb = j0; jb < j1; jb += TJ) {
+    const int nj = std::min(TJ, j1 - jb);
+    for (int kb = 0; kb < I; kb += TK) {
+      const int nk = std::min(TK, I - kb);
+      for (int k = 0; k < nk; k++)
+        for (int jj = 0; jj < nj; jj++) g[(size_t)(jb + jj) * I + kb + k] = gt[(size_t)(kb + k) * Hp + jb + jj];
+      for (int jj = 0; jj < nj; jj++) {
+        const size_t base = (size_t)(jb + jj) * I + kb;
+        for (int k = 0; k < nk; k++) p[base + k] = adam_value(p[base + k], g[base + k], m[base + k], v[base + k], c);
+      }
+      for (int k = 0; k < nk; k++)
+        for (int jj = 0; jj < nj; jj++) pt[(size_t)(kb + k) * Hp + jb + jj] = p[(size_t)(jb + jj) * I + kb + k];
+    }
+  }
+}
+
+FCNET_CLONES
+void adam_range(float* __restrict p, const float* __restrict g, float* __restrict m, float* __restrict v, size_t n,
+                const AdamStepConstants& c) {
+  for (size_t i = 0; i < n; i++) p[i] = adam_value(p[i], g[i], m[i], v[i], c);
+}
+
+}  // namespace
+
+SparseTrainer::SparseTrainer(const std::vector<int>& sizes, int max_batch, int threads)
+    : sizes_(sizes),
+      max_batch_(max_batch),
+      I_(sizes[0]),
+      H_(sizes[1]),
+      Hp_((sizes[1] + CHUNK - 1) / CHUNK * CHUNK),
+      team_(threads) {
+  const int L = (int)sizes.size() - 1;
+  size_t offset = 0;
+  for (int l = 0; l < L; l++) {
+    weight_offset_.push_back(offset);
+    offset += (size_t)sizes[l] * sizes[l + 1];
+    bias_offset_.push_back(offset);
+    offset += sizes[l + 1];
+  }
+  parameter_count_ = offset;
+  acts_.resize(L + 1);
+  deltas_.resize(L + 1);
+  stride_.assign(sizes.begin(), sizes.end());
+  stride_[1] = Hp_;
+  for (int l = 1; l <= L; l++) {  // zero-filled: the padding columns stay 0 forever
+    acts_[l].assign((size_t)max_batch * stride_[l], 0.0f);
+    deltas_[l].assign((size_t)max_batch * stride_[l], 0.0f);
+  }
+  batch_labels_.assign(max_batch, 0);
+  row_count_.assign(max_batch, 0);
+  row_index_.assign((size_t)max_batch * I_, 0);
+  row_value_.assign((size_t)max_batch * I_, 0.0f);
+  col_start_.assign(I_ + 1, 0);
+  col_fill_.assign(I_, 0);
+  col_row_.assign((size_t)max_batch * I_, 0);
+  col_value_.assign((size_t)max_batch * I_, 0.0f);
+  col_bounds_.assign(team_.size() + 1, 0);
+  b1_.assign(Hp_, 0.0f);
+  w1t_.assign((size_t)I_ * Hp_, 0.0f);
+  dw1t_.assign((size_t)I_ * Hp_, 0.0f);
+}
+
+void SparseTrainer::rebuild_shadow(const float* w1) {
+  constexpr int T = 32;
+  for (int j0 = 0; j0 < H_; j0 += T)
+    for (int k0 = 0; k0 < I_; k0 += T)
+      for (int j = j0; j < std::min(H_, j0 + T); j++)
+        for (int k = k0; k < std::min(I_, k0 + T); k++) w1t_[(size_t)k * Hp_ + j] = w1[(size_t)j * I_ + k];
+  shadow_valid_ = true;
+}
+
+void SparseTrainer::gather_and_forward_first(int member, int team, const ParameterPointers& p, const uint8_t* images,
+                                             const int32_t* labels, const int32_t* indices, int B) {
+  long r0, r1;
+  split_range(B, member, team, &r0, &r1);
+  for (long r = r0; r < r1; r++) {
+    const uint8_t* pixels = images + (size_t)indices[r] * I_;
+    int32_t* index = row_index_.data() + (size_t)r * I_;
+    float* value = row_value_.data() + (size_t)r * I_;
+    int count = 0;
+    for (int k = 0; k < I_; k++) {
+      if (pixels[k] != 0) {
+        index[count] = k;
+        value[count] = (float)pixels[k] / 255.0f;  // as torchvision's ToTensor
+        count++;
+      }
+    }
+    row_count_[r] = count;
+    batch_labels_[r] = labels[indices[r]];
+  }
+  const bool relu = sizes_.size() > 2;
+  sparse_forward_rows(acts_[1].data(), w1t_.data(), b1_.data(), row_count_.data(), row_index_.data(),
+                      row_value_.data(), (int)r0, (int)r1, I_, Hp_, relu);
+}
+
+double SparseTrainer::forward_rest_and_backward(const ParameterPointers& p, int B) {
+  const int L = (int)sizes_.size() - 1;
+  for (int l = 1; l < L; l++) {
+    const int I = sizes_[l], O = sizes_[l + 1], in_stride = stride_[l];
+    float* out = acts_[l + 1].data();  // stride O (only layer 1 is padded)
+    const float* b = p.params + bias_offset_[l];
+    for (int r = 0; r < B; r++) std::copy(b, b + O, out + (size_t)r * O);
+    // The blocked GEMM, not the BLAS: these products are small and the BLAS's own threads would fight the team.
+    sgemm_fallback(false, true, B, O, I, 1.0f, acts_[l].data(), in_stride, p.params + weight_offset_[l], I, 1.0f, out, O);
+    if (l + 1 < L)
+      for (size_t i = 0; i < (size_t)B * O; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+  }
+  const double loss = softmax_cross_entropy(deltas_[L].data(), acts_[L].data(), batch_labels_.data(), B, sizes_[L]);
+  if (!std::isfinite(loss)) return loss;
+  for (int l = L - 1; l >= 1; l--) {
+    const int I = sizes_[l], O = sizes_[l + 1], in_stride = stride_[l];
+    const float* dout = deltas_[l + 1].data();  // stride O
+    sgemm_fallback(true, false, O, I, B, 1.0f, dout, O, acts_[l].data(), in_stride, 0.0f, p.grads + weight_offset_[l], I);
+    float* db = p.grads + bias_offset_[l];
+    std::fill(db, db + O, 0.0f);
+    for (int r = 0; r < B; r++)
+      for (int o = 0; o < O; o++) db[o] += dout[(size_t)r * O + o];
+    sgemm_fallback(false, false, B, I, O, 1.0f, dout, O, p.params + weight_offset_[l], I, 0.0f, deltas_[l].data(),
+                   in_stride);
+    relu_backward(deltas_[l].data(), acts_[l].data(), (size_t)B * in_stride);  // padding: 0 stays 0
+  }
+  return loss;
+}
+
+void SparseTrainer::build_columns(int B) {
+  std::fill(col_start_.begin(), col_start_.end(), 0);
+  for (int r = 0; r < B; r++) {
+    const int32_t* index = row_index_.data() + (size_t)r * I_;
+    for (int e = 0; e < row_count_[r]; e++) col_start_[index[e] + 1]++;
+  }
+  for (int k = 0; k < I_; k++) col_start_[k + 1] += col_start_[k];
+  std::copy(col_start_.begin(), col_start_.end() - 1, col_fill_.begin());
+  for (int r = 0; r < B; r++) {  // rows in order: every column lists its rows ascending, so sums are repeatable
+    const int32_t* index = row_index_.data() + (size_t)r * I_;
+    const float* value = row_value_.data() + (size_t)r * I_;
+    for (int e = 0; e < row_count_[r]; e++) {
+      const int32_t at = col_fill_[index[e]]++;
+      col_row_[at] = r;
+      col_value_[at] = value[e];
+    }
+  }
+  // Each member's columns hold about the same number of non-zeros (plus a share of the empty ones).
+  const int team = team_.size();
+  const long total = col_start_[I_] + I_;
+  int k = 0;
+  col_bounds_[0] = 0;
+  for (int m = 1; m < team; m++) {
+    const long target = total * m / team;
+    while (k < I_ && col_start_[k] + k < target) k++;
+    col_bounds_[m] = k;
+  }
+  col_bounds_[team] = I_;
+}
+
+void SparseTrainer::first_layer_gradient(int member, int team, const ParameterPointers& p, int B) {
+  (void)team;
+  sparse_gradient_columns(dw1t_.data(), deltas_[1].data(), col_start_.data(), col_row_.data(), col_value_.data(),
+                          col_bounds_[member], col_bounds_[member + 1], Hp_);
+  if (member == 0) {
+    float* db = p.grads + bias_offset_[0];
+    std::fill(db, db + H_, 0.0f);
+    for (int r = 0; r < B; r++)
+      for (int j = 0; j < H_; j++) db[j] += deltas_[1][(size_t)r * Hp_ + j];
+  }
+}
+
+void SparseTrainer::adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c) {
+  long j0, j1;
+  split_range(H_, member, team, &j0, &j1);
+  adam_first_layer_rows(p.params, p.grads, p.m, p.v, dw1t_.data(), w1t_.data(), (int)j0, (int)j1, I_, Hp_, c);
+  const size_t rest = (size_t)I_ * H_;
+  long i0, i1;
+  split_range((long)(parameter_count_ - rest), member, team, &i0, &i1);
+  adam_range(p.params + rest + i0, p.grads + rest + i0, p.m + rest + i0, p.v + rest + i0, (size_t)(i1 - i0), c);
+}
+
+double SparseTrainer::train_batch(const ParameterPointers& p, const uint8_t* images, const int32_t* labels,
+                                  const int32_t* indices, int B, const AdamHyper& hyper, int64_t step) {
+  if (!shadow_valid_) rebuild_shadow(p.params + weight_offset_[0]);
+  std::copy(p.params + bias_offset_[0], p.params + bias_offset_[0] + H_, b1_.begin());
+  team_.run([&](int member, int team) { gather_and_forward_first(member, team, p, images, labels, indices, B); });
+  double loss = 0.0;
+  team_.run([&](int member, int team) {
+    // The rest of the network is small: one member runs it while another lays the inputs out by column.
+    if (member == 0) loss = forward_rest_and_backward(p, B);
+    if (member == (team > 1 ? 1 : 0)) build_columns(B);
+  });
+  if (!std::isfinite(loss)) return loss;
+  team_.run([&](int member, int team) { first_layer_gradient(member, team, p, B); });
+  const AdamStepConstants c = adam_step_constants(hyper, step);
+  team_.run([&](int member, int team) { adam(member, team, p, c); });
+  return loss;
+}
+
+}  // namespace fcnet

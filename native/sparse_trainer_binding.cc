@@ -1,0 +1,115 @@
+#include "sparse_trainer_binding.h"
+
+#include <memory>
+#include <vector>
+
+#include "napi_checks.h"
+#include "sparse_trainer.h"
+
+namespace fcnet_napi {
+namespace {
+
+class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SparseTrainer",
+                       {InstanceMethod("trainBatch", &SparseTrainerWrap::TrainBatch),
+                        InstanceMethod("invalidateShadow", &SparseTrainerWrap::InvalidateShadow),
+                        InstanceMethod("dispose", &SparseTrainerWrap::Dispose),
+                        InstanceAccessor("threads", &SparseTrainerWrap::Threads, nullptr)});
+  }
+
+  // new SparseTrainer(sizes: Int32Array, maxBatch, threads)
+  explicit SparseTrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SparseTrainerWrap>(info) {
+    check_argc(info, 3, "SparseTrainer");
+    auto sizes = get_array<int32_t>(info, 0, "sizes", napi_int32_array, "Int32Array", 2, "at least 2 layer widths");
+    std::vector<int> widths(sizes.data, sizes.data + sizes.length);
+    for (size_t l = 0; l < widths.size(); l++) {
+      if (widths[l] < 1 || widths[l] > (1 << 24)) {
+        throw Napi::RangeError::New(info.Env(), "Expected integer between 1 and 16777216 for sizes[" + std::to_string(l) +
+                                                    "] but received " + std::to_string(widths[l]) + " of type number");
+      }
+    }
+    const int max_batch = (int)get_int(info, 1, "maxBatch", 1, 1 << 20);
+    const int threads = (int)get_int(info, 2, "threads", 1, 256);
+    trainer_ = std::make_unique<fcnet::SparseTrainer>(widths, max_batch, threads);
+    uint64_t count = 0;
+    for (size_t l = 0; l + 1 < widths.size(); l++) count += (uint64_t)widths[l] * widths[l + 1] + widths[l + 1];
+    parameter_count_ = count;
+  }
+
+ private:
+  fcnet::SparseTrainer& trainer(const Napi::Env& env) {
+    if (!trainer_) throw Napi::Error::New(env, "SparseTrainer: used after dispose()");
+    return *trainer_;
+  }
+
+  // trainBatch(params, grads, m, v, images, labels, indices, offset, B, hyper, step) -> mean loss
+  Napi::Value TrainBatch(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    check_argc(info, 11, "trainBatch");
+    fcnet::SparseTrainer& t = trainer(env);
+    const int I = t.sizes().front(), C = t.sizes().back();
+    const uint64_t n = parameter_count_;
+    const std::string n_text = "the parameter count, " + std::to_string(n);
+    auto params = get_f32(info, 0, "params", n, n_text.c_str());
+    auto grads = get_f32(info, 1, "grads", n, n_text.c_str());
+    auto m = get_f32(info, 2, "m", n, n_text.c_str());
+    auto v = get_f32(info, 3, "v", n, n_text.c_str());
+    check_no_overlap(env, "params", params, n, "grads", grads, n);
+    check_no_overlap(env, "params", params, n, "m", m, n);
+    check_no_overlap(env, "params", params, n, "v", v, n);
+    check_no_overlap(env, "grads", grads, n, "m", m, n);
+    check_no_overlap(env, "grads", grads, n, "v", v, n);
+    check_no_overlap(env, "m", m, n, "v", v, n);
+    auto images = get_array<uint8_t>(info, 4, "images", napi_uint8_array, "Uint8Array", I, ("I = " + std::to_string(I)).c_str());
+    const int64_t N = (int64_t)(images.length / (size_t)I);
+    auto labels = get_array<int32_t>(info, 5, "labels", napi_int32_array, "Int32Array", N,
+                                     ("one per image, " + std::to_string(N)).c_str());
+    const int64_t offset = get_int(info, 7, "offset", 0, kMaxDim);
+    const int64_t B = get_int(info, 8, "B", 1, t.max_batch());
+    auto indices = get_array<int32_t>(info, 6, "indices", napi_int32_array, "Int32Array", offset + B,
+                                      ("offset + B = " + std::to_string(offset + B)).c_str());
+    const fcnet::AdamHyper hyper = get_adam_hyper(env, info[9]);
+    const int64_t step = get_int(info, 10, "step", 1, 9007199254740991);
+    const int32_t* batch = indices.data + offset;
+    for (int64_t r = 0; r < B; r++) {
+      if (batch[r] < 0 || batch[r] >= N) {
+        throw Napi::RangeError::New(env, "Expected integer between 0 and " + std::to_string(N - 1) + " for indices[" +
+                                             std::to_string(offset + r) + "] but received " + std::to_string(batch[r]) +
+                                             " of type number");
+      }
+      const int32_t y = labels.data[batch[r]];
+      if (y < 0 || y >= C) {
+        throw Napi::RangeError::New(env, "Expected integer between 0 and " + std::to_string(C - 1) + " for labels[" +
+                                             std::to_string(batch[r]) + "] but received " + std::to_string(y) +
+                                             " of type number");
+      }
+    }
+    const double loss = t.train_batch({params.data, grads.data, m.data, v.data}, images.data, labels.data, batch, (int)B,
+                                      hyper, step);
+    return Napi::Number::New(env, loss);
+  }
+
+  Napi::Value InvalidateShadow(const Napi::CallbackInfo& info) {
+    trainer(info.Env()).invalidate_shadow();
+    return info.Env().Undefined();
+  }
+
+  // Joins the threads and frees the scratch now rather than at garbage collection.
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    trainer_.reset();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), trainer(info.Env()).threads()); }
+
+  std::unique_ptr<fcnet::SparseTrainer> trainer_;
+  uint64_t parameter_count_ = 0;
+};
+
+}  // namespace
+
+Napi::Function sparse_trainer_class(Napi::Env env) { return SparseTrainerWrap::Define(env); }
+
+}  // namespace fcnet_napi
