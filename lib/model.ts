@@ -1,7 +1,8 @@
 // A multi-layer perceptron: Linear layers with ReLU between, parameters named and laid out as PyTorch's
 // state_dict (fc1.weight (H, I), fc1.bias, fc2.weight, ...), all in one flat Float32Array.
 import { checkInteger, checkKnownOptions, checkOneOf } from './check';
-import { backendChoices, createEngine, type BackendChoice } from './backends';
+import { backendChoices, createEngine, defaultThreads, type BackendChoice } from './backends';
+import { loadNative } from './binding';
 import type { Engine, ParameterBuffers } from './backends/types';
 import { Rng } from './rng';
 import { elementCount, type StateDict } from './tensor';
@@ -13,6 +14,8 @@ export interface MLPOptions {
   seed?: number;
   /** Where the math runs. Default 'auto'. */
   backend?: BackendChoice;
+  /** CPU threads for the native backend's training step and its BLAS. Default: one per core. */
+  threads?: number;
 }
 
 export interface ParameterInfo {
@@ -35,7 +38,7 @@ export function parameterLayout(sizes: readonly number[]): ParameterInfo[] {
   return layout;
 }
 
-const knownOptions = ['sizes', 'seed', 'backend'] as const;
+const knownOptions = ['sizes', 'seed', 'backend', 'threads'] as const;
 const RNG_STREAM_WEIGHTS = 1;
 
 export class MLP {
@@ -44,6 +47,7 @@ export class MLP {
   /** Parameters, gradients and Adam's moments: one flat Float32Array each, the same layout. */
   readonly buffers: ParameterBuffers;
   readonly backendChoice: BackendChoice;
+  readonly threads: number;
   private engineInstance: Engine | null = null;
 
   constructor(options: MLPOptions = {}) {
@@ -55,6 +59,9 @@ export class MLP {
     sizes.forEach((s, i) => checkInteger(`sizes[${i}]`, s, 1, 1 << 24));
     this.sizes = [...sizes];
     this.backendChoice = checkOneOf('backend', options.backend ?? 'auto', backendChoices);
+    this.threads = checkInteger('threads', options.threads ?? defaultThreads(), 1, 64);
+    // The BLAS's thread count is per process: set it only when asked, so one model doesn't change another's.
+    if (options.threads !== undefined) loadNative().addon?.setThreads(this.threads);
     this.layout = parameterLayout(this.sizes);
     const last = this.layout[this.layout.length - 1];
     const count = last.offset + elementCount(last.shape);
@@ -97,7 +104,7 @@ export class MLP {
       this.engineInstance.download();
       this.engineInstance.dispose();
     }
-    this.engineInstance = createEngine(this.backendChoice, this.sizes, this.buffers, maxBatch);
+    this.engineInstance = createEngine(this.backendChoice, this.sizes, this.buffers, maxBatch, this.threads);
     this.engineInstance.upload();
     return this.engineInstance;
   }

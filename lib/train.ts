@@ -121,6 +121,7 @@ interface LoopSettings {
 
 async function runEpochs(model: MLP, optimizer: Adam, data: Dataset, s: LoopSettings): Promise<FitResult> {
   const engine = model.engine(s.batchSize);
+  engine.upload(); // the host buffers are the truth when a run starts: take in any change made to them since
   const handle = handleFor(engine, data);
   const stepsPerEpoch = Math.ceil(data.n / s.batchSize);
   const rng = new Rng(s.seed, RNG_STREAM_SHUFFLE);
@@ -132,45 +133,49 @@ async function runEpochs(model: MLP, optimizer: Adam, data: Dataset, s: LoopSett
   let lastYield = started;
   let steps = 0;
   let skipped = 0;
-  for (let epoch = position.epoch; epoch < s.epochs; epoch++) {
-    const epochStarted = performance.now();
-    // The order depends only on the generator's state at the epoch's start, so a resumed run can remake it.
-    const rngState = epoch === position.epoch ? position.rngState : rng.getState();
-    rng.setState(rngState);
-    for (let i = 0; i < data.n; i++) order[i] = i;
-    if (s.shuffle) rng.shuffle(order);
-    const firstStep = epoch === position.epoch ? position.step : 0;
-    let lossSum = 0;
-    let lossCount = 0;
-    for (let step = firstStep; step < stepsPerEpoch; step++) {
-      const offset = step * s.batchSize;
-      const B = Math.min(s.batchSize, data.n - offset);
-      const wantLoss = hostHasLoss || (step + 1) % s.lossEvery === 0 || step + 1 === stepsPerEpoch;
-      const loss = engine.trainBatch(handle, order, offset, B, optimizer.hyper, optimizer.step + 1, wantLoss);
-      if (wantLoss && !Number.isFinite(loss)) {
-        if (s.onNonFinite === 'throw') {
-          throw new Error(`fit: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped before that update (lower the learning rate, or check the data)`);
+  try {
+    for (let epoch = position.epoch; epoch < s.epochs; epoch++) {
+      const epochStarted = performance.now();
+      // The order depends only on the generator's state at the epoch's start, so a resumed run can remake it.
+      const rngState = epoch === position.epoch ? position.rngState : rng.getState();
+      rng.setState(rngState);
+      for (let i = 0; i < data.n; i++) order[i] = i;
+      if (s.shuffle) rng.shuffle(order);
+      const firstStep = epoch === position.epoch ? position.step : 0;
+      let lossSum = 0;
+      let lossCount = 0;
+      for (let step = firstStep; step < stepsPerEpoch; step++) {
+        const offset = step * s.batchSize;
+        const B = Math.min(s.batchSize, data.n - offset);
+        const wantLoss = hostHasLoss || (step + 1) % s.lossEvery === 0 || step + 1 === stepsPerEpoch;
+        const loss = engine.trainBatch(handle, order, offset, B, optimizer.hyper, optimizer.step + 1, wantLoss);
+        if (wantLoss && !Number.isFinite(loss)) {
+          if (s.onNonFinite === 'throw') {
+            throw new Error(`fit: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped before that update (lower the learning rate, or check the data)`);
+          }
+          skipped++;
+        } else {
+          optimizer.step++;
+          if (wantLoss) {
+            lossSum += loss;
+            lossCount++;
+          }
         }
-        skipped++;
-      } else {
-        optimizer.step++;
-        if (wantLoss) {
-          lossSum += loss;
-          lossCount++;
+        steps++;
+        const next = step + 1 < stepsPerEpoch ? { epoch, step: step + 1, rngState } : { epoch: epoch + 1, step: 0, rngState: rng.getState() };
+        await s.options.onStep?.({ epoch, step, stepsPerEpoch, loss: wantLoss ? loss : NaN, batchSize: B, position: next });
+        const now = performance.now();
+        if (now - lastYield >= s.yieldEveryMs) {
+          await yieldToEventLoop();
+          lastYield = performance.now();
         }
       }
-      steps++;
-      const next = step + 1 < stepsPerEpoch ? { epoch, step: step + 1, rngState } : { epoch: epoch + 1, step: 0, rngState: rng.getState() };
-      await s.options.onStep?.({ epoch, step, stepsPerEpoch, loss: wantLoss ? loss : NaN, batchSize: B, position: next });
-      const now = performance.now();
-      if (now - lastYield >= s.yieldEveryMs) {
-        await yieldToEventLoop();
-        lastYield = performance.now();
-      }
+      position = { epoch: epoch + 1, step: 0, rngState: rng.getState() };
+      const seconds = (performance.now() - epochStarted) / 1000;
+      await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss: lossCount ? lossSum / lossCount : NaN, seconds, samples: data.n, position });
     }
-    position = { epoch: epoch + 1, step: 0, rngState: rng.getState() };
-    const seconds = (performance.now() - epochStarted) / 1000;
-    await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss: lossCount ? lossSum / lossCount : NaN, seconds, samples: data.n, position });
+  } finally {
+    engine.download(); // the host buffers hold the result, also when training stopped early
   }
   return { steps, skippedBatches: skipped, seconds: (performance.now() - started) / 1000, position };
 }

@@ -1,11 +1,12 @@
 // Which backends exist here, and making an engine for the one asked for.
 // 'cpu' and 'cuda' never fall back silently: asked for and missing, they throw saying why.
 // 'auto' picks cuda when built and a device answers, else cpu, else pure TS with one warning.
-import { loadNative } from '../binding';
+import * as os from 'os';
+import { loadNative, requireNative } from '../binding';
 import { CudaEngine, probeCuda } from './cuda';
 import { HostEngine } from './host-engine';
 import { jsKernels } from './js-kernels';
-import { nativeCpuKernels } from './native-cpu';
+import { SparseCpuEngine } from './sparse-cpu-engine';
 import type { BackendName, Engine, ParameterBuffers } from './types';
 
 export type BackendChoice = BackendName | 'auto';
@@ -54,11 +55,16 @@ export function resolveBackend(choice: BackendChoice): BackendName {
   return 'js';
 }
 
-export function createEngine(choice: BackendChoice, sizes: readonly number[], buffers: ParameterBuffers, maxBatch: number): Engine {
+/** Threads the CPU backend uses by default: one per core. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(64, os.availableParallelism()));
+}
+
+export function createEngine(choice: BackendChoice, sizes: readonly number[], buffers: ParameterBuffers, maxBatch: number, threads = defaultThreads()): Engine {
   const name = resolveBackend(choice);
   switch (name) {
     case 'cpu':
-      return new HostEngine('cpu', nativeCpuKernels(), sizes, buffers, maxBatch);
+      return new SparseCpuEngine(requireNative(), sizes, buffers, maxBatch, threads);
     case 'js':
       return new HostEngine('js', jsKernels, sizes, buffers, maxBatch);
     case 'cuda':
