@@ -7,7 +7,7 @@
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node scripts/find-blas.js defines)"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "<!@(node scripts/find-blas.js cflags)"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-Wno-psabi", "<!@(node scripts/find-blas.js cflags)"],
       "libraries": ["<!@(node scripts/find-blas.js libs)"]
     }
   ]

@@ -25,6 +25,8 @@ export interface NativeSparseTrainer {
   readonly threads: number;
   trainBatch(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, images: Uint8Array, labels: Int32Array,
     indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number): number;
+  /** Writes the last fused step's fc1.weight gradient (kept transposed inside) into grads. */
+  downloadGradients(grads: Float32Array): void;
   invalidateShadow(): void;
   dispose(): void;
 }

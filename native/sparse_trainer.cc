@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "gemm.h"
 #include "simd.h"
@@ -69,25 +70,78 @@ void sparse_gradient_columns(float* __restrict dw1t /* (I,Hp) */, const float* _
   }
 }
 
-// Adam on rows [j0, j1) of fc1.weight (H,I), reading the gradient from its transpose gt (I,Hp), writing the
-// gradient back in PyTorch's layout and the new weights into the transposed shadow pt (I,Hp) as well.
+typedef int v8i __attribute__((vector_size(32)));
+
+// Transposes an 8×8 block held as eight rows, in three rounds of two-vector shuffles.
+__attribute__((always_inline)) inline void transpose8(v8f r[8]) {
+  const v8i lo_pairs = {0, 8, 1, 9, 4, 12, 5, 13}, hi_pairs = {2, 10, 3, 11, 6, 14, 7, 15};
+  const v8i lo_quads = {0, 1, 8, 9, 4, 5, 12, 13}, hi_quads = {2, 3, 10, 11, 6, 7, 14, 15};
+  const v8i lo_halves = {0, 1, 2, 3, 8, 9, 10, 11}, hi_halves = {4, 5, 6, 7, 12, 13, 14, 15};
+  v8f t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shuffle(r[i], r[i + 1], lo_pairs);
+    t[i + 1] = __builtin_shuffle(r[i], r[i + 1], hi_pairs);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = __builtin_shuffle(t[i], t[i + 2], lo_quads);
+    u[i + 1] = __builtin_shuffle(t[i], t[i + 2], hi_quads);
+    u[i + 2] = __builtin_shuffle(t[i + 1], t[i + 3], lo_quads);
+    u[i + 3] = __builtin_shuffle(t[i + 1], t[i + 3], hi_quads);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[i] = __builtin_shuffle(u[i], u[i + 4], lo_halves);
+    r[i + 4] = __builtin_shuffle(u[i], u[i + 4], hi_halves);
+  }
+}
+
+// adam_value on eight values at once, the same operations in the same order.
+__attribute__((always_inline)) inline v8f adam_vector(v8f p, v8f g, v8f& m, v8f& v, const AdamStepConstants& c) {
+  if (c.wd != 0.0f) g += c.wd * p;
+  m = c.b1 * m + c.one_minus_b1 * g;
+  v = c.b2 * v + c.one_minus_b2 * g * g;
+  v8f root;
+  for (int i = 0; i < 8; i++) root[i] = __builtin_sqrtf(v[i]);
+  return p - c.step_size * m / (root / c.bc2_sqrt + c.eps);
+}
+
+inline v8f load8(const float* p) { return *reinterpret_cast<const v8f*>(p); }
+inline void store8(float* p, v8f x) { *reinterpret_cast<v8f*>(p) = x; }
+
+// Adam on rows [j0, j1) of fc1.weight (H,I), reading the gradient from its transpose gt (I,Hp) and writing the
+// new weights into the transposed shadow pt (I,Hp) as well. The gradient itself stays transposed: copying
+// it back every step would cost a fifth of this memory-bound loop; download_gradients() does it on demand.
+// Whole 8×8 tiles go through registers; a ragged edge (H or I not a multiple of 8) goes value by value.
 FCNET_CLONES
-void adam_first_layer_rows(float* __restrict p, float* __restrict g, float* __restrict m, float* __restrict v,
+void adam_first_layer_rows(float* __restrict p, float* __restrict m, float* __restrict v,
                            const float* __restrict gt, float* __restrict pt, int j0, int j1, int I, int Hp,
                            const AdamStepConstants& c) {
-  constexpr int TJ = 8, TK = 64;  // an 8×64 tile: its four buffers and both transposes stay in L1
-  for (int jb = j0; jb < j1; jb += TJ) {
-    const int nj = std::min(TJ, j1 - jb);
-    for (int kb = 0; kb < I; kb += TK) {
-      const int nk = std::min(TK, I - kb);
-      for (int k = 0; k < nk; k++)
-        for (int jj = 0; jj < nj; jj++) g[(size_t)(jb + jj) * I + kb + k] = gt[(size_t)(kb + k) * Hp + jb + jj];
-      for (int jj = 0; jj < nj; jj++) {
-        const size_t base = (size_t)(jb + jj) * I + kb;
-        for (int k = 0; k < nk; k++) p[base + k] = adam_value(p[base + k], g[base + k], m[base + k], v[base + k], c);
+  for (int jb = j0; jb < j1; jb += 8) {
+    const int nj = std::min(8, j1 - jb);
+    for (int kb = 0; kb < I; kb += 8) {
+      const int nk = std::min(8, I - kb);
+      if (nj < 8 || nk < 8) {
+        for (int jj = 0; jj < nj; jj++) {
+          for (int k = 0; k < nk; k++) {
+            const size_t at = (size_t)(jb + jj) * I + kb + k;
+            p[at] = adam_value(p[at], gt[(size_t)(kb + k) * Hp + jb + jj], m[at], v[at], c);
+            pt[(size_t)(kb + k) * Hp + jb + jj] = p[at];
+          }
+        }
+        continue;
       }
-      for (int k = 0; k < nk; k++)
-        for (int jj = 0; jj < nj; jj++) pt[(size_t)(kb + k) * Hp + jb + jj] = p[(size_t)(jb + jj) * I + kb + k];
+      v8f tile[8];
+      for (int i = 0; i < 8; i++) tile[i] = load8(gt + (size_t)(kb + i) * Hp + jb);
+      transpose8(tile);  // now tile[r] = gradient of row jb + r, columns kb .. kb + 7
+      for (int r = 0; r < 8; r++) {
+        const size_t at = (size_t)(jb + r) * I + kb;
+        v8f mr = load8(m + at), vr = load8(v + at);
+        tile[r] = adam_vector(load8(p + at), tile[r], mr, vr, c);
+        store8(p + at, tile[r]);
+        store8(m + at, mr);
+        store8(v + at, vr);
+      }
+      transpose8(tile);
+      for (int i = 0; i < 8; i++) store8(pt + (size_t)(kb + i) * Hp + jb, tile[i]);
     }
   }
 }
@@ -138,6 +192,15 @@ SparseTrainer::SparseTrainer(const std::vector<int>& sizes, int max_batch, int t
   dw1t_.assign((size_t)I_ * Hp_, 0.0f);
 }
 
+void SparseTrainer::download_gradients(float* grads) const {
+  float* dw1 = grads + weight_offset_[0];
+  constexpr int T = 32;
+  for (int j0 = 0; j0 < H_; j0 += T)
+    for (int k0 = 0; k0 < I_; k0 += T)
+      for (int j = j0; j < std::min(H_, j0 + T); j++)
+        for (int k = k0; k < std::min(I_, k0 + T); k++) dw1[(size_t)j * I_ + k] = dw1t_[(size_t)k * Hp_ + j];
+}
+
 void SparseTrainer::rebuild_shadow(const float* w1) {
   constexpr int T = 32;
   for (int j0 = 0; j0 < H_; j0 += T)
@@ -157,6 +220,14 @@ void SparseTrainer::gather_and_forward_first(int member, int team, const Paramet
     float* value = row_value_.data() + (size_t)r * I_;
     int count = 0;
     for (int k = 0; k < I_; k++) {
+      if ((k & 7) == 0 && k + 8 <= I_) {  // MNIST rows are runs of zeros: skip them eight bytes at a time
+        uint64_t word;
+        std::memcpy(&word, pixels + k, 8);
+        if (word == 0) {
+          k += 7;
+          continue;
+        }
+      }
       if (pixels[k] != 0) {
         index[count] = k;
         value[count] = (float)pixels[k] / 255.0f;  // as torchvision's ToTensor
@@ -243,9 +314,11 @@ void SparseTrainer::first_layer_gradient(int member, int team, const ParameterPo
 }
 
 void SparseTrainer::adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c) {
-  long j0, j1;
-  split_range(H_, member, team, &j0, &j1);
-  adam_first_layer_rows(p.params, p.grads, p.m, p.v, dw1t_.data(), w1t_.data(), (int)j0, (int)j1, I_, Hp_, c);
+  long j0, j1;  // split on whole 8-row tiles
+  split_range((H_ + 7) / 8, member, team, &j0, &j1);
+  j0 *= 8;
+  j1 = std::min<long>(j1 * 8, H_);
+  adam_first_layer_rows(p.params, p.m, p.v, dw1t_.data(), w1t_.data(), (int)j0, (int)j1, I_, Hp_, c);
   const size_t rest = (size_t)I_ * H_;
   long i0, i1;
   split_range((long)(parameter_count_ - rest), member, team, &i0, &i1);

@@ -4,7 +4,8 @@
 //   gradient  dW1ᵀ[k,:] = Σ_{b: x[b,k]≠0} x[b,k] · dh1[b,:]              rows of dh1, contiguous
 // so it keeps W1ᵀ (I,H), a transposed shadow of fc1.weight, refreshed by the Adam step that changes
 // fc1.weight, and dW1ᵀ (I,H), which that Adam step reads back into PyTorch's layout.
-// Parameters, gradients and moments stay in the caller's flat buffers, in PyTorch's layout.
+// Parameters, moments and gradients stay in the caller's flat buffers, in PyTorch's layout, except the
+// first layer's weight gradient, which download_gradients() writes there on demand.
 // Dimension letters: B batch, I inputs, H first hidden width, Hp = H padded to whole chunks of 64.
 #pragma once
 
@@ -34,6 +35,10 @@ class SparseTrainer {
   // is not finite, nothing is updated.
   double train_batch(const ParameterPointers& p, const uint8_t* images, const int32_t* labels, const int32_t* indices,
                      int B, const AdamHyper& hyper, int64_t step);
+
+  // Writes the last step's fc1.weight gradient, kept transposed, into grads in PyTorch's layout.
+  // (Every other gradient is written in place by train_batch.)
+  void download_gradients(float* grads) const;
 
   // The caller changed fc1.weight: rebuild the shadow before the next step.
   void invalidate_shadow() { shadow_valid_ = false; }

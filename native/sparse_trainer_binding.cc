@@ -15,6 +15,7 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
     return DefineClass(env, "SparseTrainer",
                        {InstanceMethod("trainBatch", &SparseTrainerWrap::TrainBatch),
                         InstanceMethod("invalidateShadow", &SparseTrainerWrap::InvalidateShadow),
+                        InstanceMethod("downloadGradients", &SparseTrainerWrap::DownloadGradients),
                         InstanceMethod("dispose", &SparseTrainerWrap::Dispose),
                         InstanceAccessor("threads", &SparseTrainerWrap::Threads, nullptr)});
   }
@@ -89,6 +90,15 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
     const double loss = t.train_batch({params.data, grads.data, m.data, v.data}, images.data, labels.data, batch, (int)B,
                                       hyper, step);
     return Napi::Number::New(env, loss);
+  }
+
+  // downloadGradients(grads)
+  Napi::Value DownloadGradients(const Napi::CallbackInfo& info) {
+    check_argc(info, 1, "downloadGradients");
+    fcnet::SparseTrainer& t = trainer(info.Env());
+    auto grads = get_f32(info, 0, "grads", parameter_count_, ("the parameter count, " + std::to_string(parameter_count_)).c_str());
+    t.download_gradients(grads.data);
+    return info.Env().Undefined();
   }
 
   Napi::Value InvalidateShadow(const Napi::CallbackInfo& info) {

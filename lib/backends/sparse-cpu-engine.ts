@@ -13,6 +13,8 @@ export const SPARSE_DENSITY_LIMIT = 0.5;
 
 export class SparseCpuEngine extends HostEngine {
   private trainer: NativeSparseTrainer | null;
+  /** The last step was fused: the first layer's weight gradient is still inside the trainer. */
+  private gradientsInside = false;
 
   constructor(addon: NativeAddon, sizes: readonly number[], buffers: ParameterBuffers, maxBatch: number, threads: number) {
     super('cpu', nativeCpuKernels(addon), sizes, buffers, maxBatch);
@@ -27,10 +29,24 @@ export class SparseCpuEngine extends HostEngine {
     const host = data as HostDataset;
     if (!this.trainer || host.density > SPARSE_DENSITY_LIMIT) {
       this.trainer?.invalidateShadow();
+      this.gradientsInside = false;
       return super.trainBatch(data, indices, offset, B, hyper, step);
     }
     const { params, grads, m, v } = this.buffers;
-    return this.trainer.trainBatch(params, grads, m, v, host.images, host.labels, indices, offset, B, hyper, step);
+    const loss = this.trainer.trainBatch(params, grads, m, v, host.images, host.labels, indices, offset, B, hyper, step);
+    this.gradientsInside = true;
+    return loss;
+  }
+
+  override computeGradients(x: Float32Array, labels: Int32Array, B: number): number {
+    this.gradientsInside = false;
+    return super.computeGradients(x, labels, B);
+  }
+
+  /** Makes the host buffers whole: the fused step leaves fc1.weight's gradient transposed inside. */
+  override download(): void {
+    if (this.trainer && this.gradientsInside) this.trainer.downloadGradients(this.buffers.grads);
+    this.gradientsInside = false;
   }
 
   override adamStep(hyper: AdamHyper, step: number): void {
