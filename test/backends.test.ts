@@ -3,7 +3,9 @@
 import { Adam } from '../lib/adam';
 import { backends } from '../lib/backends';
 import type { BackendName } from '../lib/backends/types';
+import { createDataset } from '../lib/data/dataset';
 import { MLP } from '../lib/model';
+import { fit } from '../lib/train';
 import { compareArrays, expectAllClose, type Difference } from './support/compare';
 import { fixtureNames, loadFixture, parameterNames } from './support/fixtures';
 import { referenceForwardBackward, testNumbers, type ReferenceParams } from './support/reference-mlp';
@@ -142,8 +144,6 @@ test('the float64 reference agrees with finite differences of its own loss', () 
 });
 
 test('every available backend trains the same: 20 steps on a shared dataset agree', async () => {
-  const { createDataset } = await import('../lib/data/dataset');
-  const { fit } = await import('../lib/train');
   const n = 300;
   const pixels = Uint8Array.from(testNumbers(n * 64, 99), (v) => (v > 0.3 ? Math.floor(v * 255) : 0));
   const data = createDataset(pixels, Array.from({ length: n }, (_, i) => (i * 7) % 10), [8, 8]);
@@ -151,7 +151,7 @@ test('every available backend trains the same: 20 steps on a shared dataset agre
   for (const backend of available) {
     const model = new MLP({ sizes: [64, 40, 10], seed: 3, backend });
     const losses: number[] = [];
-    await fit(model, new Adam(model), data, { epochs: 1, batchSize: 15, seed: 4, lossEvery: 1, onStep: (s) => losses.push(s.loss) });
+    await fit(model, new Adam(model), data, { epochs: 1, batchSize: 15, seed: 4, lossEvery: 1, onStep: (s) => { losses.push(s.loss); } });
     model.syncToHost();
     results.set(backend, { params: model.buffers.params.slice(), losses });
   }

@@ -16,15 +16,20 @@ export class HostDataset implements DatasetHandle {
   readonly inOrder: Int32Array;
   private nonZeroFraction: number | undefined;
   constructor(readonly images: Uint8Array, readonly labels: Int32Array, readonly n: number, readonly d: number) {
-    this.inOrder = new Int32Array(n).map((_, i) => i);
+    this.inOrder = new Int32Array(n);
+    for (let i = 0; i < n; i++) this.inOrder[i] = i;
   }
 
-  /** The fraction of pixels that are not 0 (MNIST: 0.19), measured once. */
+  /** The fraction of pixels that are not 0 (MNIST: 0.19), measured once on up to 1,000 images spread over the set. */
   get density(): number {
     if (this.nonZeroFraction === undefined) {
+      const samples = Math.min(this.n, 1000);
       let nonZero = 0;
-      for (let i = 0; i < this.images.length; i++) if (this.images[i] !== 0) nonZero++;
-      this.nonZeroFraction = nonZero / Math.max(1, this.images.length);
+      for (let s = 0; s < samples; s++) {
+        const start = Math.floor((s * this.n) / samples) * this.d;
+        for (let i = start; i < start + this.d; i++) if (this.images[i] !== 0) nonZero++;
+      }
+      this.nonZeroFraction = nonZero / Math.max(1, samples * this.d);
     }
     return this.nonZeroFraction;
   }

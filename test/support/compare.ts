@@ -1,4 +1,5 @@
-// Element-wise comparison with the fixtures' tolerance: |a − b| ≤ max(abs, rel·|b|). Logs the largest difference.
+// Element-wise comparison with the fixtures' tolerance, "1e-4 relative or 1e-6 absolute" read as torch.allclose
+// and numpy.allclose read it: |a − b| ≤ abs + rel·|b|. Logs the largest difference.
 
 export interface Difference {
   name: string;
@@ -14,7 +15,7 @@ export function compareArrays(name: string, actual: ArrayLike<number>, expected:
   let ok = true;
   for (let i = 0; i < actual.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= Math.max(abs, rel * Math.abs(expected[i])))) {
+    if (!(d <= abs + rel * Math.abs(expected[i]))) {
       if (ok) worstIndex = i;
       ok = false;
     }

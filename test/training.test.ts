@@ -1,0 +1,139 @@
+// Whole training runs: the reference network learns MNIST, one seed gives one result bit for bit, the fused
+// native step agrees with the step composed of kernels, and a NaN stops training with a clear error.
+import { monitorEventLoopDelay } from 'perf_hooks';
+import { Adam } from '../lib/adam';
+import { HostEngine } from '../lib/backends/host-engine';
+import { nativeCpuKernels } from '../lib/backends/native-cpu';
+import { SparseCpuEngine } from '../lib/backends/sparse-cpu-engine';
+import { requireNative } from '../lib/binding';
+import { createDataset, type Dataset } from '../lib/data/dataset';
+import { loadMnist } from '../lib/data/mnist';
+import { MLP } from '../lib/model';
+import { evaluate, fit } from '../lib/train';
+import { compareArrays, expectAllClose } from './support/compare';
+
+const mnist = loadMnist();
+function subset(data: Dataset, n: number): Dataset {
+  return createDataset(data.images.subarray(0, n * data.d), data.labels.subarray(0, n), [data.rows, data.cols], `${data.source}, first ${n}`);
+}
+
+test('the reference network learns: 12,000 images, one epoch, over 88 % on 2,000 test images', async () => {
+  const model = new MLP({ backend: 'cpu', seed: 1 });
+  const losses: number[] = [];
+  await fit(model, new Adam(model), subset(mnist.train, 12000), { epochs: 1, seed: 1, onStep: (s) => { losses.push(s.loss); } });
+  const result = evaluate(model, subset(mnist.test, 2000));
+  console.log(`after 120 steps: loss ${losses[0].toFixed(3)} -> ${losses[119].toFixed(3)}, test accuracy ${(100 * result.accuracy).toFixed(2)} %`);
+  expect(losses[119]).toBeLessThan(losses[0] / 4);
+  expect(result.accuracy).toBeGreaterThan(0.88);
+});
+
+test.each(['cpu', 'js'] as const)('backend %s: the same seed gives the same losses and weights, bit for bit', async (backend) => {
+  const run = async () => {
+    const model = new MLP({ backend, seed: 7, sizes: [784, 64, 10] });
+    const losses: number[] = [];
+    await fit(model, new Adam(model), subset(mnist.train, 1000), { epochs: 2, batchSize: 64, seed: 3, onStep: (s) => { losses.push(s.loss); } });
+    return { losses, params: model.buffers.params.slice() };
+  };
+  const [a, b] = [await run(), await run()];
+  expect(a.losses).toEqual(b.losses);
+  expect(a.params).toEqual(b.params);
+  const other = new MLP({ backend, seed: 8, sizes: [784, 64, 10] });
+  expect(other.buffers.params).not.toEqual(a.params); // the seed matters
+});
+
+// One step each from the same start: over several steps Adam's normalisation turns rounding-level
+// differences in near-zero gradients into visible ones, so agreement over many steps is tested on the losses.
+test.each([100, 37])('the fused sparse step equals the step composed of kernels, gradients included (batch %i)', (B) => {
+  const sizes = [784, 500, 10];
+  const native = requireNative();
+  const buffersOf = () => new MLP({ sizes, seed: 4, backend: 'js' }).buffers;
+  const fusedBuffers = buffersOf();
+  const plainBuffers = buffersOf();
+  const fused = new SparseCpuEngine(native, sizes, fusedBuffers, 100, 2);
+  const plain = new HostEngine('cpu', nativeCpuKernels(native), sizes, plainBuffers, 100);
+  const data = subset(mnist.train, 1000);
+  const order = Int32Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000);
+  const hyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+  const a = fused.trainBatch(fused.attachDataset(data.images, data.labels, data.n, data.d), order, 200, B, hyper, 1);
+  const b = plain.trainBatch(plain.attachDataset(data.images, data.labels, data.n, data.d), order, 200, B, hyper, 1);
+  fused.download();
+  expectAllClose(`fused sparse step vs kernels, batch ${B}, weight decay 0.01:`, [
+    compareArrays('loss', [a], [b], 1e-6),
+    // Weight decay can cancel a gradient to near zero, where Adam's g/(|g|+eps) turns rounding into a visible
+    // change: allow 1 % of one step's size (lr) on top of the relative tolerance.
+    compareArrays('params', fusedBuffers.params, plainBuffers.params, 1e-4, hyper.lr / 100),
+    compareArrays('grads', fusedBuffers.grads, plainBuffers.grads, 1e-4, 1e-8),
+    compareArrays('m', fusedBuffers.m, plainBuffers.m, 1e-4, 1e-9),
+    compareArrays('v', fusedBuffers.v, plainBuffers.v, 1e-4, 1e-12),
+  ]);
+  fused.dispose();
+});
+
+test('the fused step gives the same result with 1, 2 and 3 threads', () => {
+  const results = [1, 2, 3].map((threads) => {
+    const model = new MLP({ sizes: [784, 100, 10], seed: 2, backend: 'cpu', threads });
+    const engine = model.engine(100);
+    const data = subset(mnist.train, 300);
+    const handle = engine.attachDataset(data.images, data.labels, data.n, data.d);
+    const order = Int32Array.from({ length: 300 }, (_, i) => 299 - i);
+    const hyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+    for (let s = 0; s < 3; s++) engine.trainBatch(handle, order, s * 100, 100, hyper, s + 1, true);
+    model.syncToHost();
+    return model.buffers.params.slice();
+  });
+  expect(results[1]).toEqual(results[0]);
+  expect(results[2]).toEqual(results[0]);
+});
+
+test('a non-finite loss stops training with the epoch and step, before that update', async () => {
+  const model = new MLP({ backend: 'cpu', sizes: [784, 32, 10] });
+  const data = subset(mnist.train, 500);
+  const optimizer = new Adam(model);
+  await fit(model, optimizer, data, { epochs: 1, batchSize: 100 });
+  model.view('fc2.bias')[3] = Infinity; // as if a bad update had happened
+  const before = model.buffers.params.slice();
+  await expect(fit(model, optimizer, data, { epochs: 1, batchSize: 100 })).rejects.toThrow(
+    'fit: the loss is NaN at epoch 1, step 1; training stopped before that update (lower the learning rate, or check the data)',
+  );
+  expect(model.buffers.params).toEqual(before);
+  const result = await fit(model, optimizer, data, { epochs: 1, batchSize: 100, onNonFinite: 'skip' });
+  expect(result.skippedBatches).toBe(5);
+});
+
+test('a second fit on a model that is training is refused, and the first one finishes', async () => {
+  const model = new MLP({ backend: 'cpu', sizes: [784, 32, 10] });
+  const optimizer = new Adam(model);
+  const data = subset(mnist.train, 2000);
+  const first = fit(model, optimizer, data, { epochs: 2 });
+  await expect(fit(model, optimizer, data, { epochs: 1 })).rejects.toThrow(
+    'fit: this model is busy training; wait for the running fit() to finish before starting another',
+  );
+  const done = await first;
+  expect(done.steps).toBe(40);
+  expect(optimizer.step).toBe(40);
+});
+
+test('the event loop stays responsive while fit runs: timers fire within 20 ms of their time', async () => {
+  const model = new MLP({ backend: 'cpu' });
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  const lateness: number[] = [];
+  let timersDone = 0;
+  const training = fit(model, new Adam(model), subset(mnist.train, 20000), { epochs: 1 });
+  histogram.enable();
+  await new Promise<void>((resolve) => {
+    const setOne = () => {
+      const due = performance.now() + 25;
+      setTimeout(() => {
+        lateness.push(performance.now() - due);
+        if (++timersDone < 20) setOne();
+        else resolve();
+      }, 25);
+    };
+    setOne();
+  });
+  histogram.disable();
+  await training;
+  const p99 = histogram.percentile(99) / 1e6;
+  console.log(`during fit: timer lateness max ${Math.max(...lateness).toFixed(1)} ms, median ${lateness.sort((a, b) => a - b)[10].toFixed(1)} ms; event-loop delay p99 ${p99.toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
+  expect(Math.max(...lateness)).toBeLessThan(20);
+});
