@@ -12,3 +12,13 @@ export {
   type SafetensorsReadOptions,
 } from './safetensors';
 export { readTorchCheckpoint, type TorchCheckpointOptions } from './torch-zip';
+export {
+  isTrainingCheckpoint,
+  loadTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  TRAINING_CHECKPOINT_VERSION,
+  TRAINING_METADATA_KEYS,
+  type TrainingCheckpoint,
+  type TrainingSettings,
+} from './training-checkpoint';
+export { layerSizesOf, loadMLP, readModelWeights, type LoadMLPOptions, type ModelWeights, type WeightsFormat } from './model-weights';
