@@ -28,43 +28,77 @@ export interface NativeSparseTrainer {
   /** Writes the last fused step's fc1.weight gradient (kept transposed inside) into grads. */
   downloadGradients(grads: Float32Array): void;
   invalidateShadow(): void;
+  /** Seconds per phase since the last call: [gather + first layer forward, rest + loss + backward, first layer gradient, Adam]. */
+  takePhaseSeconds(): Float64Array;
   dispose(): void;
 }
 
 export interface NativeLoad {
   addon: NativeAddon | null;
-  /** Where the binary came from, or why none loaded. */
+  /** The binary that loaded, or null. */
   path: string | null;
+  /** Where that binary came from: shipped in the package, or compiled on this machine by node-gyp. */
+  source: 'prebuild' | 'local build' | null;
   error: Error | null;
 }
 
 let loaded: NativeLoad | undefined;
 
-function candidateBinaries(root: string): string[] {
+/**
+ * The folder the addon is looked for in: fcnet's own, or FCNET_PREBUILD when set. node-gyp-build honours
+ * that variable by itself (<NAME>_PREBUILD), so the loader's report must too; tests point it at an empty folder.
+ */
+export function nativeRoot(): string {
+  return process.env.FCNET_PREBUILD || packageRoot();
+}
+
+/** Each place node-gyp-build looked under root, in its order, and what was there. */
+function placesLookedAt(root: string, failed: string | null): string[] {
+  const note = (file: string): string => (file === failed ? ' (found, but it did not load)' : '');
+  const lines = ['Release', 'Debug'].map((dir) => {
+    const file = path.join(root, 'build', dir, 'fcnet.node');
+    return `  - ${file}${fs.existsSync(file) ? note(file) : ' (missing)'}`;
+  });
   const prebuilds = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-  const found = fs.existsSync(prebuilds) ? fs.readdirSync(prebuilds).map((f) => path.join(prebuilds, f)) : [];
-  return [path.join(root, 'build', 'Release', 'fcnet.node'), path.join(root, 'build', 'Debug', 'fcnet.node'), ...found];
+  const binaries = fs.existsSync(prebuilds) ? fs.readdirSync(prebuilds).filter((f) => f.endsWith('.node')) : [];
+  if (binaries.length === 0) lines.push(`  - ${prebuilds}${path.sep} (no prebuilt binary for ${process.platform}-${process.arch})`);
+  for (const f of binaries) lines.push(`  - ${path.join(prebuilds, f)}${note(path.join(prebuilds, f))}`);
+  return lines;
+}
+
+/** What to do, given why loading failed. */
+function fixFor(cause: string, found: boolean): string {
+  const build = 'install a C++ compiler and Python (and OpenBLAS for speed: apt-get install build-essential libopenblas-dev), then run `npm rebuild fcnet`';
+  if (/libopenblas/.test(cause)) {
+    return `the binary was built against a shared OpenBLAS that this machine lacks: apt-get install libopenblas0, or ${build}`;
+  }
+  return found ? `rebuild it for this machine: ${build}` : build;
+}
+
+/** Loads the addon from `root` (build/ first, then prebuilds/, as node-gyp-build does); never throws, never caches. */
+export function loadNativeFrom(root: string): NativeLoad {
+  let binary: string | null = null;
+  try {
+    // node-gyp-build looks in build/ and prebuilds/<platform>-<arch>/ and picks what matches this Node and CPU.
+    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
+    binary = nodeGypBuild.resolve(root);
+    const addon = require(binary) as NativeAddon;
+    const source = path.relative(root, binary).split(path.sep)[0] === 'prebuilds' ? 'prebuild' : 'local build';
+    return { addon, path: binary, source, error: null };
+  } catch (e) {
+    const cause = (e as Error).message.split('\n')[0];
+    const error = new Error(
+      `fcnet: the native CPU addon could not be loaded for Node ${process.version} (N-API ${process.versions.napi}) on ${process.platform}-${process.arch}.\n` +
+        `Tried:\n${placesLookedAt(root, binary).join('\n')}\nCause: ${cause}\n` +
+        `To fix: ${fixFor(cause, binary !== null)}; or train with the pure TypeScript backend: { backend: 'js' }.`,
+    );
+    return { addon: null, path: null, source: null, error };
+  }
 }
 
 /** Loads the addon once; never throws. */
 export function loadNative(): NativeLoad {
-  if (loaded) return loaded;
-  const root = packageRoot();
-  try {
-    // node-gyp-build looks in build/ and prebuilds/<platform>-<arch>/ and picks what matches this Node and CPU.
-    const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
-    const binary = nodeGypBuild.resolve(root);
-    loaded = { addon: require(binary) as NativeAddon, path: binary, error: null };
-  } catch (cause) {
-    const tried = candidateBinaries(root).map((p) => `  - ${p}${fs.existsSync(p) ? '' : ' (missing)'}`).join('\n');
-    const error = new Error(
-      `fcnet: the native CPU addon could not be loaded for Node ${process.version} (N-API ${process.versions.napi}) on ${process.platform}-${process.arch}.\n` +
-        `Tried:\n${tried}\nCause: ${(cause as Error).message.split('\n')[0]}\n` +
-        `To fix: install a C++ compiler and Python (and OpenBLAS for speed: apt-get install build-essential libopenblas-dev), ` +
-        `then run \`npm rebuild fcnet\`; or train with the pure TypeScript backend: { backend: 'js' }.`,
-    );
-    loaded = { addon: null, path: null, error };
-  }
+  loaded ??= loadNativeFrom(nativeRoot());
   return loaded;
 }
 

@@ -1,6 +1,7 @@
 #include "sparse_trainer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -327,19 +328,30 @@ void SparseTrainer::adam(int member, int team, const ParameterPointers& p, const
 
 double SparseTrainer::train_batch(const ParameterPointers& p, const uint8_t* images, const int32_t* labels,
                                   const int32_t* indices, int B, const AdamHyper& hyper, int64_t step) {
+  using clock = std::chrono::steady_clock;
+  auto mark = clock::now();
+  auto lap = [&](int phase) {
+    const auto now = clock::now();
+    phase_seconds_[phase] += std::chrono::duration<double>(now - mark).count();
+    mark = now;
+  };
   if (!shadow_valid_) rebuild_shadow(p.params + weight_offset_[0]);
   std::copy(p.params + bias_offset_[0], p.params + bias_offset_[0] + H_, b1_.begin());
   team_.run([&](int member, int team) { gather_and_forward_first(member, team, p, images, labels, indices, B); });
+  lap(0);
   double loss = 0.0;
   team_.run([&](int member, int team) {
     // The rest of the network is small: one member runs it while another lays the inputs out by column.
     if (member == 0) loss = forward_rest_and_backward(p, B);
     if (member == (team > 1 ? 1 : 0)) build_columns(B);
   });
+  lap(1);
   if (!std::isfinite(loss)) return loss;
   team_.run([&](int member, int team) { first_layer_gradient(member, team, p, B); });
+  lap(2);
   const AdamStepConstants c = adam_step_constants(hyper, step);
   team_.run([&](int member, int team) { adam(member, team, p, c); });
+  lap(3);
   return loss;
 }
 

@@ -40,6 +40,14 @@ class SparseTrainer {
   // (Every other gradient is written in place by train_batch.)
   void download_gradients(float* grads) const;
 
+  // Seconds spent in each phase of train_batch since the last reset, for the benchmark's time budget:
+  // gather + first layer forward, the rest of the network + loss + backward, first layer gradient, Adam.
+  static constexpr int kPhases = 4;
+  const double* phase_seconds() const { return phase_seconds_; }
+  void reset_phase_seconds() {
+    for (double& s : phase_seconds_) s = 0.0;
+  }
+
   // The caller changed fc1.weight: rebuild the shadow before the next step.
   void invalidate_shadow() { shadow_valid_ = false; }
   int threads() const { return team_.size(); }
@@ -79,6 +87,7 @@ class SparseTrainer {
   std::vector<float> w1t_;                  // (I, Hp) shadow of fc1.weight (H, I), zero-padded
   std::vector<float> dw1t_;                 // (I, Hp)
   bool shadow_valid_ = false;
+  double phase_seconds_[kPhases] = {0, 0, 0, 0};
   ThreadTeam team_;
 };
 

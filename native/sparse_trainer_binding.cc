@@ -17,6 +17,7 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
                         InstanceMethod("invalidateShadow", &SparseTrainerWrap::InvalidateShadow),
                         InstanceMethod("downloadGradients", &SparseTrainerWrap::DownloadGradients),
                         InstanceMethod("dispose", &SparseTrainerWrap::Dispose),
+                        InstanceMethod("takePhaseSeconds", &SparseTrainerWrap::TakePhaseSeconds),
                         InstanceAccessor("threads", &SparseTrainerWrap::Threads, nullptr)});
   }
 
@@ -104,6 +105,15 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
   Napi::Value InvalidateShadow(const Napi::CallbackInfo& info) {
     trainer(info.Env()).invalidate_shadow();
     return info.Env().Undefined();
+  }
+
+  // takePhaseSeconds() -> Float64Array of the seconds per phase since the last call (then reset).
+  Napi::Value TakePhaseSeconds(const Napi::CallbackInfo& info) {
+    fcnet::SparseTrainer& t = trainer(info.Env());
+    Napi::Float64Array out = Napi::Float64Array::New(info.Env(), fcnet::SparseTrainer::kPhases);
+    for (int i = 0; i < fcnet::SparseTrainer::kPhases; i++) out[i] = t.phase_seconds()[i];
+    t.reset_phase_seconds();
+    return out;
   }
 
   // Joins the threads and frees the scratch now rather than at garbage collection.

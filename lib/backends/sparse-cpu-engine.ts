@@ -21,6 +21,13 @@ export class SparseCpuEngine extends HostEngine {
     this.trainer = new addon.SparseTrainer(Int32Array.from(sizes), maxBatch, threads);
   }
 
+  /** Seconds per phase of the fused steps since the last call, for the benchmark's time budget. */
+  takePhaseSeconds(): { gatherAndForward1: number; restOfNetwork: number; gradient1: number; adam: number } | null {
+    if (!this.trainer) return null;
+    const [gatherAndForward1, restOfNetwork, gradient1, adam] = this.trainer.takePhaseSeconds();
+    return { gatherAndForward1, restOfNetwork, gradient1, adam };
+  }
+
   get threads(): number {
     return this.trainer?.threads ?? 0;
   }

@@ -1,0 +1,90 @@
+// Whole training steps (gather, forward, loss, backward, Adam) and whole epochs through fit(), per engine.
+import { Adam } from '../../lib/adam';
+import { HostEngine } from '../../lib/backends/host-engine';
+import { nativeCpuKernels } from '../../lib/backends/native-cpu';
+import { SparseCpuEngine } from '../../lib/backends/sparse-cpu-engine';
+import type { BackendName, Engine } from '../../lib/backends/types';
+import type { Dataset } from '../../lib/data/dataset';
+import { MLP } from '../../lib/model';
+import { fit } from '../../lib/train';
+import { requireNative } from '../../lib/binding';
+import { measure, median } from './measure';
+
+export interface StepResult {
+  engine: string;
+  medianMs: number;
+  stepsPerSecond: number;
+  /** 600 steps of the median (for batch 100), the epoch without loop overhead. */
+  secondsPerEpochFromSteps: number;
+  /** Time per phase of the median step, where the engine reports it. */
+  phasesMs?: Record<string, number>;
+}
+
+const hyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+
+export type StepEngine = BackendName | 'cpu-dense';
+
+function engineFor(kind: StepEngine, hidden: number, B: number, threads: number): { model: MLP; engine: Engine } {
+  const sizes = [784, hidden, 10];
+  if (kind === 'cpu-dense') {
+    const model = new MLP({ sizes, backend: 'js' }); // its buffers only
+    return { model, engine: new HostEngine('cpu', nativeCpuKernels(requireNative()), sizes, model.buffers, B) };
+  }
+  const model = new MLP({ sizes, backend: kind, threads });
+  return { model, engine: model.engine(B) };
+}
+
+export function benchSteps(kind: StepEngine, data: Dataset, hidden: number, B: number, repeats: number, threads: number): StepResult {
+  const { engine } = engineFor(kind, hidden, B, threads);
+  const handle = engine.attachDataset(data.images, data.labels, data.n, data.d);
+  const order = Int32Array.from({ length: data.n }, (_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const stepsPerEpoch = Math.ceil(data.n / B);
+  let step = 0;
+  const runStep = () => {
+    engine.trainBatch(handle, order, (step % stepsPerEpoch) * B, Math.min(B, data.n - (step % stepsPerEpoch) * B), hyper, step + 1, kind === 'cuda' && step % 100 === 99);
+    step++;
+  };
+  const timing = measure(runStep, repeats, 300, 20);
+  const result: StepResult = {
+    engine: kind === 'cpu' ? 'cpu (fused sparse step)' : kind === 'cpu-dense' ? 'cpu (BLAS kernels)' : kind,
+    medianMs: timing.medianMs,
+    stepsPerSecond: 1000 / timing.medianMs,
+    secondsPerEpochFromSteps: (stepsPerEpoch * timing.medianMs) / 1000,
+  };
+  if (engine instanceof SparseCpuEngine) result.phasesMs = phaseBudget(engine, runStep);
+    engine.dispose();
+  return result;
+}
+
+/** Where the time of a fused step goes: its native phases, and the rest (JS, N-API, loop) by difference. */
+function phaseBudget(engine: SparseCpuEngine, runStep: () => void): Record<string, number> {
+  const steps = 300;
+  engine.takePhaseSeconds();
+  const start = performance.now();
+  for (let i = 0; i < steps; i++) runStep();
+  const wallMs = (performance.now() - start) / steps;
+  const p = engine.takePhaseSeconds()!;
+  const ms = (seconds: number) => (1000 * seconds) / steps;
+  const inside = ms(p.gatherAndForward1 + p.restOfNetwork + p.gradient1 + p.adam);
+  return {
+    'gather + forward 784→H (sparse)': ms(p.gatherAndForward1),
+    'forward H→10, loss, backward to H': ms(p.restOfNetwork),
+    'weight gradient H×784 (sparse)': ms(p.gradient1),
+    Adam: ms(p.adam),
+    'JS, N-API and loop overhead': Math.max(0, wallMs - inside),
+    'whole step (mean of these 300)': wallMs,
+  };
+}
+
+/** Seconds per epoch of the real training loop, fit(), median of `epochs` epochs. */
+export async function benchEpochs(backend: BackendName, data: Dataset, hidden: number, B: number, epochs: number, threads: number): Promise<{ secondsPerEpoch: number; epochs: number[] }> {
+  const model = new MLP({ sizes: [784, hidden, 10], backend, threads });
+  const seconds: number[] = [];
+  await fit(model, new Adam(model), data, { epochs, batchSize: B, onEpoch: (e) => { seconds.push(e.seconds); } });
+  model.engine().dispose();
+  return { secondsPerEpoch: median(seconds), epochs: seconds };
+}
