@@ -13,6 +13,7 @@ namespace fcnet {
 
 namespace {
 constexpr int kSpinsBeforeSleep = 20000;  // ~ 50–100 µs: longer than the gaps between phases of a step
+constexpr int kSpinsBeforeYield = 2000;   // ~ 5–10 µs: a phase's imbalance between members is about this
 }
 
 ThreadTeam::ThreadTeam(int size) : size_(size < 1 ? 1 : size) {
@@ -42,7 +43,12 @@ void ThreadTeam::run(const std::function<void(int, int)>& job) {
   }
   wake_.notify_all();
   job(0, size_);
-  while (pending_.load(std::memory_order_acquire) != 0) FCNET_PAUSE();
+  // Spin briefly, then give the core away: on a busy machine a spinning caller can keep the very worker it
+  // waits for off the CPU.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; spin++) {
+    if (spin < kSpinsBeforeYield) FCNET_PAUSE();
+    else std::this_thread::yield();
+  }
   job_ = nullptr;
 }
 
@@ -51,7 +57,8 @@ void ThreadTeam::worker_loop(int member) {
   for (;;) {
     unsigned now = generation_.load(std::memory_order_acquire);
     for (int spin = 0; now == seen && spin < kSpinsBeforeSleep; spin++) {
-      FCNET_PAUSE();
+      if (spin < kSpinsBeforeYield) FCNET_PAUSE();
+      else std::this_thread::yield();
       now = generation_.load(std::memory_order_acquire);
     }
     if (now == seen) {
