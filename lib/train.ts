@@ -49,7 +49,7 @@ export interface FitOptions {
   lossEvery?: number;
   /** Continue a run from a checkpoint's position instead of from epoch 0. */
   resume?: TrainingPosition;
-  /** Yield to the event loop when this many milliseconds have passed since the last yield. Default 8. */
+  /** Yield to the event loop when this many milliseconds have passed since the last yield. Default 4. */
   yieldEveryMs?: number;
   /** A non-finite loss: 'throw' stops training (default), 'skip' skips that batch's update. */
   onNonFinite?: 'throw' | 'skip';
@@ -95,7 +95,7 @@ export async function fit(model: MLP, optimizer: Adam, data: Dataset, options: F
   const batchSize = checkInteger('batchSize', options.batchSize ?? 100, 1, Math.max(1, data.n));
   const seed = checkInteger('seed', options.seed ?? 0, 0, 0xffffffff);
   const lossEvery = checkInteger('lossEvery', options.lossEvery ?? 100, 1);
-  const yieldEveryMs = checkNumber('yieldEveryMs', options.yieldEveryMs ?? 8, 0, 1e6);
+  const yieldEveryMs = checkNumber('yieldEveryMs', options.yieldEveryMs ?? 4, 0, 1e6);
   const onNonFinite = checkOneOf('onNonFinite', options.onNonFinite ?? 'throw', ['throw', 'skip'] as const);
   const shuffle = options.shuffle ?? true;
   checkDatasetFits(model, data, 'the training set');
