@@ -1,11 +1,11 @@
 // `fcnet train` / `npm run train`: the reference program's job and output, with flags.
 import { Adam } from '../adam';
 import { backendChoices, backends, type BackendChoice } from '../backends';
-import { writeSafetensorsFile } from '../checkpoint';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint, writeSafetensorsFile, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
 import { loadMnist } from '../data/mnist';
 import { MLP } from '../model';
-import { evaluate, fit } from '../train';
-import { hiddenFlag, intFlag, numberFlag, parseFlags, UsageError, type FlagSpec } from './args';
+import { evaluate, fit, type TrainingPosition } from '../train';
+import { hiddenFlag, intFlag, numberFlag, parseFlags, UsageError, type FlagSpec, type Parsed } from './args';
 
 export const trainUsage = `Usage: fcnet train [options]    (in the repository: npm run train -- [options])
 
@@ -22,6 +22,13 @@ Options:
   --output FILE      where to save the weights, safetensors format (default model.safetensors)
   --backend NAME     auto | cpu | js | cuda (default auto); --device is the same
   --log-every N      print the loss every N steps (default 100)
+  --checkpoint FILE  save a training checkpoint (weights, Adam's state, position, settings) to FILE at
+                     the end of every epoch; Ctrl-C then stops after the current step and saves one too
+  --checkpoint-every N
+                     save it after every N steps instead (counted from the run's start) and at the end
+  --resume FILE      continue the run saved in FILE exactly where it stopped; the run's settings
+                     (--epochs, --batch-size, --lr, --hidden, --seed) come from FILE and may only be
+                     repeated, not changed; checkpoints go on to FILE unless --checkpoint names another
   --help             this text`;
 
 const flags: FlagSpec = {
@@ -35,44 +42,126 @@ const flags: FlagSpec = {
   backend: { type: 'string' },
   device: { type: 'string' },
   'log-every': { type: 'string' },
+  checkpoint: { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  resume: { type: 'string' },
   help: { type: 'boolean' },
 };
 
-export async function trainCommand(argv: string[]): Promise<void> {
+/** The settings the flags ask for, with the reference program's defaults. */
+function settingsFromFlags(values: Parsed['values']): TrainingSettings {
+  return {
+    epochs: intFlag(values, 'epochs', 5, 0),
+    batchSize: intFlag(values, 'batch-size', 100, 1),
+    seed: intFlag(values, 'seed', 0, 0, 0xffffffff),
+    lr: numberFlag(values, 'lr', 0.001),
+    hidden: hiddenFlag(values, [500]),
+  };
+}
+
+/** A resumed run keeps its checkpoint's settings: changing one would make it a different run. */
+function checkSameSettings(values: Parsed['values'], saved: TrainingSettings, file: string): void {
+  const asked = settingsFromFlags(values);
+  const flagOf: Record<keyof TrainingSettings, string> = { epochs: 'epochs', batchSize: 'batch-size', seed: 'seed', lr: 'lr', hidden: 'hidden' };
+  for (const key of Object.keys(flagOf) as (keyof TrainingSettings)[]) {
+    const flag = flagOf[key];
+    if (values[flag] === undefined) continue;
+    if (String(asked[key]) !== String(saved[key])) {
+      throw new UsageError(`--${flag} ${values[flag]} conflicts with ${file}, whose run has ${flag} ${saved[key]}; leave --${flag} out to continue that run as it was`);
+    }
+  }
+}
+
+class Interrupted extends Error {}
+
+/** Aborts when the user presses Ctrl-C once; a second Ctrl-C ends the process as usual. */
+function abortOnSigint(controller: AbortController): () => void {
+  const onSigint = (): void => {
+    console.error('fcnet: stopping after this step to save a checkpoint (Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  return () => process.removeListener('SIGINT', onSigint);
+}
+
+/** `interrupt` stands in for Ctrl-C (tests): when it aborts, the run stops after its current step. */
+export async function trainCommand(argv: string[], interrupt?: AbortSignal): Promise<void> {
   const { values, positionals } = parseFlags(argv, flags, trainUsage);
   if (values.help) {
     console.log(trainUsage);
     return;
   }
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\n\n${trainUsage}`);
-  const epochs = intFlag(values, 'epochs', 5, 0);
-  const batchSize = intFlag(values, 'batch-size', 100, 1);
-  const seed = intFlag(values, 'seed', 0, 0, 0xffffffff);
   const logEvery = intFlag(values, 'log-every', 100, 1);
-  const lr = numberFlag(values, 'lr', 0.001);
-  const hidden = hiddenFlag(values, [500]);
   const backend = String(values.backend ?? values.device ?? 'auto') as BackendChoice;
   if (!backendChoices.includes(backend)) throw new UsageError(`--backend: expected one of ${backendChoices.join(', ')}, got '${backend}'`);
   const output = String(values.output ?? 'model.safetensors');
+  const resumeFile = values.resume === undefined ? undefined : String(values.resume);
+  const checkpointFile = values.checkpoint !== undefined ? String(values.checkpoint) : resumeFile;
+  const checkpointEvery = values['checkpoint-every'] === undefined ? undefined : intFlag(values, 'checkpoint-every', 1, 1);
+  if (checkpointEvery !== undefined && checkpointFile === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save');
+
+  let resumed: TrainingCheckpoint | undefined;
+  let settings: TrainingSettings;
+  if (resumeFile !== undefined) {
+    resumed = loadTrainingCheckpoint(resumeFile);
+    checkSameSettings(values, resumed.settings, resumeFile);
+    settings = resumed.settings;
+  } else {
+    settings = settingsFromFlags(values);
+  }
+  const { epochs, batchSize, seed, lr, hidden } = settings;
 
   const mnist = loadMnist(values.data === undefined ? undefined : String(values.data));
-  const model = new MLP({ sizes: [mnist.train.d, ...hidden, 10], seed, backend });
+  const model = new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
   const optimizer = new Adam(model, { lr });
   const report = backends().find((b) => b.name === model.backend);
   console.error(`fcnet: training ${model.sizes.join('-')} on ${model.backend} (${report?.detail.split(';')[0]})`);
+  const stepsPerEpoch = Math.ceil(mnist.train.n / batchSize);
+  if (resumed) {
+    model.loadStateDict(resumed.parameters);
+    optimizer.loadStateDict(resumed.adam);
+    const { epoch, step } = resumed.position;
+    console.error(epoch < epochs
+      ? `fcnet: resuming ${resumeFile} at epoch ${epoch + 1}, step ${step + 1} of ${stepsPerEpoch}`
+      : `fcnet: ${resumeFile} is the end of its run (${epochs} epochs); nothing left to train`);
+  }
 
-  await fit(model, optimizer, mnist.train, {
-    epochs,
-    batchSize,
-    seed,
-    lossEvery: logEvery,
-    onStep: ({ epoch, step, stepsPerEpoch, loss }) => {
-      if ((step + 1) % logEvery === 0) {
-        console.log(`Epoch [${epoch + 1}/${epochs}], Step [${step + 1}/${stepsPerEpoch}], Loss: ${loss.toFixed(4)}`);
-      }
-    },
-    onEpoch: ({ epoch, seconds }) => console.error(`fcnet: epoch ${epoch + 1} took ${seconds.toFixed(3)} s`),
-  });
+  const save = (position: TrainingPosition): void => saveTrainingCheckpoint(checkpointFile!, model, optimizer, position, settings);
+  const controller = new AbortController();
+  interrupt?.addEventListener('abort', () => controller.abort());
+  const stopListening = checkpointFile !== undefined ? abortOnSigint(controller) : () => {};
+  try {
+    await fit(model, optimizer, mnist.train, {
+      epochs,
+      batchSize,
+      seed,
+      lossEvery: logEvery,
+      resume: resumed?.position,
+      onStep: ({ epoch, step, loss, position }) => {
+        if ((step + 1) % logEvery === 0) {
+          console.log(`Epoch [${epoch + 1}/${epochs}], Step [${step + 1}/${stepsPerEpoch}], Loss: ${loss.toFixed(4)}`);
+        }
+        if (checkpointFile === undefined) return;
+        const stepsDone = epoch * stepsPerEpoch + step + 1;
+        const lastStep = stepsDone === epochs * stepsPerEpoch;
+        if (controller.signal.aborted && !lastStep) {
+          save(position);
+          throw new Interrupted(`interrupted after epoch ${epoch + 1}, step ${step + 1}; saved ${checkpointFile}: continue with --resume ${checkpointFile}`);
+        }
+        if (checkpointEvery !== undefined && (stepsDone % checkpointEvery === 0 || lastStep)) save(position);
+      },
+      onEpoch: ({ epoch, seconds, position }) => {
+        console.error(`fcnet: epoch ${epoch + 1} took ${seconds.toFixed(3)} s`);
+        if (checkpointFile !== undefined && checkpointEvery === undefined) {
+          save(position);
+          console.error(`fcnet: saved a training checkpoint to ${checkpointFile}`);
+        }
+      },
+    });
+  } finally {
+    stopListening();
+  }
 
   const { correct, n } = evaluate(model, mnist.test);
   console.log(`Accuracy of the network on the ${n} test images: ${(100 * correct) / n} %`);
