@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // The `fcnet` command: one subcommand per job.
 import { trainCommand, trainUsage } from './train';
+import { evalCommand } from './eval';
+import { predictCommand } from './predict';
 import { UsageError } from './args';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
   train: { run: trainCommand, summary: 'train a network on MNIST (the reference job)' },
+  eval: { run: evalCommand, summary: "a saved network's accuracy and loss on MNIST's test images" },
+  predict: { run: predictCommand, summary: 'the digit a saved network sees in a PNG picture' },
 };
 
 const usage = `Usage: fcnet <command> [options]
