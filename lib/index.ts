@@ -9,3 +9,17 @@ export { backends, resolveBackend, type BackendChoice, type BackendReport } from
 export type { BackendName, AdamHyper, Kernels, Engine } from './backends/types';
 export { Rng, type RngState } from './rng';
 export type { Tensor, StateDict } from './tensor';
+export {
+  readSafetensorsFile,
+  writeSafetensorsFile,
+  readTorchCheckpoint,
+  saveTrainingCheckpoint,
+  loadTrainingCheckpoint,
+  readModelWeights,
+  loadMLP,
+  type SafetensorsContents,
+  type TrainingCheckpoint,
+  type TrainingSettings,
+  type ModelWeights,
+  type LoadMLPOptions,
+} from './checkpoint';
