@@ -1,6 +1,6 @@
 // `fcnet eval MODEL`: a saved network's accuracy and mean loss on MNIST's 10,000 test images.
 import { readModelWeights } from '../checkpoint';
-import { loadMnist } from '../data/mnist';
+import { loadMnistTestSet } from '../data/mnist';
 import { MLP } from '../model';
 import { evaluate } from '../train';
 import { backendFlag, parseFlags, UsageError, type FlagSpec } from './args';
@@ -37,7 +37,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const [file] = positionals;
   const backend = backendFlag(values);
   const weights = readModelWeights(file);
-  const test = loadMnist(values.data === undefined ? undefined : String(values.data)).test;
+  const test = loadMnistTestSet(values.data === undefined ? undefined : String(values.data));
   if (weights.sizes[0] !== test.d) {
     throw new Error(`${file} holds a network with ${weights.sizes[0]} inputs but the test images have ${test.d} pixels (${test.rows}×${test.cols})`);
   }

