@@ -1,0 +1,210 @@
+// The one matrix-product kernel: C(M,N) = A(M,K) · B(K,N) in shared-memory tiles, then an epilogue that
+// finishes the layer's work while the sums are still in registers (bias and ReLU, the ReLU's backward mask,
+// or a weight gradient with its bias gradient and Adam's update). One launch runs a group of independent
+// products (all layers' weight gradients of a step at once), each block finding its problem by index.
+//
+// Tiles: a block computes BM×BN outputs; each of its KSPLIT thread groups sums its own slice of each BK-deep
+// tile (TM×TN outputs a thread), and the slices are added at the end. Splitting K inside the block keeps
+// enough blocks in flight for the forward product at batch 100 (M=100, N=500, K=784: 112 blocks of 16×32)
+// without a second pass. Every read is bounds-checked, so any sizes work.
+#pragma once
+
+#include "adam_math.h"
+#include "device_compat.cuh"
+#include "matrix_view.cuh"
+
+/** What a product's epilogue does with each finished sum. */
+enum GemmEpilogue : int {
+  kEpilogueBiasActivation = 0,  // c = sum + bias[n], then ReLU when `relu`         (linear forward)
+  kEpilogueReluMask = 1,        // c = mask > 0 ? sum : 0, mask laid out like c    (input gradient through a ReLU)
+  kEpilogueWeightGradient = 2,  // c = sum; bias_grad[m] = Σ_k A(m,k); Adam when adam != nullptr
+};
+
+struct GemmProblem {
+  int M, N, K;
+  MatrixView a;  // (M, K)
+  MatrixView b;  // (K, N)
+  float* c;      // (M, N), row stride ldc
+  int ldc;
+  int epilogue;  // GemmEpilogue
+  const float* bias;  // (N)                 bias-activation
+  int relu;           //                     bias-activation
+  const float* mask;  // (M, N) like c       relu-mask: the ReLU's output
+  float* bias_grad;   // (M)                 weight-gradient: Σ over K of A's row, or nullptr
+  // Adam on the weight (laid out like c) and its bias (like bias_grad), after the gradient is stored.
+  float* w_param;
+  float* w_m;
+  float* w_v;
+  float* b_param;
+  float* b_m;
+  float* b_v;
+  const AdamScalars* adam;  // device scalars of this step, or nullptr: gradients only
+  const int* skip_adam;     // device flag: when non-zero Adam leaves everything as it was (a NaN batch); or nullptr
+  int first_tile;           // this problem's first block in the group's grid
+  int tiles_n;              // tiles along N
+};
+
+constexpr int kMaxGemmGroup = 8;
+
+// Passed by value as a kernel parameter (__grid_constant__: read in place, never copied per thread).
+struct GemmGroup {
+  int count;
+  GemmProblem problems[kMaxGemmGroup];
+};
+
+/** Loads T consecutive floats of shared memory into registers, as wide as the alignment allows. */
+template <int T>
+__device__ __forceinline__ void load_fragment(float (&r)[T], const float* p) {
+  if constexpr (T % 4 == 0) {
+#pragma unroll
+    for (int q = 0; q < T / 4; ++q) {
+      const float4 v = reinterpret_cast<const float4*>(p)[q];
+      r[4 * q + 0] = v.x;
+      r[4 * q + 1] = v.y;
+      r[4 * q + 2] = v.z;
+      r[4 * q + 3] = v.w;
+    }
+  } else if constexpr (T % 2 == 0) {
+#pragma unroll
+    for (int q = 0; q < T / 2; ++q) {
+      const float2 v = reinterpret_cast<const float2*>(p)[q];
+      r[2 * q + 0] = v.x;
+      r[2 * q + 1] = v.y;
+    }
+  } else {
+#pragma unroll
+    for (int q = 0; q < T; ++q) r[q] = p[q];
+  }
+}
+
+template <int BM, int BN, int BK, int TM, int TN, int KSPLIT>
+struct GemmTile {
+  static constexpr int kGroupThreads = (BM / TM) * (BN / TN);
+  static constexpr int kThreads = kGroupThreads * KSPLIT;
+  static constexpr int kSliceK = BK / KSPLIT;
+  static constexpr int kBM = BM;
+  static constexpr int kBN = BN;
+  static constexpr int kBK = BK;
+  static constexpr int kTM = TM;
+  static constexpr int kTN = TN;
+  static constexpr int kSplits = KSPLIT;
+  static_assert(BM % TM == 0 && BN % TN == 0 && BK % KSPLIT == 0, "tile shape");
+  static_assert(BM % 4 == 0 && BN % 4 == 0, "shared rows must stay 16-byte aligned");
+  static_assert(kThreads % 32 == 0 && kThreads >= BM, "whole warps; one thread per row for the bias gradient");
+};
+
+template <int BM, int BN, int BK, int TM, int TN, int KSPLIT>
+__global__ void __launch_bounds__(GemmTile<BM, BN, BK, TM, TN, KSPLIT>::kThreads)
+    gemm_grouped_kernel(const __grid_constant__ GemmGroup group) {
+  using Tile = GemmTile<BM, BN, BK, TM, TN, KSPLIT>;
+  constexpr int kPad = 4;  // keeps rows 16-byte aligned and spreads the transposing stores over banks
+  __shared__ __align__(16) float a_tile[BK][BM + kPad];  // (BK, BM): A's tile, K-major
+  __shared__ __align__(16) float b_tile[BK][BN + kPad];  // (BK, BN)
+  __shared__ __align__(16) float partial[KSPLIT > 1 ? (KSPLIT - 1) * BM * BN : 1];  // other slices' sums
+
+  int which = 0;
+  while (which + 1 < group.count && static_cast<int>(blockIdx.x) >= group.problems[which + 1].first_tile) ++which;
+  const GemmProblem& p = group.problems[which];
+  const int tile = static_cast<int>(blockIdx.x) - p.first_tile;
+  const int m0 = (tile / p.tiles_n) * BM;
+  const int n0 = (tile % p.tiles_n) * BN;
+
+  const int tid = static_cast<int>(threadIdx.x);
+  const int slice = tid / Tile::kGroupThreads;
+  const int t = tid % Tile::kGroupThreads;
+  const int tx = t % (BN / TN);
+  const int ty = t / (BN / TN);
+
+  // Consecutive threads read consecutive addresses: along K when A's rows are contiguous, else along M.
+  const bool a_along_k = p.a.contiguous_along_cols();
+  const bool b_along_n = p.b.contiguous_along_cols();
+
+  float acc[TM][TN];
+#pragma unroll
+  for (int i = 0; i < TM; ++i)
+#pragma unroll
+    for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
+
+  for (int k0 = 0; k0 < p.K; k0 += BK) {
+    for (int e = tid; e < BM * BK; e += Tile::kThreads) {
+      const int kk = a_along_k ? e % BK : e / BM;
+      const int mm = a_along_k ? e / BK : e % BM;
+      const int gm = m0 + mm, gk = k0 + kk;
+      a_tile[kk][mm] = (gm < p.M && gk < p.K) ? p.a.at(gm, gk) : 0.0f;
+    }
+    for (int e = tid; e < BK * BN; e += Tile::kThreads) {
+      const int kk = b_along_n ? e / BN : e % BK;
+      const int nn = b_along_n ? e % BN : e / BK;
+      const int gk = k0 + kk, gn = n0 + nn;
+      b_tile[kk][nn] = (gk < p.K && gn < p.N) ? p.b.at(gk, gn) : 0.0f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int q = 0; q < Tile::kSliceK; ++q) {
+      const int kk = slice * Tile::kSliceK + q;
+      float a[TM], b[TN];
+      load_fragment<TM>(a, &a_tile[kk][ty * TM]);
+      load_fragment<TN>(b, &b_tile[kk][tx * TN]);
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+
+  if constexpr (KSPLIT > 1) {
+    if (slice > 0) {
+#pragma unroll
+      for (int i = 0; i < TM; ++i)
+#pragma unroll
+        for (int j = 0; j < TN; ++j) partial[((slice - 1) * BM + ty * TM + i) * BN + tx * TN + j] = acc[i][j];
+    }
+    __syncthreads();
+    if (slice == 0) {
+      for (int s = 0; s < KSPLIT - 1; ++s)
+#pragma unroll
+        for (int i = 0; i < TM; ++i)
+#pragma unroll
+          for (int j = 0; j < TN; ++j) acc[i][j] += partial[(s * BM + ty * TM + i) * BN + tx * TN + j];
+    }
+  }
+
+  const bool adam = p.adam != nullptr && (p.skip_adam == nullptr || *p.skip_adam == 0);
+  if (slice == 0) {
+#pragma unroll
+    for (int i = 0; i < TM; ++i) {
+      const int m = m0 + ty * TM + i;
+      if (m >= p.M) continue;
+#pragma unroll
+      for (int j = 0; j < TN; ++j) {
+        const int n = n0 + tx * TN + j;
+        if (n >= p.N) continue;
+        const size_t at = static_cast<size_t>(m) * p.ldc + n;
+        float value = acc[i][j];
+        if (p.epilogue == kEpilogueBiasActivation) {
+          if (p.bias != nullptr) value += p.bias[n];
+          if (p.relu && !(value > 0.0f)) value = 0.0f;
+          p.c[at] = value;
+        } else if (p.epilogue == kEpilogueReluMask) {
+          p.c[at] = p.mask[at] > 0.0f ? value : 0.0f;
+        } else {
+          p.c[at] = value;
+          if (adam) adam_update_one(p.w_param[at], p.w_m[at], p.w_v[at], value, *p.adam);
+        }
+      }
+    }
+  }
+
+  // The bias gradient is the row sum of A (the output gradient, transposed): one thread per row, done by the
+  // blocks of the first column of tiles. Nothing in this launch reads parameters, so Adam may write them.
+  if (p.epilogue == kEpilogueWeightGradient && p.bias_grad != nullptr && n0 == 0 && tid < BM) {
+    const int m = m0 + tid;
+    if (m < p.M) {
+      float sum = 0.0f;
+      for (int k = 0; k < p.K; ++k) sum += p.a.at(m, k);
+      p.bias_grad[m] = sum;
+      if (adam) adam_update_one(p.b_param[m], p.b_m[m], p.b_v[m], sum, *p.adam);
+    }
+  }
+}
