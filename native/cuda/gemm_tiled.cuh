@@ -125,20 +125,61 @@ __global__ void __launch_bounds__(GemmTile<BM, BN, BK, TM, TN, KSPLIT>::kThreads
 #pragma unroll
     for (int j = 0; j < TN; ++j) acc[i][j] = 0.0f;
 
-  for (int k0 = 0; k0 < p.K; k0 += BK) {
-    for (int e = tid; e < BM * BK; e += Tile::kThreads) {
-      const int kk = a_along_k ? e % BK : e / BM;
-      const int mm = a_along_k ? e / BK : e % BM;
+  // Tile elements a thread moves from global to shared memory: element e = tid + r·kThreads of each tile.
+  constexpr int kAPerThread = (BM * BK + Tile::kThreads - 1) / Tile::kThreads;
+  constexpr int kBPerThread = (BK * BN + Tile::kThreads - 1) / Tile::kThreads;
+  float a_next[kAPerThread];  // the next tile of A, in flight while this one is multiplied
+  float b_next[kBPerThread];
+  auto a_place = [&](int e, int& kk, int& mm) {
+    kk = a_along_k ? e % BK : e / BM;
+    mm = a_along_k ? e / BK : e % BM;
+  };
+  auto b_place = [&](int e, int& kk, int& nn) {
+    kk = b_along_n ? e / BN : e % BK;
+    nn = b_along_n ? e % BN : e / BK;
+  };
+  auto fetch = [&](int k0) {  // global → registers; the loads stay in flight until stash() uses them
+#pragma unroll
+    for (int r = 0; r < kAPerThread; ++r) {
+      const int e = tid + r * Tile::kThreads;
+      int kk = 0, mm = 0;
+      a_place(e, kk, mm);
       const int gm = m0 + mm, gk = k0 + kk;
-      a_tile[kk][mm] = (gm < p.M && gk < p.K) ? p.a.at(gm, gk) : 0.0f;
+      a_next[r] = (e < BM * BK && gm < p.M && gk < p.K) ? p.a.at(gm, gk) : 0.0f;
     }
-    for (int e = tid; e < BK * BN; e += Tile::kThreads) {
-      const int kk = b_along_n ? e / BN : e % BK;
-      const int nn = b_along_n ? e % BN : e / BK;
+#pragma unroll
+    for (int r = 0; r < kBPerThread; ++r) {
+      const int e = tid + r * Tile::kThreads;
+      int kk = 0, nn = 0;
+      b_place(e, kk, nn);
       const int gk = k0 + kk, gn = n0 + nn;
-      b_tile[kk][nn] = (gk < p.K && gn < p.N) ? p.b.at(gk, gn) : 0.0f;
+      b_next[r] = (e < BK * BN && gk < p.K && gn < p.N) ? p.b.at(gk, gn) : 0.0f;
     }
+  };
+  auto stash = [&]() {  // registers → shared memory
+#pragma unroll
+    for (int r = 0; r < kAPerThread; ++r) {
+      const int e = tid + r * Tile::kThreads;
+      int kk = 0, mm = 0;
+      a_place(e, kk, mm);
+      if (e < BM * BK) a_tile[kk][mm] = a_next[r];
+    }
+#pragma unroll
+    for (int r = 0; r < kBPerThread; ++r) {
+      const int e = tid + r * Tile::kThreads;
+      int kk = 0, nn = 0;
+      b_place(e, kk, nn);
+      if (e < BK * BN) b_tile[kk][nn] = b_next[r];
+    }
+  };
+
+  // Software pipelining: the next tile's global loads are issued before this tile's products, so their
+  // latency hides behind the arithmetic instead of adding to it.
+  fetch(0);
+  for (int k0 = 0; k0 < p.K; k0 += BK) {
+    stash();
     __syncthreads();
+    if (k0 + BK < p.K) fetch(k0 + BK);
 #pragma unroll
     for (int q = 0; q < Tile::kSliceK; ++q) {
       const int kk = slice * Tile::kSliceK + q;
