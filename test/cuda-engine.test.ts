@@ -521,7 +521,7 @@ if (!probe.available) {
       }
     }, SLOW);
 
-    test('with and without the CUDA graph, and with every tile shape, gives the same parameters', () => {
+    test('with and without the CUDA graph, with every tile shape and with the naive reference kernel, gives the same parameters', () => {
       const { images, labels } = makeImages(N, sizes[0], 7, 25);
       const order = Int32Array.from({ length: N }, (_, i) => (i * 11) % N);
       const run = (graph: string, tile: string): ParameterBuffers => {
@@ -543,7 +543,7 @@ if (!probe.available) {
         }
       };
       const base = run('1', '');
-      const differences = [['0', ''], ['1', '0'], ['1', '1'], ['1', '2']].map(([graph, tile]) =>
+      const differences = [['0', ''], ['1', '0'], ['1', '1'], ['1', '2'], ['1', '3']].map(([graph, tile]) =>
         compare(`graph=${graph} tile=${tile || 'auto'} params`, run(graph, tile).params, base.params,
           float64Tolerance(base.params)));
       expectAllWithin(differences);

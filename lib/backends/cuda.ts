@@ -6,7 +6,7 @@
 // Environment knobs, for benchmarks and tests only:
 //   FCNET_CUDA_ADDON   path of the addon to load instead of build-cuda/Release/fcnet_cuda.node
 //   FCNET_CUDA_GRAPH=0 plain kernel launches instead of one CUDA graph a step
-//   FCNET_CUDA_TILE    0, 1 or 2: force the small, medium or large product tiles
+//   FCNET_CUDA_TILE    0, 1 or 2: force the small, medium or large product tiles; 3: the naive reference kernel
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -189,7 +189,7 @@ export class CudaEngine implements Engine {
     const addon = loadCudaAddon();
     const useGraph = process.env.FCNET_CUDA_GRAPH !== '0';
     const tile = process.env.FCNET_CUDA_TILE;
-    const forcedTile = tile === undefined || tile === '' ? -1 : checkInteger('FCNET_CUDA_TILE', Number(tile), 0, 2);
+    const forcedTile = tile === undefined || tile === '' ? -1 : checkInteger('FCNET_CUDA_TILE', Number(tile), 0, 3);
     this.native = new addon.CudaEngine(Int32Array.from(sizes), maxBatch, useGraph, forcedTile);
     this.sizes = Object.freeze([...sizes]);
     this.maxBatch = maxBatch;

@@ -169,7 +169,7 @@ class CudaEngineWrap : public Napi::ObjectWrap<CudaEngineWrap> {
     const int max_batch = integer_arg(info, 1, "maxBatch", 1, 1 << 24);
     CudaTrainerOptions options;
     options.use_graph = boolean_arg(info, 2, "useGraph");
-    options.forced_tile = integer_arg(info, 3, "forcedTile", -1, 2);
+    options.forced_tile = integer_arg(info, 3, "forcedTile", -1, 3);
     const std::vector<int> widths(sizes.Data(), sizes.Data() + sizes.ElementLength());
     trainer_ = guarded(env, [&] { return std::make_unique<CudaTrainer>(widths, max_batch, options); });
     sizes_ = widths;

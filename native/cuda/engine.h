@@ -22,7 +22,7 @@ struct EvaluationTotals {
 /** Knobs for benchmarks and tests; the defaults are what training uses. */
 struct CudaTrainerOptions {
   bool use_graph = true;  // capture each training step as a CUDA graph (false: plain launches)
-  int forced_tile = -1;   // -1: choose the products' tile shape per launch; 0, 1, 2: small, medium, large
+  int forced_tile = -1;   // -1: choose the products' tile shape per launch; 0, 1, 2: small, medium, large; 3: naive
 };
 
 class CudaTrainer {

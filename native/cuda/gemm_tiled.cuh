@@ -1,7 +1,6 @@
-// The one matrix-product kernel: C(M,N) = A(M,K) · B(K,N) in shared-memory tiles, then an epilogue that
-// finishes the layer's work while the sums are still in registers (bias and ReLU, the ReLU's backward mask,
-// or a weight gradient with its bias gradient and Adam's update). One launch runs a group of independent
-// products (all layers' weight gradients of a step at once), each block finding its problem by index.
+// The tiled matrix-product kernel that training runs (see gemm.cuh for the product and its epilogues). One
+// launch runs a group of independent products (all layers' weight gradients of a step at once), each block
+// finding its problem by index.
 //
 // Tiles: a block computes BM×BN outputs; each of its KSPLIT thread groups sums its own slice of each BK-deep
 // tile (TM×TN outputs a thread), and the slices are added at the end. Splitting K inside the block keeps
@@ -9,48 +8,7 @@
 // without a second pass. Every read is bounds-checked, so any sizes work.
 #pragma once
 
-#include "adam_math.h"
-#include "device_compat.cuh"
-#include "matrix_view.cuh"
-
-/** What a product's epilogue does with each finished sum. */
-enum GemmEpilogue : int {
-  kEpilogueBiasActivation = 0,  // c = sum + bias[n], then ReLU when `relu`         (linear forward)
-  kEpilogueReluMask = 1,        // c = mask > 0 ? sum : 0, mask laid out like c    (input gradient through a ReLU)
-  kEpilogueWeightGradient = 2,  // c = sum; bias_grad[m] = Σ_k A(m,k); Adam when adam != nullptr
-};
-
-struct GemmProblem {
-  int M, N, K;
-  MatrixView a;  // (M, K)
-  MatrixView b;  // (K, N)
-  float* c;      // (M, N), row stride ldc
-  int ldc;
-  int epilogue;  // GemmEpilogue
-  const float* bias;  // (N)                 bias-activation
-  int relu;           //                     bias-activation
-  const float* mask;  // (M, N) like c       relu-mask: the ReLU's output
-  float* bias_grad;   // (M)                 weight-gradient: Σ over K of A's row, or nullptr
-  // Adam on the weight (laid out like c) and its bias (like bias_grad), after the gradient is stored.
-  float* w_param;
-  float* w_m;
-  float* w_v;
-  float* b_param;
-  float* b_m;
-  float* b_v;
-  const AdamScalars* adam;  // device scalars of this step, or nullptr: gradients only
-  const int* skip_adam;     // device flag: when non-zero Adam leaves everything as it was (a NaN batch); or nullptr
-  int first_tile;           // this problem's first block in the group's grid
-  int tiles_n;              // tiles along N
-};
-
-constexpr int kMaxGemmGroup = 8;
-
-// Passed by value as a kernel parameter (__grid_constant__: read in place, never copied per thread).
-struct GemmGroup {
-  int count;
-  GemmProblem problems[kMaxGemmGroup];
-};
+#include "gemm.cuh"
 
 /** Loads T consecutive floats of shared memory into registers, as wide as the alignment allows. */
 template <int T>
@@ -211,7 +169,7 @@ __global__ void __launch_bounds__(GemmTile<BM, BN, BK, TM, TN, KSPLIT>::kThreads
     }
   }
 
-  const bool adam = p.adam != nullptr && (p.skip_adam == nullptr || *p.skip_adam == 0);
+  const bool adam = gemm_applies_adam(p);
   if (slice == 0) {
 #pragma unroll
     for (int i = 0; i < TM; ++i) {
@@ -220,32 +178,13 @@ __global__ void __launch_bounds__(GemmTile<BM, BN, BK, TM, TN, KSPLIT>::kThreads
 #pragma unroll
       for (int j = 0; j < TN; ++j) {
         const int n = n0 + tx * TN + j;
-        if (n >= p.N) continue;
-        const size_t at = static_cast<size_t>(m) * p.ldc + n;
-        float value = acc[i][j];
-        if (p.epilogue == kEpilogueBiasActivation) {
-          if (p.bias != nullptr) value += p.bias[n];
-          if (p.relu && !(value > 0.0f)) value = 0.0f;
-          p.c[at] = value;
-        } else if (p.epilogue == kEpilogueReluMask) {
-          p.c[at] = p.mask[at] > 0.0f ? value : 0.0f;
-        } else {
-          p.c[at] = value;
-          if (adam) adam_update_one(p.w_param[at], p.w_m[at], p.w_v[at], value, *p.adam);
-        }
+        if (n < p.N) gemm_finish_output(p, m, n, acc[i][j], adam);
       }
     }
   }
 
-  // The bias gradient is the row sum of A (the output gradient, transposed): one thread per row, done by the
-  // blocks of the first column of tiles. Nothing in this launch reads parameters, so Adam may write them.
-  if (p.epilogue == kEpilogueWeightGradient && p.bias_grad != nullptr && n0 == 0 && tid < BM) {
-    const int m = m0 + tid;
-    if (m < p.M) {
-      float sum = 0.0f;
-      for (int k = 0; k < p.K; ++k) sum += p.a.at(m, k);
-      p.bias_grad[m] = sum;
-      if (adam) adam_update_one(p.b_param[m], p.b_m[m], p.b_v[m], sum, *p.adam);
-    }
+  // Bias gradients: one thread a row, in the blocks of the first column of tiles.
+  if (p.epilogue == kEpilogueWeightGradient && p.bias_grad != nullptr && n0 == 0 && tid < BM && m0 + tid < p.M) {
+    gemm_finish_bias_gradient(p, m0 + tid, adam);
   }
 }

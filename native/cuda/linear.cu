@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "gemm_naive.cuh"
 #include "gemm_tiled.cuh"
 #include "launch.cuh"
 
@@ -46,6 +47,17 @@ void launch_group(GemmGroup& group, cudaStream_t stream) {
                 dim3(Tile::kThreads), 0, stream, group);
 }
 
+/** The reference kernel: one block for every kGemmNaiveThreads outputs. */
+void launch_naive_group(GemmGroup& group, cudaStream_t stream) {
+  int blocks = 0;
+  for (int i = 0; i < group.count; ++i) {
+    GemmProblem& p = group.problems[i];
+    p.first_tile = blocks;
+    blocks += static_cast<int>((static_cast<long long>(p.M) * p.N + kGemmNaiveThreads - 1) / kGemmNaiveThreads);
+  }
+  launch_kernel("gemm_naive_kernel", gemm_naive_kernel, dim3(blocks), dim3(kGemmNaiveThreads), 0, stream, group);
+}
+
 /** Runs independent products, kMaxGemmGroup to a launch. */
 void run_products(const GemmProblem* problems, int count, const GemmTuning& tuning, cudaStream_t stream) {
   for (int first = 0; first < count; first += kMaxGemmGroup) {
@@ -53,6 +65,7 @@ void run_products(const GemmProblem* problems, int count, const GemmTuning& tuni
     group.count = std::min(kMaxGemmGroup, count - first);
     for (int i = 0; i < group.count; ++i) group.problems[i] = problems[first + i];
     switch (choose_tile(group.problems, group.count, tuning)) {
+      case 3: launch_naive_group(group, stream); break;
       case 2: launch_group<TileLarge>(group, stream); break;
       case 1: launch_group<TileMedium>(group, stream); break;
       default: launch_group<TileSmall>(group, stream); break;

@@ -9,7 +9,7 @@
 /** Which tile shape the products use: chosen per launch from the number of blocks, or forced (tests, tuning). */
 struct GemmTuning {
   int multiprocessors;  // the device's SM count: a launch wants at least this many blocks
-  int forced_tile;      // -1: choose; else 0 small (16×32), 1 medium (32×64), 2 large (64×64)
+  int forced_tile;      // -1: choose; else 0 small (16×32), 1 medium (32×64), 2 large (64×64), 3 the naive reference
 };
 
 /** out(B,O) = x(B,I) · w(O,I)ᵀ + b(O), then ReLU when `relu`. */
