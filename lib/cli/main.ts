@@ -39,7 +39,8 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`fcnet ${name}: ${e.message}`);
       return 2;
     }
-    console.error(`fcnet ${name}: ${(e as Error).message}`);
+    // Library errors already say "fcnet: ..."; the command names itself once.
+    console.error(`fcnet ${name}: ${(e as Error).message.replace(/^fcnet: /, '')}`);
     return 1;
   }
 }
