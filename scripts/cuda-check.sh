@@ -25,15 +25,20 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 build_addon() {
   local started
   started=$(now)
-  # package.json's build:cuda, run as npm would (npm itself may be missing where node was carried).
-  local command
-  command=$(node -p "require('./package.json').scripts?.['build:cuda'] ?? ''" 2>/dev/null)
-  echo "+ ${command:-cmake-js build --out build-cuda}"
-  sh -c "${command:-cmake-js build --out build-cuda}"
-  local status=$?
+  # package.json's build:cuda, run as npm would (npm itself may be missing where node was carried). Without
+  # binary.napi_versions in package.json cmake-js would download Node's headers, which offline fails or
+  # hangs: then go straight to cmake.
+  local command status=1
+  command=$(node -p "require('./package.json').scripts?.['build:cuda'] ?? 'cmake-js build --out build-cuda'" 2>/dev/null)
+  if node -e "process.exit(require('./package.json').binary?.napi_versions ? 0 : 1)" 2>/dev/null; then
+    echo "+ $command"
+    timeout 400 sh -c "$command"
+    status=$?
+  else
+    echo "package.json declares no binary.napi_versions, so cmake-js would download Node's headers: using cmake"
+  fi
   if [ $status -ne 0 ] || [ ! -f build-cuda/Release/fcnet_cuda.node ]; then
-    # cmake-js fetches Node's headers unless package.json declares binary.napi_versions; offline that fails.
-    echo "cmake-js did not build the addon (status $status); building with cmake directly"
+    echo "building with cmake directly"
     local generator=()
     have ninja && generator=(-G Ninja)  # what cmake-js picks, so that either can build in build-cuda later
     if ! cmake -S . -B build-cuda "${generator[@]}" -DCMAKE_BUILD_TYPE=Release; then
