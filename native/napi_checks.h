@@ -35,7 +35,9 @@ inline std::string describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsBoolean()) return std::string(v.As<Napi::Boolean>().Value() ? "true" : "false") + " of type boolean";
   if (v.IsArray()) return "Array";
-  return "a value of type " + std::string(v.IsObject() ? "object" : "function");
+  if (v.IsSymbol()) return "a value of type symbol";
+  if (v.IsBigInt()) return "a value of type bigint";
+  return "a value of type " + std::string(v.IsFunction() ? "function" : "object");
 }
 
 [[noreturn]] inline void throw_type(const Napi::Env& env, const std::string& expected, const char* name, const Napi::Value& v) {
@@ -120,7 +122,8 @@ inline std::string times(const char* a, int64_t x, const char* b, int64_t y) {
   return std::string(a) + "·" + b + " = " + std::to_string(x) + "·" + std::to_string(y);
 }
 
-// {lr, beta1, beta2, eps, weightDecay}, checked.
+// {lr, beta1, beta2, eps, weightDecay}, checked. Reading runs the object's getters (JS, which may detach a buffer
+// or dispose an object): call it before taking any array's data pointer.
 inline fcnet::AdamHyper get_adam_hyper(const Napi::Env& env, const Napi::Value& value) {
   if (!value.IsObject()) throw_type(env, "object {lr, beta1, beta2, eps, weightDecay}", "hyper", value);
   const Napi::Object o = value.As<Napi::Object>();

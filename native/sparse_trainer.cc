@@ -255,7 +255,19 @@ double SparseTrainer::forward_rest_and_backward(const ParameterPointers& p, int 
     if (l + 1 < L)
       for (size_t i = 0; i < (size_t)B * O; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
   }
+  // One layer: the logits are the first layer's output, whose rows are padded to Hp; the loss takes them tight,
+  // and its gradient goes back to the padded rows (padding 0) that the first layer's gradient reads.
+  const bool padded_logits = L == 1 && Hp_ != H_;
+  if (padded_logits) {
+    float* z = acts_[1].data();
+    for (int r = 1; r < B; r++) std::memmove(z + (size_t)r * H_, z + (size_t)r * Hp_, sizeof(float) * H_);
+  }
   const double loss = softmax_cross_entropy(deltas_[L].data(), acts_[L].data(), batch_labels_.data(), B, sizes_[L]);
+  if (padded_logits) {
+    float* d = deltas_[1].data();
+    for (int r = B - 1; r >= 1; r--) std::memmove(d + (size_t)r * Hp_, d + (size_t)r * H_, sizeof(float) * H_);
+    for (int r = 0; r < B; r++) std::fill(d + (size_t)r * Hp_ + H_, d + (size_t)(r + 1) * Hp_, 0.0f);
+  }
   if (!std::isfinite(loss)) return loss;
   for (int l = L - 1; l >= 1; l--) {
     const int I = sizes_[l], O = sizes_[l + 1], in_stride = stride_[l];

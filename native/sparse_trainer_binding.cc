@@ -1,5 +1,6 @@
 #include "sparse_trainer_binding.h"
 
+#include <exception>
 #include <memory>
 #include <vector>
 
@@ -32,11 +33,30 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
                                                     "] but received " + std::to_string(widths[l]) + " of type number");
       }
     }
-    const int max_batch = (int)get_int(info, 1, "maxBatch", 1, 1 << 20);
-    const int threads = (int)get_int(info, 2, "threads", 1, 256);
-    trainer_ = std::make_unique<fcnet::SparseTrainer>(widths, max_batch, threads);
     uint64_t count = 0;
     for (size_t l = 0; l + 1 < widths.size(); l++) count += (uint64_t)widths[l] * widths[l + 1] + widths[l + 1];
+    // trainBatch takes the parameters as one Float32Array, which V8 makes of at most 2³² elements: refuse a network
+    // that could never train now, before its scratch (gigabytes, for such widths) is allocated and written.
+    if (count > (uint64_t(1) << 32)) {
+      throw_range(info.Env(), "layer widths of at most 4294967296 parameters in all (these make " + std::to_string(count) + ")",
+                  "sizes", info[0]);
+    }
+    const int max_batch = (int)get_int(info, 1, "maxBatch", 1, 1 << 20);
+    const int threads = (int)get_int(info, 2, "threads", 1, 256);
+    // The inputs of a batch are laid out by column with int32 counts: a batch may hold at most 2³¹ − 1 of them.
+    if ((int64_t)max_batch * widths[0] > kMaxDim) {
+      throw_range(info.Env(), "integer of at most " + std::to_string(kMaxDim / widths[0]) + " (maxBatch·sizes[0] ≤ " +
+                                  std::to_string(kMaxDim) + ")",
+                  "maxBatch", info[1]);
+    }
+    try {
+      trainer_ = std::make_unique<fcnet::SparseTrainer>(widths, max_batch, threads);
+    } catch (const std::exception& e) {  // the scratch (or a thread) could not be had: a JS error, not an abort
+      std::string list;
+      for (size_t l = 0; l < widths.size(); l++) list += (l ? ", " : "") + std::to_string(widths[l]);
+      throw Napi::Error::New(info.Env(), "SparseTrainer: cannot allocate the scratch for sizes [" + list + "] and maxBatch " +
+                                             std::to_string(max_batch) + " (" + e.what() + "); use a smaller network or batch");
+    }
     parameter_count_ = count;
   }
 
@@ -50,6 +70,8 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
   Napi::Value TrainBatch(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
     check_argc(info, 11, "trainBatch");
+    // First: hyper's getters run JS, which could dispose this trainer or detach a buffer taken below.
+    const fcnet::AdamHyper hyper = get_adam_hyper(env, info[9]);
     fcnet::SparseTrainer& t = trainer(env);
     const int I = t.sizes().front(), C = t.sizes().back();
     const uint64_t n = parameter_count_;
@@ -72,7 +94,6 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
     const int64_t B = get_int(info, 8, "B", 1, t.max_batch());
     auto indices = get_array<int32_t>(info, 6, "indices", napi_int32_array, "Int32Array", offset + B,
                                       ("offset + B = " + std::to_string(offset + B)).c_str());
-    const fcnet::AdamHyper hyper = get_adam_hyper(env, info[9]);
     const int64_t step = get_int(info, 10, "step", 1, 9007199254740991);
     const int32_t* batch = indices.data + offset;
     for (int64_t r = 0; r < B; r++) {

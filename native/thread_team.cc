@@ -17,10 +17,17 @@ constexpr int kSpinsBeforeYield = 2000;   // ~ 5–10 µs: a phase's imbalance b
 }
 
 ThreadTeam::ThreadTeam(int size) : size_(size < 1 ? 1 : size) {
-  for (int m = 1; m < size_; m++) workers_.emplace_back([this, m] { worker_loop(m); });
+  try {
+    for (int m = 1; m < size_; m++) workers_.emplace_back([this, m] { worker_loop(m); });
+  } catch (...) {
+    stop_and_join();  // a thread that would not start: the running ones must be joined, or unwinding terminates
+    throw;
+  }
 }
 
-ThreadTeam::~ThreadTeam() {
+ThreadTeam::~ThreadTeam() { stop_and_join(); }
+
+void ThreadTeam::stop_and_join() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_.store(true);

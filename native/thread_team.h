@@ -25,6 +25,7 @@ class ThreadTeam {
 
  private:
   void worker_loop(int member);
+  void stop_and_join();
 
   const int size_;
   std::vector<std::thread> workers_;

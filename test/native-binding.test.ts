@@ -164,3 +164,88 @@ test.each([
   }
   expectAllClose(`sgemm ${ta ? 'T' : 'N'}${tb ? 'T' : 'N'}:`, diffs);
 });
+
+// Regressions from the boundary fuzzer (test/fuzz/native-calls.js): each of these crashed the process before.
+describe('SparseTrainer survives what the fuzzer found', () => {
+  const hyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+  const sizes = [20, 8, 3];
+  const n = 20 * 8 + 8 + 8 * 3 + 3;
+  const images = Uint8Array.from({ length: 4 * 20 }, (_, i) => (i % 3 === 0 ? i % 256 : 0));
+  const labels = Int32Array.of(0, 1, 2, 1);
+  const indices = Int32Array.of(3, 2, 1, 0);
+
+  test("hyper's getter detaching the parameters' buffer: a RangeError, not a use after free", () => {
+    const trainer = new native.SparseTrainer(Int32Array.from(sizes), 4, 2);
+    const params = f32(n);
+    const evil = { ...hyper, get lr() { structuredClone(params.buffer, { transfer: [params.buffer] }); return 0.001; } };
+    expect(() => trainer.trainBatch(params, f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1)).toThrow(
+      new RangeError(`Expected Float32Array of at least ${n} elements (the parameter count, ${n}) for params but received Float32Array of length 0`),
+    );
+    trainer.dispose();
+  });
+
+  test("hyper's getter disposing the trainer: an Error, not a use after free", () => {
+    const trainer = new native.SparseTrainer(Int32Array.from(sizes), 4, 2);
+    const evil = { ...hyper, get beta1() { trainer.dispose(); return 0.9; } };
+    expect(() => trainer.trainBatch(f32(n), f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1)).toThrow(
+      new Error('SparseTrainer: used after dispose()'),
+    );
+  });
+
+  // Not under scripts/sanitize.sh: ASan's operator new ends the process where a plain build throws std::bad_alloc.
+  (process.env.FCNET_SANITIZED ? test.skip : test)('scratch that cannot be allocated is an Error, not std::terminate', () => {
+    // (1, 2²⁴) with batches of 2²⁰: 2⁴⁶ bytes of activations, which no allocator gives.
+    expect(() => new native.SparseTrainer(Int32Array.of(1, 2 ** 24), 2 ** 20, 1)).toThrow(
+      new Error('SparseTrainer: cannot allocate the scratch for sizes [1, 16777216] and maxBatch 1048576 (std::bad_alloc); use a smaller network or batch'),
+    );
+  });
+
+  test('widths that no Float32Array of parameters could hold are refused before anything is allocated', () => {
+    expect(() => new native.SparseTrainer(Int32Array.of(2 ** 24, 2 ** 24), 1, 1)).toThrow(
+      new RangeError('Expected layer widths of at most 4294967296 parameters in all (these make 281474993487872) for sizes but received Int32Array of length 2'),
+    );
+  });
+
+  test("a batch's non-zero inputs must fit int32 counts: maxBatch·sizes[0] ≤ 2³¹ − 1", () => {
+    expect(() => new native.SparseTrainer(Int32Array.of(4096, 10), 2 ** 20, 1)).toThrow(
+      new RangeError('Expected integer of at most 524287 (maxBatch·sizes[0] ≤ 2147483647) for maxBatch but received 1048576 of type number'),
+    );
+  });
+
+  test('a symbol or a bigint is named as such in the message', () => {
+    expect(() => native.reluBackward(Symbol('s') as never, f32(1), 1)).toThrow(new TypeError('Expected Float32Array for d but received a value of type symbol'));
+    expect(() => native.reluBackward(f32(1), 1n as never, 1)).toThrow(new TypeError('Expected Float32Array for y but received a value of type bigint'));
+  });
+});
+
+// Found by comparing the backends over awkward sizes: with one layer the logits are the first layer's output,
+// whose rows the fused step pads to 64; the loss read them as if tight, so cpu trained [784, 10] wrongly.
+test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the fused step equals the step composed of kernels', (I, C) => {
+  const B = 5;
+  const count = C * I + C;
+  const start = Float32Array.from(testNumbers(count, 3), (v) => v / 4);
+  const images = Uint8Array.from({ length: 7 * I }, (_, i) => ((i * 37) % 5 === 0 ? (i * 11) % 256 : 0));
+  const labels = Int32Array.from({ length: 7 }, (_, i) => i % C);
+  const indices = Int32Array.of(6, 0, 3, 3, 5);
+  const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+
+  const fused = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
+  const trainer = new native.SparseTrainer(Int32Array.of(I, C), B, 2);
+  const fusedLoss = trainer.trainBatch(fused.params, fused.grads, fused.m, fused.v, images, labels, indices, 0, B, hyper, 1);
+  trainer.downloadGradients(fused.grads);
+  trainer.dispose();
+
+  const plain = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
+  const x = f32(B * I), logits = f32(B * C), dlogits = f32(B * C);
+  native.gatherBatch(x, images, indices, 0, B, I);
+  native.linearForward(logits, x, plain.params.subarray(0, C * I), plain.params.subarray(C * I), B, I, C, false);
+  const plainLoss = native.softmaxCrossEntropy(dlogits, logits, Int32Array.from(indices, (k) => labels[k]), B, C);
+  native.linearBackward(null, plain.grads.subarray(0, C * I), plain.grads.subarray(C * I), dlogits, x, plain.params.subarray(0, C * I), B, I, C);
+  native.adamUpdate(plain.params, plain.grads, plain.m, plain.v, count, hyper, 1);
+
+  expectAllClose(`one layer ${I} → ${C}, fused vs kernels:`, [
+    compareArrays('loss', [fusedLoss], [plainLoss], 1e-6),
+    compareArrays('grads', fused.grads, plain.grads, 1e-4, 1e-7),
+    compareArrays('params', fused.params, plain.params, 1e-4, 1e-6),
+  ]);
+});
