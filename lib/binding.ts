@@ -96,9 +96,19 @@ export function loadNativeFrom(root: string): NativeLoad {
   }
 }
 
-/** Loads the addon once; never throws. */
+/** Loads exactly the binary at `file` (FCNET_ADDON_PATH: a sanitizer build, an old build to compare); never throws. */
+export function loadNativeFile(file: string): NativeLoad {
+  try {
+    return { addon: require(path.resolve(file)) as NativeAddon, path: path.resolve(file), source: 'local build', error: null };
+  } catch (e) {
+    const cause = (e as Error).message.split('\n')[0];
+    return { addon: null, path: null, source: null, error: new Error(`fcnet: FCNET_ADDON_PATH names ${file}, which did not load: ${cause}. Unset it to load the package's own addon.`) };
+  }
+}
+
+/** Loads the addon once; never throws. FCNET_ADDON_PATH, when set, names the one binary to load instead. */
 export function loadNative(): NativeLoad {
-  loaded ??= loadNativeFrom(nativeRoot());
+  loaded ??= process.env.FCNET_ADDON_PATH ? loadNativeFile(process.env.FCNET_ADDON_PATH) : loadNativeFrom(nativeRoot());
   return loaded;
 }
 
