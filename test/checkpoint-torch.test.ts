@@ -191,6 +191,32 @@ describe('tensor views must stay inside their storages', () => {
     expect(readError(zip)).toMatch(/^torch checkpoint: storage '0' declares 20 F32 elements \(80 bytes\) but data\/0 holds 40 bytes \(in persistent id at pickle offset \d+\)$/);
   });
 
+  // Found by test/fuzz-files.test.ts: every storage entry was inflated in full, so 65 KB of zip whose data/0 inflates
+  // to 64 MB of zeros cost 64 MB to read 80 bytes of it.
+  test('a compressed storage that inflates to more than the pickle needs is refused before it is inflated', () => {
+    const entries = unzipSync(readFileSync(join(generated, 'tiny_mlp.ckpt')));
+    const bomb = new Uint8Array(16 << 20);
+    bomb.set(entries['tiny_mlp/data/0']);
+    const files = Object.fromEntries(Object.entries(entries).map(([name, bytes]) => [name.slice('tiny_mlp/'.length), name.endsWith('data/0') ? bomb : bytes]));
+    const zip = torchZip(files, { level: 6 });
+    expect(readError(zip)).toMatch(/^torch checkpoint: zip entry 'archive\/data\/0' inflates to 16777216 bytes but the pickle needs only 80 of it \(in persistent id at pickle offset \d+\)$/);
+  });
+
+  test('entries that claim more bytes in all than the file holds (sharing data) are refused before any is copied', () => {
+    const values = Array.from({ length: 1000 }, (_, i) => i);
+    const zip = torchZip({
+      'data.pkl': stateDictPickle([{ name: 'a', key: '0', numel: 1000, sizes: [1000], strides: [1] }, { name: 'b', key: '1', numel: 1000, sizes: [1000], strides: [1] }]),
+      'data/0': float32Bytes(values),
+      'data/1': float32Bytes(values),
+    });
+    // data/1's central directory entry now claims most of the file, data/0's bytes included.
+    const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+    const central = Buffer.from(zip).indexOf(Buffer.from('archive/data/1'), Buffer.from(zip).indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]))) - 46;
+    view.setUint32(central + 20, zip.length - 2000, true);
+    view.setUint32(central + 24, zip.length - 2000, true);
+    expect(readError(zip)).toMatch(/^torch checkpoint: zip entries up to 'archive\/data\/.' claim \d+ bytes in all but the file has only \d+ \(in persistent id at pickle offset \d+\)$/);
+  });
+
   test('a missing storage entry', () => {
     const zip = torchZip({ 'data.pkl': stateDictPickle([{ name: 'w', key: '5', numel: 1, sizes: [1], strides: [1] }]) });
     expect(readError(zip)).toBe("torch checkpoint: storage '5': the archive has no entry data/5 (in persistent id at pickle offset 94)");

@@ -37,6 +37,19 @@ test.each([
   expect(() => parseIdx(bytes, 'f')).toThrow(message);
 });
 
+// Found by test/fuzz-files.test.ts: the whole stream was inflated before the header was read, so 65 KB of gzip
+// that inflate to 64 MB of zeros took 128 MB of memory to refuse (here 16 KB and 16 MB).
+test('a gzip bomb is refused without inflating it: no more is inflated than its IDX header declares', () => {
+  const bomb = zlib.gzipSync(Buffer.concat([idx([1, 28, 28], []), Buffer.alloc(16 << 20)]), { level: 9 });
+  const before = process.memoryUsage().arrayBuffers;
+  expect(() => parseIdx(bomb, 'f')).toThrow('f: gzip data inflates to more than the 800 bytes its IDX header declares');
+  expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(4 << 20);
+  // Behind a 300 KB gzip comment, the first prefix that reaches the data inflates past 1 MB: bisecting finds the header.
+  const withComment = (gz: Uint8Array) => Buffer.concat([Buffer.from(gz.subarray(0, 10)).fill(gz[3] | 0x10, 3, 4), Buffer.alloc(300_000, 0x61), Buffer.of(0), gz.subarray(10)]);
+  expect(() => parseIdx(withComment(bomb), 'f')).toThrow('f: gzip data inflates to more than the 800 bytes its IDX header declares');
+  expect(parseIdx(withComment(zlib.gzipSync(idx([2, 1, 2], [0, 1, 2, 3]))), 'g').shape).toEqual([2, 1, 2]);
+});
+
 test('a missing file is named', () => {
   expect(() => readIdxFile('/nonexistent/x-idx1-ubyte')).toThrow('/nonexistent/x-idx1-ubyte: cannot read IDX file (ENOENT)');
 });

@@ -96,6 +96,33 @@ export const TORCH_GLOBALS: ReadonlyMap<string, AllowedGlobal> = new Map<string,
   ...Object.keys(STORAGE_DTYPES).map((name): [string, AllowedGlobal] => [name, {}]),
 ]);
 
+/** A persistent id ('storage', storage class, key, location, numel), checked. */
+function storageId(pid: unknown): { key: string; dtype: DType; numel: number } {
+  if (!isPickleTuple(pid) || pid.length !== 5 || pid[0] !== 'storage') {
+    throw new Error("expected ('storage', storage type, key, location, numel)");
+  }
+  const [, type, key, location, numel] = pid;
+  if (!(type instanceof PickleGlobal) || !Object.hasOwn(STORAGE_DTYPES, type.name)) {
+    throw new Error(`storage type must be one of ${Object.keys(STORAGE_DTYPES).join(', ')} but is ${describeValue(type)}`);
+  }
+  if (typeof key !== 'string') throw new Error(`storage key must be a string but is ${describeValue(key)}`);
+  if (typeof location !== 'string') throw new Error(`storage '${key}': location must be a string but is ${describeValue(location)}`);
+  if (!isCount(numel)) throw new Error(`storage '${key}': numel must be a non-negative integer but is ${show(numel)}`);
+  return { key, dtype: STORAGE_DTYPES[type.name], numel };
+}
+
+/**
+ * A BINPERSID handler for a first run of the pickle that reads nothing: it checks each persistent id and notes
+ * in `needs` how many bytes storage <key> must hold (storages it makes are empty, for that run only).
+ */
+export function storageNeeds(needs: Map<string, number>): (pid: unknown) => TorchStorage {
+  return (pid) => {
+    const { key, dtype, numel } = storageId(pid);
+    needs.set(key, Math.max(needs.get(key) ?? 0, numel * DTYPE_BYTES[dtype]));
+    return new TorchStorage(key, dtype, numel, new Uint8Array(0));
+  };
+}
+
 /**
  * The BINPERSID handler: ('storage', storage class, key, location, numel) → the checked storage in zip entry
  * data/<key>, which `readEntry` returns (undefined when absent).
@@ -103,17 +130,7 @@ export const TORCH_GLOBALS: ReadonlyMap<string, AllowedGlobal> = new Map<string,
 export function storageLoader(readEntry: (key: string) => Uint8Array | undefined): (pid: unknown) => TorchStorage {
   const loaded = new Map<string, TorchStorage>();
   return (pid) => {
-    if (!isPickleTuple(pid) || pid.length !== 5 || pid[0] !== 'storage') {
-      throw new Error("expected ('storage', storage type, key, location, numel)");
-    }
-    const [, type, key, location, numel] = pid;
-    if (!(type instanceof PickleGlobal) || !Object.hasOwn(STORAGE_DTYPES, type.name)) {
-      throw new Error(`storage type must be one of ${Object.keys(STORAGE_DTYPES).join(', ')} but is ${describeValue(type)}`);
-    }
-    if (typeof key !== 'string') throw new Error(`storage key must be a string but is ${describeValue(key)}`);
-    if (typeof location !== 'string') throw new Error(`storage '${key}': location must be a string but is ${describeValue(location)}`);
-    if (!isCount(numel)) throw new Error(`storage '${key}': numel must be a non-negative integer but is ${show(numel)}`);
-    const dtype = STORAGE_DTYPES[type.name];
+    const { key, dtype, numel } = storageId(pid);
     const known = loaded.get(key);
     if (known) {
       if (known.dtype !== dtype || known.numel !== numel) throw new Error(`storage '${key}' is declared twice, differently`);

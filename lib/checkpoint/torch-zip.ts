@@ -8,7 +8,7 @@ import { checkKnownOptions, invalidArgument } from '../check';
 import type { StateDict } from '../tensor';
 import { checkExpectOption, type ExpectedShapes } from './expected-shapes';
 import { unpickle } from './pickle';
-import { stateDictFromPickle, storageLoader, TORCH_GLOBALS } from './torch-pickle';
+import { stateDictFromPickle, storageLoader, storageNeeds, TORCH_GLOBALS } from './torch-pickle';
 
 export interface TorchCheckpointOptions {
   /** What error messages call the input (default: the file's path, or 'torch checkpoint' for bytes). */
@@ -22,9 +22,13 @@ const MAX_DEFLATE_RATIO = 1032;
 
 type Fail = (problem: string) => Error;
 
-/** The entries whose names `wanted` accepts, each checked to be as long as the archive says. */
-function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail: Fail): Map<string, Uint8Array> {
+/**
+ * The entries whose names `wanted` accepts, each checked to be as long as the archive says. `inflatesTo` gives the
+ * most bytes a compressed entry may inflate to, when the caller knows it; an entry claiming more is refused unread.
+ */
+function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail: Fail, inflatesTo?: (name: string) => number): Map<string, Uint8Array> {
   const seen = new Set<string>();
+  let claimed = 0; // compressed bytes of the entries taken: real entries never share bytes, so at most the file
   const declaredSizes = new Map<string, number>();
   let refusal: Error | undefined;
   const refuse = (problem: string): never => {
@@ -39,9 +43,15 @@ function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail
       refuse(`zip entry '${name}' uses compression method ${compression}; only stored (0) and deflate (8) can be read`);
     }
     if (size > bytes.length) refuse(`zip entry '${name}' claims ${size} bytes but the file has only ${bytes.length}`);
+    claimed += size;
+    if (claimed > bytes.length) refuse(`zip entries up to '${name}' claim ${claimed} bytes in all but the file has only ${bytes.length}`);
     if (compression === 0 && originalSize !== size) refuse(`zip entry '${name}' is stored but claims ${originalSize} bytes from ${size}`);
     if (originalSize > size * MAX_DEFLATE_RATIO + 1024) {
       refuse(`zip entry '${name}' claims ${originalSize} bytes from ${size}, more than deflate can produce`);
+    }
+    const most = inflatesTo?.(name);
+    if (compression === 8 && most !== undefined && originalSize > most) {
+      refuse(`zip entry '${name}' inflates to ${originalSize} bytes but the pickle needs only ${most} of it`);
     }
     declaredSizes.set(name, originalSize);
     return true;
@@ -107,12 +117,18 @@ export function readTorchCheckpoint(input: Uint8Array | string, options: TorchCh
   checkSignature(bytes, fail);
   const { folder, pickle } = openArchive(bytes, fail);
 
-  // Storages are unzipped only once the pickle has passed its checks and asks for one.
+  // Storages are unzipped only once the pickle has passed its checks, and only those it names, to no more than it needs:
+  // a first run of the pickle, reading nothing, learns how many bytes each must hold, so a compressed entry claiming more
+  // (a zip bomb) is refused before it is inflated.
+  const needs = new Map<string, number>();
+  unpickle(pickle, { source, globals: TORCH_GLOBALS, persistentLoad: storageNeeds(needs) });
   const storagePrefix = `${folder}/data/`;
+  const keyOf = (name: string): string => name.slice(storagePrefix.length);
   let storages: Map<string, Uint8Array> | undefined;
   const readStorage = (key: string): Uint8Array | undefined => {
     // Unprefixed errors: the pickle VM adds the source and where in the pickle the storage was named.
-    storages ??= unzipEntries(bytes, (name) => name.startsWith(storagePrefix), (problem) => new Error(problem));
+    storages ??= unzipEntries(bytes, (name) => name.startsWith(storagePrefix) && needs.has(keyOf(name)), (problem) => new Error(problem),
+      (name) => needs.get(keyOf(name)) as number);
     return storages.get(storagePrefix + key);
   };
   const root = unpickle(pickle, { source, globals: TORCH_GLOBALS, persistentLoad: storageLoader(readStorage) });

@@ -1,5 +1,6 @@
 // The IDX format of the MNIST files: a magic number (two zero bytes, a type code, the number of
 // dimensions), one big-endian uint32 per dimension, then the values. Raw or gzip-compressed.
+import { constants as bufferConstants } from 'buffer';
 import * as fs from 'fs';
 import * as zlib from 'zlib';
 
@@ -9,16 +10,55 @@ export interface IdxArray {
 }
 
 const UNSIGNED_BYTE = 0x08;
+const LONGEST_HEADER = 4 + 4 * 4;
+const HEAD_INFLATE_LIMIT = 1 << 20;
+
+/** What inflating gzip data gave: the bytes, or null when they would pass `maxOutputLength`. */
+function gunzip(bytes: Uint8Array, options: zlib.ZlibOptions, source: string): Buffer | null {
+  try {
+    return zlib.gunzipSync(bytes, options);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return null;
+    throw new Error(`${source}: gzip data is corrupt (${(e as Error).message})`);
+  }
+}
+
+/**
+ * Inflates gzip data into no more bytes than its IDX header declares (plus one, to notice more): a small file that
+ * inflates to gigabytes (a gzip bomb, or damage) is refused before that memory is asked for. The header comes from
+ * inflating ever longer prefixes of the input, each to at most 1 MB, bisecting back when one gives more.
+ */
+function gunzipIdx(bytes: Uint8Array, source: string): Uint8Array {
+  let head: Uint8Array = new Uint8Array(0);
+  let short = 0; // a prefix length that inflates to less than a header
+  let long = Infinity; // one that inflates to more than the limit
+  for (let end = Math.min(64, bytes.length); ; ) {
+    const out = gunzip(bytes.subarray(0, end), { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: HEAD_INFLATE_LIMIT }, source);
+    if (out === null) long = end;
+    else if (out.length >= LONGEST_HEADER || end === bytes.length) {
+      head = out;
+      break;
+    } else short = end;
+    end = long === Infinity ? Math.min(2 * end, bytes.length) : Math.floor((short + long) / 2);
+    if (end === short) throw new Error(`${source}: gzip data inflates to over ${HEAD_INFLATE_LIMIT} bytes from ${end + 1} bytes of input`);
+  }
+  const dims = head[3];
+  if (head.length < 4 || head[0] !== 0 || head[1] !== 0 || head[2] !== UNSIGNED_BYTE || !(dims >= 1 && dims <= 4) || head.length < 4 + 4 * dims) {
+    // Not an IDX header, or none at all: the whole stream's own error if it has one, else parseIdx says what is wrong.
+    return gunzip(bytes, { maxOutputLength: LONGEST_HEADER }, source) ?? head;
+  }
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let count = 1;
+  for (let d = 0; d < dims; d++) count *= view.getUint32(4 + 4 * d, false);
+  const declared = Math.min(4 + 4 * dims + count, bufferConstants.MAX_LENGTH - 1);
+  const all = gunzip(bytes, { maxOutputLength: declared + 1 }, source);
+  if (all === null) throw new Error(`${source}: gzip data inflates to more than the ${declared} bytes its IDX header declares`);
+  return all;
+}
 
 /** Parses IDX bytes of unsigned bytes (what MNIST uses); `source` names the file in errors. */
 export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = zlib.gunzipSync(bytes);
-    } catch (e) {
-      throw new Error(`${source}: gzip data is corrupt (${(e as Error).message})`);
-    }
-  }
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipIdx(bytes, source);
   if (bytes.length < 4) throw new Error(`${source}: truncated, ${bytes.length} bytes is shorter than the 4-byte IDX magic number`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
