@@ -1,6 +1,6 @@
 // A multi-layer perceptron: Linear layers with ReLU between, parameters named and laid out as PyTorch's
 // state_dict (fc1.weight (H, I), fc1.bias, fc2.weight, ...), all in one flat Float32Array.
-import { checkInteger, checkKnownOptions, checkOneOf } from './check';
+import { checkInteger, checkKnownOptions, checkOneOf, invalidArgument } from './check';
 import { backendChoices, createEngine, defaultThreads, type BackendChoice } from './backends';
 import { loadNative } from './binding';
 import type { Engine, ParameterBuffers } from './backends/types';
@@ -149,12 +149,18 @@ export class MLP {
     this.engineInstance?.upload();
   }
 
-  /** logits(B, classes) for x(B, inputs) of floats. */
+  /**
+   * logits(B, classes) for x(B, inputs) of floats in [0, 1]: pixels / 255, as every training path scales them. Anything
+   * else (NaN, ±Infinity, raw 0..255 values) is refused, naming the first bad value, rather than answered with garbage.
+   */
   logits(x: Float32Array, batch: number): Float32Array {
     checkInteger('batch', batch, 1);
     const I = this.sizes[0];
     if (!(x instanceof Float32Array) || x.length !== batch * I) {
       throw new RangeError(`Expected Float32Array of length ${batch * I} (batch·${I}) for x but received ${x?.constructor?.name} of length ${x?.length}`);
+    }
+    for (let i = 0; i < x.length; i++) {
+      if (!(x[i] >= 0 && x[i] <= 1)) throw invalidArgument('number from 0 to 1 (pixels / 255, as in training)', `x[${i}]`, x[i]);
     }
     const out = new Float32Array(batch * this.sizes[this.sizes.length - 1]);
     const engine = this.engine();
