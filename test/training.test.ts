@@ -100,17 +100,32 @@ test('a non-finite loss stops training with the epoch and step, before that upda
   expect(result.skippedBatches).toBe(5);
 });
 
-test('a second fit on a model that is training is refused, and the first one finishes', async () => {
+test('a second fit on a model that is training is refused, and the first one finishes as if undisturbed', async () => {
   const model = new MLP({ backend: 'cpu', sizes: [784, 32, 10] });
   const optimizer = new Adam(model);
   const data = subset(mnist.train, 2000);
-  const first = fit(model, optimizer, data, { epochs: 2 });
+  let refusals = 0;
+  const first = fit(model, optimizer, data, {
+    epochs: 2,
+    // Mid-run too, between steps, where the second call could interleave with the first.
+    onStep: async ({ step }) => {
+      if (step % 7 === 3) await expect(fit(model, optimizer, data, { epochs: 1 })).rejects.toThrow('fit: this model is busy training');
+      if (step % 7 === 3) refusals++;
+    },
+  });
   await expect(fit(model, optimizer, data, { epochs: 1 })).rejects.toThrow(
     'fit: this model is busy training; wait for the running fit() to finish before starting another',
   );
   const done = await first;
   expect(done.steps).toBe(40);
   expect(optimizer.step).toBe(40);
+  expect(refusals).toBe(6);
+  // The weights are bit for bit those of the same run that nobody disturbed.
+  const undisturbed = new MLP({ backend: 'cpu', sizes: [784, 32, 10] });
+  await fit(undisturbed, new Adam(undisturbed), data, { epochs: 2 });
+  expect(model.buffers.params).toEqual(undisturbed.buffers.params);
+  expect(model.buffers.m).toEqual(undisturbed.buffers.m);
+  expect(model.buffers.v).toEqual(undisturbed.buffers.v);
 });
 
 test('the event loop stays responsive while fit runs: timers fire within 20 ms of their time', async () => {
