@@ -31,22 +31,24 @@ void relu_backward(float* d, const float* y, size_t n) {
   for (size_t i = 0; i < n; i++) d[i] = y[i] > 0.0f ? d[i] : 0.0f;
 }
 
+double softmax_cross_entropy_row(float* dz, const float* z, int32_t label, int C, int B) {
+  const float zmax = *std::max_element(z, z + C);
+  float sum = 0.0f;
+  for (int c = 0; c < C; c++) sum += std::exp(z[c] - zmax);
+  const float log_sum = std::log(sum);
+  if (dz != nullptr) {
+    const float inv = 1.0f / sum;
+    for (int c = 0; c < C; c++) dz[c] = std::exp(z[c] - zmax) * inv / (float)B;
+    dz[label] -= 1.0f / (float)B;
+  }
+  return (double)(log_sum + zmax - z[label]);
+}
+
 double softmax_cross_entropy(float* dlogits, const float* logits, const int32_t* labels, int B, int C) {
   double loss_sum = 0.0;
-  for (int r = 0; r < B; r++) {
-    const float* z = logits + (size_t)r * C;
-    const float zmax = *std::max_element(z, z + C);
-    float sum = 0.0f;
-    for (int c = 0; c < C; c++) sum += std::exp(z[c] - zmax);
-    const float log_sum = std::log(sum);
-    loss_sum += (double)(log_sum + zmax - z[labels[r]]);
-    if (dlogits != nullptr) {
-      float* dz = dlogits + (size_t)r * C;
-      const float inv = 1.0f / sum;
-      for (int c = 0; c < C; c++) dz[c] = std::exp(z[c] - zmax) * inv / (float)B;
-      dz[labels[r]] -= 1.0f / (float)B;
-    }
-  }
+  for (int r = 0; r < B; r++)
+    loss_sum += softmax_cross_entropy_row(dlogits == nullptr ? nullptr : dlogits + (size_t)r * C,
+                                          logits + (size_t)r * C, labels[r], C, B);
   return B > 0 ? loss_sum / B : 0.0;
 }
 

@@ -19,6 +19,8 @@ void relu_backward(float* d, const float* y, size_t n);
 
 // Mean cross-entropy of logits(B,C) against labels(B), with a stable log-sum-exp.
 // When dlogits != nullptr it gets (softmax − onehot) / B. Labels must already be checked to lie in [0, C).
+// One row of it: returns the row's loss (not divided by B) and writes its gradient divided by B.
+double softmax_cross_entropy_row(float* dz, const float* z, int32_t label, int C, int B);
 double softmax_cross_entropy(float* dlogits, const float* logits, const int32_t* labels, int B, int C);
 
 // Doubles, as torch holds them in Python floats; the per-value math is float32 like torch's CPU kernel.

@@ -71,6 +71,56 @@ void sparse_gradient_columns(float* __restrict dw1t /* (I,Hp) */, const float* _
   }
 }
 
+// Σ_j a[j]·b[j] in eight lanes, then the lanes in a fixed order: the same sum for a row whichever member runs it.
+inline float dot(const float* __restrict a, const float* __restrict b, int n) {
+  v8f acc = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= n; j += 8) acc += *reinterpret_cast<const v8f*>(a + j) * *reinterpret_cast<const v8f*>(b + j);
+  float sum = 0.0f;
+  for (int i = 0; i < 8; i++) sum += acc[i];
+  for (; j < n; j++) sum += a[j] * b[j];
+  return sum;
+}
+
+// The output layer of a two-layer network for one row h (H): logits z (C), the row's loss (returned, not yet
+// divided by B), its gradient dz (C, divided by B), and the gradient at the hidden layer through the ReLU,
+// dh (H). Rows are independent, so each member does its own rows right after their forward pass.
+FCNET_CLONES
+double output_layer_row(float* __restrict z, float* __restrict dz, float* __restrict dh, const float* __restrict h,
+                        const float* __restrict w2 /* (C,H) */, const float* __restrict b2, int32_t label, int H, int C,
+                        int B) {
+  for (int o = 0; o < C; o++) z[o] = b2[o] + dot(w2 + (size_t)o * H, h, H);
+  const double loss = softmax_cross_entropy_row(dz, z, label, C, B);
+  std::fill(dh, dh + H, 0.0f);
+  for (int o = 0; o < C; o++) {
+    const float d = dz[o];
+    const float* w = w2 + (size_t)o * H;
+    for (int j = 0; j < H; j++) dh[j] += d * w[j];
+  }
+  for (int j = 0; j < H; j++) dh[j] = h[j] > 0.0f ? dh[j] : 0.0f;
+  return loss;
+}
+
+// Columns [j0, j1) of the output layer's weight gradient dw2 (C,H) = Σ_r dz[r,:]ᵀ·h[r,:], and of fc1.bias's
+// gradient db1 = Σ_r dh[r,:], summed over the rows in order (so any split of the columns gives the same sums).
+FCNET_CLONES
+void output_layer_gradients(float* __restrict dw2, float* __restrict db1, const float* __restrict dz,
+                            const float* __restrict h, const float* __restrict dh, int B, int H, int Hp, int C, int j0,
+                            int j1) {
+  for (int o = 0; o < C; o++) std::fill(dw2 + (size_t)o * H + j0, dw2 + (size_t)o * H + j1, 0.0f);
+  std::fill(db1 + j0, db1 + j1, 0.0f);
+  for (int r = 0; r < B; r++) {
+    const float* hr = h + (size_t)r * Hp;
+    const float* dhr = dh + (size_t)r * Hp;
+    for (int o = 0; o < C; o++) {
+      const float d = dz[(size_t)r * C + o];
+      float* out = dw2 + (size_t)o * H;
+      for (int j = j0; j < j1; j++) out[j] += d * hr[j];
+    }
+    for (int j = j0; j < j1; j++) db1[j] += dhr[j];
+  }
+}
+
 typedef int v8i __attribute__((vector_size(32)));
 
 // Transposes an 8×8 block held as eight rows, in three rounds of two-vector shuffles.
@@ -180,6 +230,7 @@ SparseTrainer::SparseTrainer(const std::vector<int>& sizes, int max_batch, int t
     deltas_[l].assign((size_t)max_batch * stride_[l], 0.0f);
   }
   batch_labels_.assign(max_batch, 0);
+  row_loss_.assign(max_batch, 0.0);
   row_count_.assign(max_batch, 0);
   row_index_.assign((size_t)max_batch * I_, 0);
   row_value_.assign((size_t)max_batch * I_, 0.0f);
@@ -241,6 +292,27 @@ void SparseTrainer::gather_and_forward_first(int member, int team, const Paramet
   const bool relu = sizes_.size() > 2;
   sparse_forward_rows(acts_[1].data(), w1t_.data(), b1_.data(), row_count_.data(), row_index_.data(),
                       row_value_.data(), (int)r0, (int)r1, I_, Hp_, relu);
+  if (sizes_.size() != 3) return;
+  const int C = sizes_[2];
+  for (long r = r0; r < r1; r++) {
+    row_loss_[r] = output_layer_row(acts_[2].data() + r * C, deltas_[2].data() + r * C, deltas_[1].data() + r * Hp_,
+                                    acts_[1].data() + r * Hp_, p.params + weight_offset_[1], p.params + bias_offset_[1],
+                                    batch_labels_[r], H_, C, B);
+  }
+}
+
+void SparseTrainer::output_layer_reductions(int member, int team, const ParameterPointers& p, int B) {
+  const int C = sizes_[2];
+  long j0, j1;
+  split_range(H_, member, team, &j0, &j1);
+  output_layer_gradients(p.grads + weight_offset_[1], p.grads + bias_offset_[0], deltas_[2].data(), acts_[1].data(),
+                         deltas_[1].data(), B, H_, Hp_, C, (int)j0, (int)j1);
+  if (member == 0) {
+    float* db2 = p.grads + bias_offset_[1];
+    std::fill(db2, db2 + C, 0.0f);
+    for (int r = 0; r < B; r++)
+      for (int o = 0; o < C; o++) db2[o] += deltas_[2][(size_t)r * C + o];
+  }
 }
 
 double SparseTrainer::forward_rest_and_backward(const ParameterPointers& p, int B) {
@@ -318,7 +390,7 @@ void SparseTrainer::first_layer_gradient(int member, int team, const ParameterPo
   (void)team;
   sparse_gradient_columns(dw1t_.data(), deltas_[1].data(), col_start_.data(), col_row_.data(), col_value_.data(),
                           col_bounds_[member], col_bounds_[member + 1], Hp_);
-  if (member == 0) {
+  if (member == 0 && sizes_.size() != 3) {  // two layers: output_layer_reductions summed it
     float* db = p.grads + bias_offset_[0];
     std::fill(db, db + H_, 0.0f);
     for (int r = 0; r < B; r++)
@@ -352,11 +424,29 @@ double SparseTrainer::train_batch(const ParameterPointers& p, const uint8_t* ima
   team_.run([&](int member, int team) { gather_and_forward_first(member, team, p, images, labels, indices, B); });
   lap(0);
   double loss = 0.0;
-  team_.run([&](int member, int team) {
-    // The rest of the network is small: one member runs it while another lays the inputs out by column.
-    if (member == 0) loss = forward_rest_and_backward(p, B);
-    if (member == (team > 1 ? 1 : 0)) build_columns(B);
-  });
+  if (sizes_.size() == 3) {
+    // Two layers: each member ran the output layer for its own rows; what remains sums over all rows.
+    for (int r = 0; r < B; r++) loss += row_loss_[r];
+    loss /= B;
+    if (!std::isfinite(loss)) return loss;
+    team_.run([&](int member, int team) {
+      // One member lays the inputs out by column while the others share the output layer's sums.
+      if (team == 1) {
+        build_columns(B);
+        output_layer_reductions(0, 1, p, B);
+      } else if (member == 0) {
+        build_columns(B);
+      } else {
+        output_layer_reductions(member - 1, team - 1, p, B);
+      }
+    });
+  } else {
+    team_.run([&](int member, int team) {
+      // The rest of the network is small: one member runs it while another lays the inputs out by column.
+      if (member == 0) loss = forward_rest_and_backward(p, B);
+      if (member == (team > 1 ? 1 : 0)) build_columns(B);
+    });
+  }
   lap(1);
   if (!std::isfinite(loss)) return loss;
   team_.run([&](int member, int team) { first_layer_gradient(member, team, p, B); });

@@ -58,6 +58,8 @@ class SparseTrainer {
   void gather_and_forward_first(int member, int team, const ParameterPointers& p, const uint8_t* images,
                                 const int32_t* labels, const int32_t* indices, int B);
   double forward_rest_and_backward(const ParameterPointers& p, int B);
+  // Two layers only: the output layer's weight gradient and both bias gradients, over member's share of H.
+  void output_layer_reductions(int member, int team, const ParameterPointers& p, int B);
   void build_columns(int B);
   void first_layer_gradient(int member, int team, const ParameterPointers& p, int B);
   void adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c);
@@ -74,6 +76,7 @@ class SparseTrainer {
   std::vector<std::vector<float>> deltas_;  // deltas_[l]: (max_batch, stride_[l]) for l ≥ 1
   std::vector<int> stride_;                 // row stride of acts_[l] and deltas_[l]: Hp for l = 1, else sizes[l]
   std::vector<int32_t> batch_labels_;       // (max_batch)
+  std::vector<double> row_loss_;            // (max_batch) each row's loss, two-layer networks
   // Non-zero inputs by row (each row has room for I) and by column (built from the rows).
   std::vector<int32_t> row_count_;          // (max_batch)
   std::vector<int32_t> row_index_;          // (max_batch, I) column indices
