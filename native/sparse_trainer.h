@@ -41,7 +41,9 @@ class SparseTrainer {
   void download_gradients(float* grads) const;
 
   // Seconds spent in each phase of train_batch since the last reset, for the benchmark's time budget:
-  // gather + first layer forward, the rest of the network + loss + backward, first layer gradient, Adam.
+  // gather + first layer forward (+ a two-layer network's output layer, row by row), the rest of the network's
+  // forward and backward (two layers: only its sums over the batch) while the inputs are laid out by column,
+  // the first layer's weight gradient, Adam.
   static constexpr int kPhases = 4;
   const double* phase_seconds() const { return phase_seconds_; }
   void reset_phase_seconds() {

@@ -21,7 +21,8 @@ const usage = `Usage: npm run bench -- [options]
   --hidden N          hidden width (default 500)
   --threads N         CPU threads for the native backend (default: one per core)
   --epochs N          real fit() epochs to time for cpu/cuda (default 3; 0 skips)
-  --compare-pytorch   also time PyTorch (/usr/bin/python3 with torch) on the same job, 1 and 2 threads
+  --compare-pytorch   also time PyTorch (/usr/bin/python3 with torch) on the same job: 1 and 2 threads,
+                      as shipped and with glibc's malloc tuned
   --json FILE         where to write the results as JSON (default bench-results.json)
   --markdown FILE     where to write the README tables (default bench-results.md)
   --help`;
@@ -88,9 +89,9 @@ function pytorchRows(r: Results): string[][] | null {
   const fc = r.epochs.cpu;
   if (!p?.available || !fc) return null;
   const rows = [['one epoch of the reference job (60,000 images, batch 100, Adam)', 'median s/epoch']];
-  for (const [t, s] of Object.entries(p.secondsPerEpoch!)) rows.push([`PyTorch ${p.version}, data pre-loaded, ${t} thread${t === '1' ? '' : 's'}`, s.toFixed(2)]);
+  for (const [label, s] of Object.entries(p.secondsPerEpoch!)) rows.push([`PyTorch ${p.version}, data pre-loaded, ${label}`, s.toFixed(2)]);
   rows.push([`fcnet cpu, fit(), ${r.settings.threads} threads`, fc.secondsPerEpoch.toFixed(2)]);
-  rows.push([`fcnet speed-up over PyTorch's best (${p.bestThreads} thread${p.bestThreads === '1' ? '' : 's'})`, `${(p.bestSecondsPerEpoch! / fc.secondsPerEpoch).toFixed(2)}×`]);
+  rows.push([`fcnet speed-up over PyTorch's best (${p.best})`, `${(p.bestSecondsPerEpoch! / fc.secondsPerEpoch).toFixed(2)}×`]);
   return rows;
 }
 
@@ -135,8 +136,7 @@ async function main(): Promise<void> {
     results.epochs[b] = await benchEpochs(b, mnist.train, hidden, batch, epochs, threads);
   }
   if (values['compare-pytorch']) {
-    log('PyTorch on the same job, 1 and 2 threads ...');
-    results.pytorch = benchPytorch(mnistDataPackageDir() ?? '', Math.max(epochs, 2), [1, 2]);
+    results.pytorch = benchPytorch(mnistDataPackageDir() ?? '', Math.max(epochs, 2), log);
     if (!results.pytorch.available) log(`PyTorch skipped: ${results.pytorch.reason}`);
   }
   const sections = [kernelRows(results), stepRows(results), phaseRows(results), pytorchRows(results)].filter((s): s is string[][] => s !== null);

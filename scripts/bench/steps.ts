@@ -71,8 +71,8 @@ function phaseBudget(engine: SparseCpuEngine, runStep: () => void): Record<strin
   const ms = (seconds: number) => (1000 * seconds) / steps;
   const inside = ms(p.gatherAndForward1 + p.restOfNetwork + p.gradient1 + p.adam);
   return {
-    'gather + forward 784→H (sparse)': ms(p.gatherAndForward1),
-    'forward H→10, loss, backward to H': ms(p.restOfNetwork),
+    'gather, forward 784→H (sparse), H→10, loss, backward to H': ms(p.gatherAndForward1),
+    'batch sums: H→10 weight gradient, biases; inputs by column': ms(p.restOfNetwork),
     'weight gradient H×784 (sparse)': ms(p.gradient1),
     Adam: ms(p.adam),
     'JS, N-API and loop overhead': Math.max(0, wallMs - inside),
