@@ -4,12 +4,14 @@ import { trainCommand, trainUsage } from './train';
 import { evalCommand } from './eval';
 import { predictCommand } from './predict';
 import { doctorCommand } from './doctor';
+import { benchCommand } from './bench';
 import { UsageError } from './args';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
   train: { run: trainCommand, summary: 'train a network on MNIST (the reference job)' },
   eval: { run: evalCommand, summary: "a saved network's accuracy and loss on MNIST's test images" },
   predict: { run: predictCommand, summary: 'the digit a saved network sees in a PNG picture' },
+  bench: { run: benchCommand, summary: 'time the kernels, training steps and epochs of every backend (--compare-pytorch: and PyTorch)' },
   doctor: { run: doctorCommand, summary: 'say what fcnet can run on here (native binary, BLAS, CUDA, MNIST) and why not' },
 };
 

@@ -1,7 +1,7 @@
 // PyTorch on the same job, run back to back with fcnet in one benchmark run (--compare-pytorch).
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { packageRoot } from '../../lib/package-root';
+import { packageRoot } from '../package-root';
 import { median } from './measure';
 
 /** One way of running PyTorch: its intra-op threads and the environment it starts with. */

@@ -1,6 +1,6 @@
 // One training step's kernels, each timed alone on a real MNIST batch, for one backend's Kernels.
-import type { AdamHyper, Kernels } from '../../lib/backends/types';
-import type { Dataset } from '../../lib/data/dataset';
+import type { AdamHyper, Kernels } from '../backends/types';
+import type { Dataset } from '../data/dataset';
 import { measure } from './measure';
 
 export interface KernelResult {

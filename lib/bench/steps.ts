@@ -1,13 +1,13 @@
 // Whole training steps (gather, forward, loss, backward, Adam) and whole epochs through fit(), per engine.
-import { Adam } from '../../lib/adam';
-import { HostEngine } from '../../lib/backends/host-engine';
-import { nativeCpuKernels } from '../../lib/backends/native-cpu';
-import { SparseCpuEngine } from '../../lib/backends/sparse-cpu-engine';
-import type { BackendName, Engine } from '../../lib/backends/types';
-import type { Dataset } from '../../lib/data/dataset';
-import { MLP } from '../../lib/model';
-import { fit } from '../../lib/train';
-import { requireNative } from '../../lib/binding';
+import { Adam } from '../adam';
+import { HostEngine } from '../backends/host-engine';
+import { nativeCpuKernels } from '../backends/native-cpu';
+import { SparseCpuEngine } from '../backends/sparse-cpu-engine';
+import type { BackendName, Engine } from '../backends/types';
+import type { Dataset } from '../data/dataset';
+import { MLP } from '../model';
+import { fit } from '../train';
+import { requireNative } from '../binding';
 import { measure, median } from './measure';
 
 export interface StepResult {

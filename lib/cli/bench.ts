@@ -1,0 +1,173 @@
+// `fcnet bench` (`npm run bench` in the repository): each kernel of a training step and whole steps, per backend,
+// with native/pure-JS ratios; `--compare-pytorch` adds PyTorch on the same job, run back to back. A terminal
+// table, JSON and markdown.
+import * as fs from 'fs';
+import * as os from 'os';
+import { parseArgs } from 'util';
+import { backends } from '../backends';
+import { jsKernels } from '../backends/js-kernels';
+import { nativeCpuKernels } from '../backends/native-cpu';
+import type { BackendName } from '../backends/types';
+import { loadNative } from '../binding';
+import { loadMnist, mnistDataPackageDir } from '../data/mnist';
+import { benchKernels, type KernelResult } from '../bench/kernels';
+import { benchPytorch, type PytorchResult } from '../bench/pytorch';
+import { benchEpochs, benchSteps, type StepEngine, type StepResult } from '../bench/steps';
+import { UsageError } from './args';
+
+const usage = `Usage: fcnet bench [options]    (in the repository: npm run bench -- [options])
+
+Times each kernel of a training step, whole steps and epochs of fit() on every backend, side by side.
+
+Options:
+  --backends LIST     backends to measure, e.g. cpu,js (default: every available one)
+  --repeats N         samples per measurement, after a warm-up (default 15)
+  --batch N           batch size (default 100)
+  --hidden N          hidden width (default 500)
+  --threads N         CPU threads for the native backend (default: one per core)
+  --epochs N          real fit() epochs to time for cpu/cuda (default 3; 0 skips)
+  --compare-pytorch   also time PyTorch (/usr/bin/python3 with torch) on the same job: 1 and 2 threads,
+                      as shipped and with glibc's malloc tuned
+  --json FILE         where to write the results as JSON (default bench-results.json)
+  --markdown FILE     where to write the README tables (default bench-results.md)
+  --help`;
+
+interface Results {
+  date: string;
+  machine: { cpu: string; cores: number; node: string; blas: string };
+  settings: { batch: number; hidden: number; repeats: number; threads: number };
+  kernels: Record<string, KernelResult[]>;
+  steps: StepResult[];
+  epochs: Record<string, { secondsPerEpoch: number; epochs: number[] }>;
+  pytorch?: PytorchResult;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('  ')).join('\n');
+}
+
+function markdown(rows: string[][]): string {
+  return [rows[0], rows[0].map((_, c) => (c === 0 ? '---' : '---:')), ...rows.slice(1)].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+const ms = (x: number) => (x < 0.1 ? x.toFixed(4) : x < 10 ? x.toFixed(3) : x.toFixed(1));
+const gflops = (k: KernelResult) => (k.flops ? (k.flops / (k.medianMs * 1e6)).toFixed(1) : '');
+
+function kernelRows(r: Results): string[][] {
+  const names = Object.keys(r.kernels);
+  const header = ['kernel (median of one call)', ...names.flatMap((b) => [`${b} ms`, `${b} GFLOP/s`])];
+  if (names.includes('cpu') && names.includes('js')) header.push('cpu speed-up over js');
+  const rows = r.kernels[names[0]].map((k, i) => {
+    const row = [k.name, ...names.flatMap((b) => [ms(r.kernels[b][i].medianMs), gflops(r.kernels[b][i])])];
+    if (names.includes('cpu') && names.includes('js')) row.push(`${(r.kernels.js[i].medianMs / r.kernels.cpu[i].medianMs).toFixed(1)}×`);
+    return row;
+  });
+  return [header, ...rows];
+}
+
+function stepRows(r: Results): string[][] {
+  const js = r.steps.find((s) => s.engine === 'js');
+  const header = ['training step (batch ' + r.settings.batch + ')', 'ms', 'steps/s', 's/epoch (600 × step)', 's/epoch (fit, measured)'];
+  if (js) header.push('speed-up over js');
+  return [
+    header,
+    ...r.steps.map((s) => {
+      const backend = s.engine.split(' ')[0];
+      const measured = r.epochs[s.engine.startsWith('cpu (fused') ? 'cpu' : backend];
+      const row = [s.engine, ms(s.medianMs), s.stepsPerSecond.toFixed(0), s.secondsPerEpochFromSteps.toFixed(2), measured && !s.engine.includes('BLAS') ? measured.secondsPerEpoch.toFixed(2) : ''];
+      if (js) row.push(`${(js.medianMs / s.medianMs).toFixed(1)}×`);
+      return row;
+    }),
+  ];
+}
+
+function phaseRows(r: Results): string[][] | null {
+  const cpu = r.steps.find((s) => s.phasesMs);
+  if (!cpu?.phasesMs) return null;
+  const total = cpu.phasesMs['whole step (mean of these 300)'];
+  return [['where a cpu step goes (300 steps)', 'ms', 'share'], ...Object.entries(cpu.phasesMs).map(([k, v]) => [k, ms(v), `${((100 * v) / total).toFixed(0)} %`])];
+}
+
+function pytorchRows(r: Results): string[][] | null {
+  const p = r.pytorch;
+  const fc = r.epochs.cpu;
+  if (!p?.available || !fc) return null;
+  const rows = [['one epoch of the reference job (60,000 images, batch 100, Adam)', 'median s/epoch']];
+  for (const [label, s] of Object.entries(p.secondsPerEpoch!)) rows.push([`PyTorch ${p.version}, data pre-loaded, ${label}`, s.toFixed(2)]);
+  rows.push([`fcnet cpu, fit(), ${r.settings.threads} threads`, fc.secondsPerEpoch.toFixed(2)]);
+  rows.push([`fcnet speed-up over PyTorch's best (${p.best})`, `${(p.bestSecondsPerEpoch! / fc.secondsPerEpoch).toFixed(2)}×`]);
+  return rows;
+}
+
+function parseBenchArgs(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        backends: { type: 'string' }, repeats: { type: 'string' }, batch: { type: 'string' }, hidden: { type: 'string' },
+        threads: { type: 'string' }, epochs: { type: 'string' }, 'compare-pytorch': { type: 'boolean' },
+        json: { type: 'string' }, markdown: { type: 'string' }, help: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${usage}`);
+  }
+}
+
+function count(flag: string, text: string | undefined, fallback: number, least: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < least) throw new UsageError(`${flag} must be a whole number from ${least}, not '${text}'`);
+  return n;
+}
+
+export async function benchCommand(argv: string[]): Promise<void> {
+  const { values } = parseBenchArgs(argv);
+  if (values.help) return void console.log(usage);
+  const available = backends().filter((b) => b.available).map((b) => b.name);
+  const asked = (values.backends?.split(',') ?? available) as BackendName[];
+  const missing = asked.filter((b) => !available.includes(b));
+  if (missing.length) throw new Error(`backend ${missing.join(', ')} is not available here: ${backends().filter((b) => missing.includes(b.name)).map((b) => b.detail).join('; ')}`);
+  const repeats = count('--repeats', values.repeats, 15, 1), batch = count('--batch', values.batch, 100, 1);
+  const hidden = count('--hidden', values.hidden, 500, 1), threads = count('--threads', values.threads, os.availableParallelism(), 1);
+  const epochs = count('--epochs', values.epochs, 3, 0);
+  const mnist = loadMnist();
+  const native = loadNative().addon;
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, blas: native ? native.gemmInfo().config.trim() : 'none' },
+    settings: { batch, hidden, repeats, threads },
+    kernels: {},
+    steps: [],
+    epochs: {},
+  };
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  for (const b of asked.filter((b) => b !== 'cuda')) {
+    log(`kernels on ${b} ...`);
+    results.kernels[b] = benchKernels(b === 'cpu' ? nativeCpuKernels() : jsKernels, mnist.train, hidden, batch, repeats);
+  }
+  const stepEngines: StepEngine[] = asked.flatMap((b): StepEngine[] => (b === 'cpu' ? ['cpu', 'cpu-dense'] : [b]));
+  for (const e of stepEngines) {
+    log(`training steps on ${e} ...`);
+    results.steps.push(benchSteps(e, mnist.train, hidden, batch, e === 'js' ? Math.min(repeats, 5) : repeats, threads));
+  }
+  for (const b of asked.filter((b) => b !== 'js')) {
+    if (epochs < 1) break;
+    log(`${epochs} epochs of fit() on ${b} ...`);
+    results.epochs[b] = await benchEpochs(b, mnist.train, hidden, batch, epochs, threads);
+  }
+  if (values['compare-pytorch']) {
+    results.pytorch = benchPytorch(mnistDataPackageDir() ?? '', Math.max(epochs, 2), log);
+    if (!results.pytorch.available) log(`PyTorch skipped: ${results.pytorch.reason}`);
+  }
+  const sections = [kernelRows(results), stepRows(results), phaseRows(results), pytorchRows(results)].filter((s): s is string[][] => s !== null);
+  const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}`;
+  console.log(`fcnet benchmark: ${machine}; batch ${batch}, hidden ${hidden}, ${threads} threads, median of ${repeats} samples\n`);
+  console.log(sections.map(table).join('\n\n'));
+  const jsonPath = values.json ?? 'bench-results.json';
+  const mdPath = values.markdown ?? 'bench-results.md';
+  fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
+  log(`\nwrote ${jsonPath} and ${mdPath}`);
+}
