@@ -70,6 +70,13 @@ test('ProgressLine redraws at most every 100 ms, unless forced, and clears itsel
   expect(t.writes.slice(3)).toEqual(['\r\x1b[2K']);
 });
 
+test('a terminal that reports no width (0 columns, as a pty without a size) gets an 80-column bar, not one letter', () => {
+  const t = fakeTerminal(0);
+  new ProgressLine(t.stream, 100, t.clock).update({ ...state, step: 1 });
+  expect(t.writes[0]).toBe('\r\x1b[2K' + formatProgress({ ...state, step: 1 }, 80));
+  expect(t.writes[0].length).toBeGreaterThan(40);
+});
+
 test('the terminal reporter prints the reference lines above the bar and takes the bar away at the end', () => {
   const t = fakeTerminal(120);
   const out: string[] = [];

@@ -91,7 +91,7 @@ export class ProgressLine {
     const now = this.now();
     if (!force && now - this.lastDraw < this.intervalMs) return;
     this.lastDraw = now;
-    this.stream.write(CLEAR_LINE + formatProgress(state, this.stream.columns ?? 80));
+    this.stream.write(CLEAR_LINE + formatProgress(state, this.stream.columns || 80));
     this.shown = true;
   }
 
