@@ -103,17 +103,8 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   const int64_t step = get_int(info, 6, "step", 1, 9007199254740991);
   const fcnet::AdamHyper h = get_adam_hyper(env, info[5]);
   const auto n_text = "n = " + std::to_string(n);
-  auto params = get_f32(info, 0, "params", n, n_text.c_str());
-  auto grads = get_f32(info, 1, "grads", n, n_text.c_str());
-  auto m = get_f32(info, 2, "m", n, n_text.c_str());
-  auto v = get_f32(info, 3, "v", n, n_text.c_str());
-  check_no_overlap(env, "params", params, n, "grads", grads, n);
-  check_no_overlap(env, "params", params, n, "m", m, n);
-  check_no_overlap(env, "params", params, n, "v", v, n);
-  check_no_overlap(env, "m", m, n, "grads", grads, n);
-  check_no_overlap(env, "m", m, n, "v", v, n);
-  check_no_overlap(env, "v", v, n, "grads", grads, n);
-  fcnet::adam_update(params.data, grads.data, m.data, v.data, (size_t)n, h, step);
+  const AdamBuffers b = get_adam_buffers(info, 0, n, n_text.c_str());
+  fcnet::adam_update(b.params.data, b.grads.data, b.m.data, b.v.data, (size_t)n, h, step);
   return env.Undefined();
 }
 

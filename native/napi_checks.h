@@ -111,6 +111,24 @@ void check_no_overlap(const Napi::Env& env, const char* out_name, Span<A> out, u
   }
 }
 
+// The four parameter-sized buffers of an Adam step (arguments first .. first + 3), each at least n long and none
+// sharing memory with another.
+struct AdamBuffers {
+  Span<float> params, grads, m, v;
+};
+inline AdamBuffers get_adam_buffers(const Napi::CallbackInfo& info, size_t first, uint64_t n, const char* size_text) {
+  const Napi::Env env = info.Env();
+  AdamBuffers b{get_f32(info, first, "params", n, size_text), get_f32(info, first + 1, "grads", n, size_text),
+                get_f32(info, first + 2, "m", n, size_text), get_f32(info, first + 3, "v", n, size_text)};
+  check_no_overlap(env, "params", b.params, n, "grads", b.grads, n);
+  check_no_overlap(env, "params", b.params, n, "m", b.m, n);
+  check_no_overlap(env, "params", b.params, n, "v", b.v, n);
+  check_no_overlap(env, "m", b.m, n, "grads", b.grads, n);
+  check_no_overlap(env, "m", b.m, n, "v", b.v, n);
+  check_no_overlap(env, "v", b.v, n, "grads", b.grads, n);
+  return b;
+}
+
 inline void check_argc(const Napi::CallbackInfo& info, size_t n, const char* fn) {
   if (info.Length() < n) {
     throw Napi::TypeError::New(info.Env(), std::string(fn) + " expects " + std::to_string(n) + " arguments but received " +

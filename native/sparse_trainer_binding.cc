@@ -76,16 +76,7 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
     const int I = t.sizes().front(), C = t.sizes().back();
     const uint64_t n = parameter_count_;
     const std::string n_text = "the parameter count, " + std::to_string(n);
-    auto params = get_f32(info, 0, "params", n, n_text.c_str());
-    auto grads = get_f32(info, 1, "grads", n, n_text.c_str());
-    auto m = get_f32(info, 2, "m", n, n_text.c_str());
-    auto v = get_f32(info, 3, "v", n, n_text.c_str());
-    check_no_overlap(env, "params", params, n, "grads", grads, n);
-    check_no_overlap(env, "params", params, n, "m", m, n);
-    check_no_overlap(env, "params", params, n, "v", v, n);
-    check_no_overlap(env, "grads", grads, n, "m", m, n);
-    check_no_overlap(env, "grads", grads, n, "v", v, n);
-    check_no_overlap(env, "m", m, n, "v", v, n);
+    const AdamBuffers b = get_adam_buffers(info, 0, n, n_text.c_str());
     auto images = get_array<uint8_t>(info, 4, "images", napi_uint8_array, "Uint8Array", I, ("I = " + std::to_string(I)).c_str());
     const int64_t N = (int64_t)(images.length / (size_t)I);
     auto labels = get_array<int32_t>(info, 5, "labels", napi_int32_array, "Int32Array", N,
@@ -109,8 +100,8 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
                                              " of type number");
       }
     }
-    const double loss = t.train_batch({params.data, grads.data, m.data, v.data}, images.data, labels.data, batch, (int)B,
-                                      hyper, step);
+    const double loss = t.train_batch({b.params.data, b.grads.data, b.m.data, b.v.data}, images.data, labels.data,
+                                      batch, (int)B, hyper, step);
     return Napi::Number::New(env, loss);
   }
 

@@ -9,21 +9,13 @@ import { main } from '../lib/cli/main';
 import { trainCommand } from '../lib/cli/train';
 import { Rng } from '../lib/rng';
 import { captureConsole } from './support/console-capture';
-import { writeIdxFolder, type ImageSet } from './support/idx-folder';
+import { syntheticDigits, writeIdxFolder, type ImageSet } from './support/idx-folder';
 
 const SIDE = 8;
 const TRAIN = 300; // 19 steps of 16 per epoch, the last one 12
 const STEPS_PER_EPOCH = 19;
 
-function imageSet(n: number, rng: Rng): ImageSet {
-  const images = new Uint8Array(n * SIDE * SIDE);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = rng.nextInt(10);
-    for (let p = 0; p < SIDE * SIDE; p++) images[i * SIDE * SIDE + p] = (p + labels[i]) % 4 === 0 || rng.nextFloat() < 0.1 ? rng.nextInt(256) : 0;
-  }
-  return { images, labels };
-}
+const imageSet = (n: number, rng: Rng): ImageSet => syntheticDigits(n, rng, SIDE);
 
 let folder: string;
 const run = ['--epochs', '2', '--batch-size', '16', '--hidden', '16', '--lr', '0.01', '--seed', '3', '--backend', 'cpu'];

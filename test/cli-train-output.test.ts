@@ -9,19 +9,11 @@ import { main } from '../lib/cli/main';
 import { trainCommand } from '../lib/cli/train';
 import { Rng } from '../lib/rng';
 import { captureConsole } from './support/console-capture';
-import { writeIdxFolder, type ImageSet } from './support/idx-folder';
+import { syntheticDigits, writeIdxFolder, type ImageSet } from './support/idx-folder';
 
 const SIDE = 8;
 
-function imageSet(n: number, rng: Rng): ImageSet {
-  const images = new Uint8Array(n * SIDE * SIDE);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = rng.nextInt(10);
-    for (let p = 0; p < SIDE * SIDE; p++) images[i * SIDE * SIDE + p] = (p + labels[i]) % 4 === 0 || rng.nextFloat() < 0.1 ? rng.nextInt(256) : 0;
-  }
-  return { images, labels };
-}
+const imageSet = (n: number, rng: Rng): ImageSet => syntheticDigits(n, rng, SIDE);
 
 let folder: string;
 // 200 images in batches of 16: 13 steps an epoch, the last of 8; a loss line every 5 steps.

@@ -15,21 +15,13 @@ import { packageRoot } from '../lib/package-root';
 import { PLOT_FILES } from '../lib/plots/write';
 import { Rng } from '../lib/rng';
 import { evaluate } from '../lib/train';
-import { writeIdxFolder, type ImageSet } from './support/idx-folder';
+import { syntheticDigits, writeIdxFolder, type ImageSet } from './support/idx-folder';
 
 const SIDE = 8;
 const root = packageRoot();
 const cli = join(root, 'dist', 'lib', 'cli', 'main.js');
 
-function imageSet(n: number, rng: Rng): ImageSet {
-  const images = new Uint8Array(n * SIDE * SIDE);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = rng.nextInt(10);
-    for (let p = 0; p < SIDE * SIDE; p++) images[i * SIDE * SIDE + p] = (p + labels[i]) % 4 === 0 || rng.nextFloat() < 0.1 ? rng.nextInt(256) : 0;
-  }
-  return { images, labels };
-}
+const imageSet = (n: number, rng: Rng): ImageSet => syntheticDigits(n, rng, SIDE);
 
 /** Runs `fcnet ARGS` from dist/ and returns stdout and stderr; throws with stderr when it fails. */
 function fcnet(args: string[]): { stdout: string; stderr: string } {
