@@ -97,14 +97,17 @@ export class MLP {
     return this.buffers[buffer].subarray(p.offset, p.offset + elementCount(p.shape));
   }
 
-  /** The engine that runs the math, (re)made when a larger batch is asked for. */
-  engine(maxBatch = 100): Engine {
-    if (this.engineInstance && this.engineInstance.maxBatch >= maxBatch) return this.engineInstance;
+  /**
+   * The engine that runs the math, (re)made when a larger batch is asked for. Without maxBatch, the current
+   * engine whatever its batch (Adam's update has none), or a new one for batches of up to 100.
+   */
+  engine(maxBatch?: number): Engine {
+    if (this.engineInstance && this.engineInstance.maxBatch >= (maxBatch ?? 0)) return this.engineInstance;
     if (this.engineInstance) {
       this.engineInstance.download();
       this.engineInstance.dispose();
     }
-    this.engineInstance = createEngine(this.backendChoice, this.sizes, this.buffers, maxBatch, this.threads);
+    this.engineInstance = createEngine(this.backendChoice, this.sizes, this.buffers, maxBatch ?? 100, this.threads);
     this.engineInstance.upload();
     return this.engineInstance;
   }

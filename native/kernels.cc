@@ -52,15 +52,6 @@ double softmax_cross_entropy(float* dlogits, const float* logits, const int32_t*
   return B > 0 ? loss_sum / B : 0.0;
 }
 
-AdamStepConstants adam_step_constants(const AdamHyper& h, int64_t step) {
-  // Bias corrections in double, as torch computes them in Python floats.
-  const double bc1 = 1.0 - std::pow(h.beta1, (double)step);
-  const double bc2 = 1.0 - std::pow(h.beta2, (double)step);
-  return AdamStepConstants{(float)(h.lr / bc1),         (float)std::sqrt(bc2),        (float)h.beta1,
-                           (float)(1.0 - h.beta1),       (float)h.beta2,               (float)(1.0 - h.beta2),
-                           (float)h.weight_decay,        (float)h.eps};
-}
-
 void adam_update(float* params, const float* grads, float* m, float* v, size_t n, const AdamHyper& h, int64_t step) {
   const AdamStepConstants c = adam_step_constants(h, step);
   for (size_t i = 0; i < n; i++) params[i] = adam_value(params[i], grads[i], m[i], v[i], c);

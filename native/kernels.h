@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "adam_math.h"
+
 namespace fcnet {
 
 // out(B,O) = x(B,I) · w(O,I)ᵀ + b(O); ReLU applied in place when relu.
@@ -23,26 +25,9 @@ void relu_backward(float* d, const float* y, size_t n);
 double softmax_cross_entropy_row(float* dz, const float* z, int32_t label, int C, int B);
 double softmax_cross_entropy(float* dlogits, const float* logits, const int32_t* labels, int B, int C);
 
-// Doubles, as torch holds them in Python floats; the per-value math is float32 like torch's CPU kernel.
-struct AdamHyper {
-  double lr, beta1, beta2, eps, weight_decay;
-};
 // One torch.optim.Adam step (step counts from 1) over n values of params, with grads, m and v beside them.
+// The arithmetic, shared with the CUDA kernels, is in adam_math.h.
 void adam_update(float* params, const float* grads, float* m, float* v, size_t n, const AdamHyper& h, int64_t step);
-
-// The per-step constants of Adam, and the update of one value: shared by every Adam loop so they agree.
-struct AdamStepConstants {
-  float step_size, bc2_sqrt, b1, one_minus_b1, b2, one_minus_b2, wd, eps;
-};
-AdamStepConstants adam_step_constants(const AdamHyper& h, int64_t step);
-
-// Updates m and v in place and returns the new parameter value.
-__attribute__((always_inline)) inline float adam_value(float p, float g, float& m, float& v, const AdamStepConstants& c) {
-  if (c.wd != 0.0f) g += c.wd * p;
-  m = c.b1 * m + c.one_minus_b1 * g;
-  v = c.b2 * v + c.one_minus_b2 * g * g;
-  return p - c.step_size * m / (__builtin_sqrtf(v) / c.bc2_sqrt + c.eps);
-}
 
 // out(B) = index of the largest value in each row of x(B,C), the first on ties.
 void argmax_rows(int32_t* out, const float* x, int B, int C);

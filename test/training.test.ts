@@ -154,3 +154,13 @@ test('a second fit on a model that is training is refused, and the first one fin
   console.log(`during fit: timer lateness max ${Math.max(...lateness).toFixed(1)} ms, median ${lateness.sort((a, b) => a - b)[10].toFixed(1)} ms; event-loop delay p99 ${p99.toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
   expect(Math.max(...lateness)).toBeLessThan(20);
 });
+
+test("Adam's update runs on the model's engine as it is, whatever batch size it was made for", () => {
+  // A larger engine would replace it (on cuda: free the device memory the caller still holds).
+  const model = new MLP({ sizes: [4, 3, 2], seed: 1, backend: 'js' });
+  const engine = model.engine(8);
+  new Adam(model, { lr: 0.1 }).update();
+  expect(model.engine()).toBe(engine);
+  expect(model.engine(8)).toBe(engine);
+  expect(model.engine(9)).not.toBe(engine);
+});
