@@ -55,13 +55,18 @@ function findOpenBlas() {
   return null;
 }
 
+/** The one line the build prints about its GEMM. */
+function buildNote(blas) {
+  if (blas) return `building with OpenBLAS (found by ${blas.how})`;
+  const why = process.env.FCNET_BLAS === 'none' ? 'OpenBLAS disabled by FCNET_BLAS=none' : 'no OpenBLAS found (apt-get install libopenblas-dev)';
+  return `${why}: building the blocked fallback GEMM, slower`;
+}
+
 const blas = findOpenBlas();
 const part = process.argv[2];
 if (part === 'defines') {
   console.log(blas ? 'FCNET_USE_CBLAS=1' : 'FCNET_USE_CBLAS=0');
-  process.stderr.write(blas
-    ? `fcnet: building with OpenBLAS (found by ${blas.how})\n`
-    : 'fcnet: no OpenBLAS found (apt-get install libopenblas-dev): building the blocked fallback GEMM, slower\n');
+  process.stderr.write(`fcnet: ${buildNote(blas)}\n`);
 } else if (part === 'cflags') {
   console.log(blas ? blas.cflags : '');
 } else if (part === 'libs') {
