@@ -7,7 +7,8 @@ import { createDataset } from '../lib/data/dataset';
 import { MLP } from '../lib/model';
 import { fit } from '../lib/train';
 import { compareArrays, expectAllClose, type Difference } from './support/compare';
-import { fixtureNames, loadFixture, parameterNames } from './support/fixtures';
+import { fixtureFilesOf, fixtureNames, loadFixture, parameterNames } from './support/fixtures';
+import { describeWithFixtures } from './support/fixtures-dir';
 import { referenceForwardBackward, testNumbers, type ReferenceParams } from './support/reference-mlp';
 
 const reports = backends();
@@ -40,41 +41,43 @@ function referenceParamsOf(model: MLP): ReferenceParams {
 }
 
 describe.each(available.map((b) => [b]))('backend %s', (backend) => {
-  describe.each(fixtureNames.map((n) => [n]))('against PyTorch fixture %s', (name) => {
-    test('logits, loss and every gradient', () => {
-      const { model, fixture } = modelFromFixture(backend, name);
-      const t = fixture.tensors;
-      const engine = model.engine(fixture.batch);
-      const logits = new Float32Array(fixture.batch * 10);
-      engine.forward(t.x.data, fixture.batch, logits);
-      const loss = engine.computeGradients(t.x.data, fixture.labels, fixture.batch);
-      engine.download();
-      const diffs: Difference[] = [compareArrays('logits', logits, t.logits.data), compareArrays('loss', [loss], t.loss.data)];
-      for (const p of parameterNames) diffs.push(compareArrays(`grad.${p}`, model.view(p, 'grads'), t[`grad.${p}`].data));
-      expectAllClose(`${backend} vs PyTorch, ${name}, step 0:`, diffs);
-    });
+  for (const name of fixtureNames) {
+    describeWithFixtures(`against PyTorch fixture ${name}`, fixtureFilesOf(name), () => {
+      test('logits, loss and every gradient', () => {
+        const { model, fixture } = modelFromFixture(backend, name);
+        const t = fixture.tensors;
+        const engine = model.engine(fixture.batch);
+        const logits = new Float32Array(fixture.batch * 10);
+        engine.forward(t.x.data, fixture.batch, logits);
+        const loss = engine.computeGradients(t.x.data, fixture.labels, fixture.batch);
+        engine.download();
+        const diffs: Difference[] = [compareArrays('logits', logits, t.logits.data), compareArrays('loss', [loss], t.loss.data)];
+        for (const p of parameterNames) diffs.push(compareArrays(`grad.${p}`, model.view(p, 'grads'), t[`grad.${p}`].data));
+        expectAllClose(`${backend} vs PyTorch, ${name}, step 0:`, diffs);
+      });
 
-    test('losses, parameters and moments after Adam steps', () => {
-      const { model, fixture } = modelFromFixture(backend, name);
-      const t = fixture.tensors;
-      const optimizer = new Adam(model, { lr: fixture.lr });
-      const engine = model.engine(fixture.batch);
-      const losses: number[] = [];
-      for (let s = 0; s < fixture.steps; s++) {
-        losses.push(engine.computeGradients(t.x.data, fixture.labels, fixture.batch));
-        optimizer.update();
-      }
-      model.syncToHost();
-      const diffs: Difference[] = [compareArrays('losses', losses, t.losses.data)];
-      for (const p of parameterNames) {
-        diffs.push(compareArrays(`after.${p}`, model.view(p), t[`after.${p}`].data));
-        diffs.push(compareArrays(`adam.exp_avg.${p}`, model.view(p, 'm'), t[`adam.exp_avg.${p}`].data));
-        diffs.push(compareArrays(`adam.exp_avg_sq.${p}`, model.view(p, 'v'), t[`adam.exp_avg_sq.${p}`].data));
-      }
-      expectAllClose(`${backend} vs PyTorch, ${name}, after ${fixture.steps} Adam steps:`, diffs);
-      expect(optimizer.stateDict().state[0].step).toBe(fixture.steps);
+      test('losses, parameters and moments after Adam steps', () => {
+        const { model, fixture } = modelFromFixture(backend, name);
+        const t = fixture.tensors;
+        const optimizer = new Adam(model, { lr: fixture.lr });
+        const engine = model.engine(fixture.batch);
+        const losses: number[] = [];
+        for (let s = 0; s < fixture.steps; s++) {
+          losses.push(engine.computeGradients(t.x.data, fixture.labels, fixture.batch));
+          optimizer.update();
+        }
+        model.syncToHost();
+        const diffs: Difference[] = [compareArrays('losses', losses, t.losses.data)];
+        for (const p of parameterNames) {
+          diffs.push(compareArrays(`after.${p}`, model.view(p), t[`after.${p}`].data));
+          diffs.push(compareArrays(`adam.exp_avg.${p}`, model.view(p, 'm'), t[`adam.exp_avg.${p}`].data));
+          diffs.push(compareArrays(`adam.exp_avg_sq.${p}`, model.view(p, 'v'), t[`adam.exp_avg_sq.${p}`].data));
+        }
+        expectAllClose(`${backend} vs PyTorch, ${name}, after ${fixture.steps} Adam steps:`, diffs);
+        expect(optimizer.stateDict().state[0].step).toBe(fixture.steps);
+      });
     });
-  });
+  }
 
   test.each([1, 7, 127, 128, 129])('batch of %i against the float64 reference', (B) => {
     const sizes = [60, 33, 10];

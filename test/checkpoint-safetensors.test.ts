@@ -1,7 +1,7 @@
 // safetensors: reading PyTorch's fixtures, bit-exact round trips, and every way a header can lie.
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -9,8 +9,8 @@ import {
   writeSafetensorsFile,
 } from '../lib/checkpoint';
 import type { StateDict } from '../lib/tensor';
-
-const fixtures = resolve(__dirname, '..', '..', 'shared', 'fixtures');
+import { fixtureFilesOf, fixtureNames } from './support/fixtures';
+import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
 
 /** A safetensors file with this header (an object, or raw text) and `dataBytes` bytes of data. */
 function craft(header: object | string, dataBytes: number): Uint8Array {
@@ -33,10 +33,10 @@ const decodeError = (bytes: Uint8Array, options = {}): string => {
 /** float32 bit patterns, so NaN payloads and -0 count too. */
 const bitsOf = (data: Float32Array): number[] => Array.from(new Uint32Array(data.buffer, data.byteOffset, data.length));
 
-describe('the PyTorch fixtures', () => {
-  test.each(['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2'])('%s: every tensor reads, with the values PyTorch wrote', (name) => {
-    const meta = JSON.parse(readFileSync(join(fixtures, `${name}.json`), 'utf8'));
-    const { tensors, metadata } = readSafetensorsFile(join(fixtures, `${name}.safetensors`));
+describeWithFixtures('the PyTorch fixtures', fixtureNames.flatMap(fixtureFilesOf), () => {
+  test.each(fixtureNames)('%s: every tensor reads, with the values PyTorch wrote', (name) => {
+    const meta = JSON.parse(readFileSync(requireFixtureFile(`${name}.json`), 'utf8'));
+    const { tensors, metadata } = readSafetensorsFile(requireFixtureFile(`${name}.safetensors`));
     const B = meta.batch;
     const H = meta.hidden;
     expect(Object.keys(tensors)).toHaveLength(25);

@@ -1,12 +1,12 @@
 // PyTorch zip checkpoints: the reference program's model, small files torch.save wrote (see
 // fixtures-gen/make-torch-fixtures.py, with their values as JSON), and hand-made hostile or broken ones.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { readTorchCheckpoint } from '../lib/checkpoint';
 import { float32Bytes, PickleBuilder, stateDictPickle, torchZip, type ViewSpec } from './fixtures-gen/pickle-builder';
+import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
 
-const seedModel = resolve(__dirname, '..', '..', 'shared', 'fixtures', 'seed_model.ckpt');
 const generated = join(__dirname, 'fixtures-gen');
 const ALLOWED =
   'collections OrderedDict, torch._utils _rebuild_tensor_v2, torch._utils _rebuild_parameter, torch FloatStorage, ' +
@@ -26,7 +26,9 @@ const readError = (input: Uint8Array | string, options = {}): string => {
 const checkpointOf = (values: number[], views: ViewSpec[]): Uint8Array =>
   torchZip({ 'data.pkl': stateDictPickle(views), 'data/0': float32Bytes(values) });
 
-describe("the reference program's model.ckpt", () => {
+describeWithFixtures("the reference program's model.ckpt", ['seed_model.ckpt'], () => {
+  const seedModel = requireFixtureFile('seed_model.ckpt');
+
   test('loads with its four tensors and the values PyTorch reads', () => {
     const tensors = readTorchCheckpoint(seedModel, {
       expect: { 'fc1.weight': [500, 784], 'fc1.bias': [500], 'fc2.weight': [10, 500], 'fc2.bias': [10] },
@@ -258,9 +260,9 @@ describe('tensor views must stay inside their storages', () => {
 
 describe('archives that are not readable checkpoints', () => {
   test('a truncated zip', () => {
-    const bytes = readFileSync(seedModel);
-    expect(readError(bytes.subarray(0, bytes.length >> 1), { source: 'seed_model.ckpt' })).toBe(
-      'seed_model.ckpt: not a readable zip archive (invalid zip data); the file may be truncated or damaged',
+    const bytes = readFileSync(join(generated, 'tiny_mlp.ckpt'));
+    expect(readError(bytes.subarray(0, bytes.length >> 1), { source: 'tiny_mlp.ckpt' })).toBe(
+      'tiny_mlp.ckpt: not a readable zip archive (invalid zip data); the file may be truncated or damaged',
     );
   });
 
@@ -307,7 +309,7 @@ describe('archives that are not readable checkpoints', () => {
   });
 
   test('bad options get one message shape', () => {
-    expect(() => readTorchCheckpoint(seedModel, { expected: {} } as object)).toThrow(
+    expect(() => readTorchCheckpoint(join(generated, 'tiny_mlp.ckpt'), { expected: {} } as object)).toThrow(
       new TypeError("Unknown option 'expected' for readTorchCheckpoint; known options: source, expect"),
     );
     expect(() => readTorchCheckpoint(42 as unknown as string)).toThrow(

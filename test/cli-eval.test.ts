@@ -2,15 +2,15 @@
 // 10,000 test images, and the same weights saved as fcnet safetensors or in a training checkpoint score the same.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Adam } from '../lib/adam';
 import { readModelWeights, readTorchCheckpoint, saveTrainingCheckpoint, writeSafetensorsFile } from '../lib/checkpoint';
 import { evalCommand } from '../lib/cli/eval';
 import { UsageError } from '../lib/cli/args';
 import { MLP } from '../lib/model';
 import { captureConsole } from './support/console-capture';
+import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
 
-const seedModel = resolve(__dirname, '..', '..', 'shared', 'fixtures', 'seed_model.ckpt');
 const PYTORCH_ACCURACY = 0.9787; // ../shared/reference/pytorch_mnist_output.txt
 
 let folder: string;
@@ -30,44 +30,48 @@ const evalError = async (...argv: string[]): Promise<Error> => {
   return error;
 };
 
-/** The reference model's --json result on cpu, which the other formats must match exactly. */
-let onCpu: { accuracy: number; loss: number; n: number };
-beforeAll(async () => (onCpu = await evalJson(seedModel, '--backend', 'cpu')));
+describeWithFixtures("the reference program's model.ckpt (PyTorch)", ['seed_model.ckpt'], () => {
+  const seedModel = requireFixtureFile('seed_model.ckpt');
 
-describe("the reference program's model.ckpt (PyTorch)", () => {
-  test.each(['cpu', 'js'])('--json on %s: 97.87 % of the 10,000 test images, as PyTorch measured', async (backend) => {
-    const result = backend === 'cpu' ? onCpu : await evalJson(seedModel, '--backend', backend);
-    expect(result.n).toBe(10000);
-    expect(Math.abs(result.accuracy - PYTORCH_ACCURACY)).toBeLessThanOrEqual(0.0002);
-    expect(result.loss).toBeGreaterThan(0.01);
-    expect(result.loss).toBeLessThan(0.2);
+  /** Its --json result on cpu, which the other formats must match exactly. */
+  let onCpu: { accuracy: number; loss: number; n: number };
+  beforeAll(async () => (onCpu = await evalJson(seedModel, '--backend', 'cpu')));
+
+  describe('scores what PyTorch measured', () => {
+    test.each(['cpu', 'js'])('--json on %s: 97.87 % of the 10,000 test images, as PyTorch measured', async (backend) => {
+      const result = backend === 'cpu' ? onCpu : await evalJson(seedModel, '--backend', backend);
+      expect(result.n).toBe(10000);
+      expect(Math.abs(result.accuracy - PYTORCH_ACCURACY)).toBeLessThanOrEqual(0.0002);
+      expect(result.loss).toBeGreaterThan(0.01);
+      expect(result.loss).toBeLessThan(0.2);
+    });
+
+    test("prints the reference program's accuracy line and the mean loss", async () => {
+      const { stdout, stderr, error } = await captureConsole(() => evalCommand([seedModel, '--backend', 'cpu']));
+      expect(error).toBeUndefined();
+      expect(stdout).toHaveLength(2);
+      const accuracy = Number(/^Accuracy of the network on the 10000 test images: ([\d.]+) %$/.exec(stdout[0])?.[1]);
+      expect(Math.abs(accuracy - 97.87)).toBeLessThanOrEqual(0.02);
+      expect(stdout[1]).toMatch(/^Mean loss \(cross-entropy\) on the test images: 0\.\d{4}$/);
+      expect(stderr).toEqual([`fcnet: evaluating 784-500-10 from ${seedModel} (PyTorch checkpoint) on cpu`]);
+    });
   });
 
-  test("prints the reference program's accuracy line and the mean loss", async () => {
-    const { stdout, stderr, error } = await captureConsole(() => evalCommand([seedModel, '--backend', 'cpu']));
-    expect(error).toBeUndefined();
-    expect(stdout).toHaveLength(2);
-    const accuracy = Number(/^Accuracy of the network on the 10000 test images: ([\d.]+) %$/.exec(stdout[0])?.[1]);
-    expect(Math.abs(accuracy - 97.87)).toBeLessThanOrEqual(0.02);
-    expect(stdout[1]).toMatch(/^Mean loss \(cross-entropy\) on the test images: 0\.\d{4}$/);
-    expect(stderr).toEqual([`fcnet: evaluating 784-500-10 from ${seedModel} (PyTorch checkpoint) on cpu`]);
-  });
-});
+  describe('the same weights in the other formats score the same', () => {
+    test('fcnet safetensors (what fcnet train saves)', async () => {
+      const path = join(folder, 'model.safetensors');
+      writeSafetensorsFile(path, readTorchCheckpoint(seedModel), { format: 'pt', producer: 'fcnet' });
+      expect(readModelWeights(path).format).toBe('safetensors');
+      expect(await evalJson(path, '--backend', 'cpu')).toEqual(onCpu);
+    });
 
-describe('the same weights in the other formats score the same', () => {
-  test('fcnet safetensors (what fcnet train saves)', async () => {
-    const path = join(folder, 'model.safetensors');
-    writeSafetensorsFile(path, readTorchCheckpoint(seedModel), { format: 'pt', producer: 'fcnet' });
-    expect(readModelWeights(path).format).toBe('safetensors');
-    expect(await evalJson(path, '--backend', 'cpu')).toEqual(onCpu);
-  });
-
-  test('a training checkpoint', async () => {
-    const model = new MLP({ backend: 'cpu' });
-    model.loadStateDict(readTorchCheckpoint(seedModel));
-    const path = join(folder, 'run.ckpt');
-    saveTrainingCheckpoint(path, model, new Adam(model), { epoch: 5, step: 0, rngState: [1, 2, 3, 4] }, { epochs: 5, batchSize: 100, seed: 0, lr: 0.001, hidden: [500] });
-    expect(await evalJson(path, '--backend', 'cpu')).toEqual(onCpu);
+    test('a training checkpoint', async () => {
+      const model = new MLP({ backend: 'cpu' });
+      model.loadStateDict(readTorchCheckpoint(seedModel));
+      const path = join(folder, 'run.ckpt');
+      saveTrainingCheckpoint(path, model, new Adam(model), { epoch: 5, step: 0, rngState: [1, 2, 3, 4] }, { epochs: 5, batchSize: 100, seed: 0, lr: 0.001, hidden: [500] });
+      expect(await evalJson(path, '--backend', 'cpu')).toEqual(onCpu);
+    });
   });
 });
 
@@ -76,7 +80,7 @@ describe('mistakes', () => {
     const none = await evalError();
     expect(none).toBeInstanceOf(UsageError);
     expect(none.message.split('\n')[0]).toBe('which model? MODEL is missing');
-    expect((await evalError(seedModel, 'other')).message.split('\n')[0]).toBe("unexpected argument 'other'");
+    expect((await evalError('model.ckpt', 'other')).message.split('\n')[0]).toBe("unexpected argument 'other'");
   });
 
   test('a file that is not there', async () => {

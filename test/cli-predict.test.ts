@@ -3,16 +3,18 @@
 // program's model; and the conversion to a 28×28 MNIST-like input checked on its own.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PNG, type ColorType } from 'pngjs';
 import { predictCommand, softmax } from '../lib/cli/predict';
 import { UsageError } from '../lib/cli/args';
+import { writeSafetensorsFile } from '../lib/checkpoint';
 import { loadMnistTestSet } from '../lib/data/mnist';
 import { toMnistInput } from '../lib/image/mnist-input';
 import { decodePng } from '../lib/image/read-png';
+import { MLP } from '../lib/model';
 import { captureConsole } from './support/console-capture';
+import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
 
-const seedModel = resolve(__dirname, '..', '..', 'shared', 'fixtures', 'seed_model.ckpt');
 const test10k = loadMnistTestSet();
 const SIDE = 28;
 const DIGITS = [0, 1, 3]; // test images 7, 2 and 0
@@ -39,23 +41,36 @@ const variants: Record<string, (digit: Uint8Array) => Buffer> = {
   'RGB, black on white': (d) => pngBytes(SIDE, 2, (x, y) => [255 - d[y * SIDE + x], 255 - d[y * SIDE + x], 255 - d[y * SIDE + x], 255]),
 };
 
-async function predictJson(image: string): Promise<{ digit: number; probabilities: number[]; inverted: boolean }> {
-  const { stdout, error } = await captureConsole(() => predictCommand([seedModel, image, '--json', '--backend', 'cpu']));
-  if (error) throw error;
-  expect(stdout).toHaveLength(1);
-  return JSON.parse(stdout[0]);
-}
+describeWithFixtures("read by the reference program's model.ckpt", ['seed_model.ckpt'], () => {
+  const seedModel = requireFixtureFile('seed_model.ckpt');
 
-describe.each(Object.keys(variants))('%s', (variant) => {
-  test.each(DIGITS)('MNIST test image %i is read as its label', async (index) => {
-    const path = join(folder, `${variant.replace(/\W+/g, '-')}-${index}.png`);
-    writeFileSync(path, variants[variant](mnistPixels(index)));
-    const { digit, probabilities, inverted } = await predictJson(path);
-    expect(digit).toBe(test10k.labels[index]);
-    expect(inverted).toBe(variant.includes('black on white'));
-    expect(probabilities).toHaveLength(10);
-    expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
-    expect(probabilities[digit]).toBeGreaterThan(0.5);
+  async function predictJson(image: string): Promise<{ digit: number; probabilities: number[]; inverted: boolean }> {
+    const { stdout, error } = await captureConsole(() => predictCommand([seedModel, image, '--json', '--backend', 'cpu']));
+    if (error) throw error;
+    expect(stdout).toHaveLength(1);
+    return JSON.parse(stdout[0]);
+  }
+
+  describe.each(Object.keys(variants))('%s', (variant) => {
+    test.each(DIGITS)('MNIST test image %i is read as its label', async (index) => {
+      const path = join(folder, `${variant.replace(/\W+/g, '-')}-${index}.png`);
+      writeFileSync(path, variants[variant](mnistPixels(index)));
+      const { digit, probabilities, inverted } = await predictJson(path);
+      expect(digit).toBe(test10k.labels[index]);
+      expect(inverted).toBe(variant.includes('black on white'));
+      expect(probabilities).toHaveLength(10);
+      expect(probabilities.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+      expect(probabilities[digit]).toBeGreaterThan(0.5);
+    });
+  });
+
+  test('prints the digit and the ten probabilities', async () => {
+    const path = join(folder, 'seven.png');
+    writeFileSync(path, variants['grey 28×28'](mnistPixels(0)));
+    const { stdout, error } = await captureConsole(() => predictCommand([seedModel, path, '--backend', 'cpu']));
+    expect(error).toBeUndefined();
+    expect(stdout[0]).toMatch(/^Predicted digit: 7 \(probability [01]\.\d{4}\)$/);
+    expect(stdout.slice(1)).toEqual(Array.from({ length: 10 }, (_, d) => expect.stringMatching(new RegExp(`^  ${d}: [01]\\.\\d{4}$`))));
   });
 });
 
@@ -66,15 +81,6 @@ test('the MNIST-like input of every variant is the original digit', () => {
     const worst = Math.max(...Array.from(pixels, (v, i) => Math.abs(v - original[i])));
     expect({ variant, exact: worst < 1e-9 }).toEqual({ variant, exact: true }); // names the variant when it fails
   }
-});
-
-test('prints the digit and the ten probabilities', async () => {
-  const path = join(folder, 'seven.png');
-  writeFileSync(path, variants['grey 28×28'](mnistPixels(0)));
-  const { stdout, error } = await captureConsole(() => predictCommand([seedModel, path, '--backend', 'cpu']));
-  expect(error).toBeUndefined();
-  expect(stdout[0]).toMatch(/^Predicted digit: 7 \(probability [01]\.\d{4}\)$/);
-  expect(stdout.slice(1)).toEqual(Array.from({ length: 10 }, (_, d) => expect.stringMatching(new RegExp(`^  ${d}: [01]\\.\\d{4}$`))));
 });
 
 describe('the conversion to a 28×28 MNIST-like input', () => {
@@ -123,6 +129,13 @@ test('softmax is stable for large logits', () => {
 });
 
 describe('mistakes', () => {
+  // Any weights of the right shape will do: these fail before or regardless of the prediction.
+  let model: string;
+  beforeAll(() => {
+    model = join(folder, 'untrained.safetensors');
+    writeSafetensorsFile(model, new MLP({ backend: 'js' }).stateDict());
+  });
+
   const predictError = async (...argv: string[]): Promise<Error> => {
     const { error } = await captureConsole(() => predictCommand(argv));
     if (!error) throw new Error('fcnet predict succeeded');
@@ -132,27 +145,28 @@ describe('mistakes', () => {
   test('a file that is not a PNG, named in the error', async () => {
     const path = join(folder, 'digit.jpg');
     writeFileSync(path, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]));
-    expect((await predictError(seedModel, path)).message).toBe(`${path}: not a PNG image (it does not start with the PNG signature); convert it to PNG first`);
+    expect((await predictError(model, path)).message).toBe(`${path}: not a PNG image (it does not start with the PNG signature); convert it to PNG first`);
   });
 
   test('a damaged PNG', async () => {
     const path = join(folder, 'cut.png');
     writeFileSync(path, variants['grey 28×28'](mnistPixels(0)).subarray(0, 60));
-    expect((await predictError(seedModel, path)).message).toMatch(new RegExp(`^${path}: the PNG image cannot be decoded \\(.+\\); the file may be truncated or damaged$`));
+    expect((await predictError(model, path)).message).toMatch(new RegExp(`^${path}: the PNG image cannot be decoded \\(.+\\); the file may be truncated or damaged$`));
   });
 
   test('an image that is not there', async () => {
     const path = join(folder, 'nowhere.png');
-    expect((await predictError(seedModel, path)).message).toBe(`Cannot read ${path}: ENOENT: no such file or directory, open '${path}'`);
+    expect((await predictError(model, path)).message).toBe(`Cannot read ${path}: ENOENT: no such file or directory, open '${path}'`);
   });
 
   test('MODEL and IMAGE swapped', async () => {
-    const path = join(folder, 'seven.png');
-    expect((await predictError(path, seedModel)).message).toBe(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive)`);
+    const path = join(folder, 'two.png');
+    writeFileSync(path, variants['grey 28×28'](mnistPixels(1)));
+    expect((await predictError(path, model)).message).toBe(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive)`);
   });
 
   test('IMAGE missing', async () => {
-    const error = await predictError(seedModel);
+    const error = await predictError(model);
     expect(error).toBeInstanceOf(UsageError);
     expect(error.message.split('\n')[0]).toBe('expected MODEL and IMAGE but received 1 argument');
   });

@@ -3,13 +3,14 @@
 // plain TypeScript. Where no device answers, the suite says why and skips; the probe's messages are tested
 // everywhere.
 //
-// Fixtures: ../shared/fixtures beside the checkout, shared/fixtures inside it, or FCNET_FIXTURES.
+// Fixtures: see support/fixtures-dir.ts (FCNET_FIXTURES on the GPU machine).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { CudaEngine, packageRoot, probeCuda } from '../lib/backends/cuda';
 import type { AdamHyper, ParameterBuffers } from '../lib/backends/types';
+import { requireFixtureFile } from './support/fixtures-dir';
 
 const SLOW = 600_000; // the CPU emulation of the kernels (FCNET_CUDA_ADDON) runs the same tests, slowly
 
@@ -38,19 +39,10 @@ function readSafetensors(file: string): Map<string, Float32Array | Int32Array> {
   return tensors;
 }
 
-function fixturesFolder(): string | null {
-  const candidates = [
-    process.env.FCNET_FIXTURES ?? '',
-    path.join(packageRoot(), '..', 'shared', 'fixtures'),
-    path.join(packageRoot(), 'shared', 'fixtures'),
-  ];
-  return candidates.find((dir) => dir !== '' && fs.existsSync(path.join(dir, 'mlp_H32_B8_seed1.json'))) ?? null;
-}
-
-function loadFixture(folder: string, name: string): Fixture {
+function loadFixture(name: string): Fixture {
   return {
-    tensors: readSafetensors(path.join(folder, `${name}.safetensors`)),
-    meta: JSON.parse(fs.readFileSync(path.join(folder, `${name}.json`), 'utf8')) as Fixture['meta'],
+    tensors: readSafetensors(requireFixtureFile(`${name}.safetensors`)),
+    meta: JSON.parse(fs.readFileSync(requireFixtureFile(`${name}.json`), 'utf8')) as Fixture['meta'],
   };
 }
 
@@ -313,16 +305,10 @@ if (!probe.available) {
   console.log(`cuda engine tests on ${probe.reason}`);
 
   describe('CudaEngine against PyTorch', () => {
-    const folder = fixturesFolder();
-    if (folder === null) {
-      test('fixtures are present (copy ../shared/fixtures into shared/fixtures or set FCNET_FIXTURES)', () => {
-        expect(folder).not.toBeNull();
-      });
-      return;
-    }
+    // Where a device answers, missing fixtures fail the suite rather than skip it.
     for (const name of ['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2']) {
       test(`${name}: logits, loss, gradients, then Adam through computeGradients + adamStep`, () => {
-        const fx = loadFixture(folder, name);
+        const fx = loadFixture(name);
         const { hidden: H, batch: B, steps } = fx.meta;
         const [beta1, beta2] = fx.meta.betas.split(',').map(Number);
         const hyper: AdamHyper = { lr: fx.meta.lr, beta1, beta2, eps: fx.meta.eps, weightDecay: fx.meta.weight_decay };
@@ -378,7 +364,7 @@ if (!probe.available) {
       }, SLOW);
 
       test(`${name}: the same steps through trainBatch on the uploaded uint8 batch`, () => {
-        const fx = loadFixture(folder, name);
+        const fx = loadFixture(name);
         const { hidden: H, batch: B, steps } = fx.meta;
         const [beta1, beta2] = fx.meta.betas.split(',').map(Number);
         const hyper: AdamHyper = { lr: fx.meta.lr, beta1, beta2, eps: fx.meta.eps, weightDecay: fx.meta.weight_decay };

@@ -2,10 +2,10 @@
 // difference gradient check, Adam against a float64 hand-rolled one, and PyTorch's own numbers.
 
 import * as fs from 'fs';
-import * as path from 'path';
 import { jsKernels as K } from '../lib/backends/js-kernels';
 import { linearBackwardReference, linearForwardReference } from '../lib/backends/js-kernels-reference';
 import type { AdamHyper } from '../lib/backends/types';
+import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
@@ -349,14 +349,11 @@ function readSafetensors(file: string): Map<string, { shape: number[]; data: Flo
   return tensors;
 }
 
-const fixturesDir = path.resolve(__dirname, '..', '..', 'shared', 'fixtures');
-
-describe.each(['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2'])('PyTorch fixture %s', (fixture) => {
-  const file = path.join(fixturesDir, `${fixture}.safetensors`);
+for (const fixture of ['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2']) describeWithFixtures(`PyTorch fixture ${fixture}`, [`${fixture}.json`, `${fixture}.safetensors`], () => {
+  const file = requireFixtureFile(`${fixture}.safetensors`);
   const rel = 1e-4, abs = 1e-6; // |a − b| ≤ max(1e-6, 1e-4·|b|)
 
   test('logits, loss, gradients and Adam steps match PyTorch', () => {
-    expect(fs.existsSync(file)).toBe(true);
     const meta = JSON.parse(fs.readFileSync(file.replace(/\.safetensors$/, '.json'), 'utf8'));
     const tensors = readSafetensors(file);
     const f32 = (name: string): Float32Array => {

@@ -1,11 +1,8 @@
-// The PyTorch reference fixtures in ../shared/fixtures (see its README).
+// The PyTorch reference fixtures (see ../shared/fixtures/README.md), read through fcnet's safetensors reader.
 import * as fs from 'fs';
-import * as path from 'path';
 import { readSafetensorsFile } from '../../lib/checkpoint';
-import { packageRoot } from '../../lib/package-root';
 import type { StateDict } from '../../lib/tensor';
-
-export const fixturesDir = path.resolve(packageRoot(), '..', 'shared', 'fixtures');
+import { requireFixtureFile } from './fixtures-dir';
 
 export interface Fixture {
   name: string;
@@ -20,9 +17,12 @@ export interface Fixture {
 
 export const fixtureNames = ['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2'];
 
+/** The two files of fixture `name`. */
+export const fixtureFilesOf = (name: string): string[] => [`${name}.json`, `${name}.safetensors`];
+
 export function loadFixture(name: string): Fixture {
-  const meta = JSON.parse(fs.readFileSync(path.join(fixturesDir, `${name}.json`), 'utf8'));
-  const { tensors } = readSafetensorsFile(path.join(fixturesDir, `${name}.safetensors`));
+  const meta = JSON.parse(fs.readFileSync(requireFixtureFile(`${name}.json`), 'utf8'));
+  const { tensors } = readSafetensorsFile(requireFixtureFile(`${name}.safetensors`));
   return { name, hidden: meta.hidden, batch: meta.batch, steps: meta.steps, lr: meta.lr, tensors, labels: Int32Array.from(tensors.y.data) };
 }
 
