@@ -1,5 +1,6 @@
 // writeFileAtomic: the target holds either its old bytes or all the new ones, and no temporary file is left.
 import fs = require('node:fs'); // the module object itself, so jest can spy on its functions
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../lib/checkpoint';
@@ -78,4 +79,26 @@ test('a missing folder is reported with the path asked for', () => {
   const error = thrownBy(() => writeFileAtomic(path, Uint8Array.of(1)));
   expect(error.message).toMatch(new RegExp(`^Cannot write ${path}: ENOENT: no such file or directory, open`));
   expect(error.code).toBe('ENOENT');
+});
+
+test('a save removes the temporaries that killed saves of the same file left, and nothing else', () => {
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid as number; // it has exited
+  let made = 0;
+  const temporary = (file: string, pid: number, ageMinutes: number): string => {
+    const name = `.${file}.${pid}.${(++made).toString(16).padStart(12, '0')}.tmp`;
+    fs.writeFileSync(join(folder, name), 'half a checkpoint');
+    const when = new Date(Date.now() - ageMinutes * 60_000);
+    fs.utimesSync(join(folder, name), when, when);
+    return name;
+  };
+  const abandoned = temporary('run.ckpt', deadPid, 60);
+  const kept = [
+    temporary('run.ckpt', deadPid, 1), // too recent: a writer on another machine may still be at it
+    temporary('run.ckpt', process.ppid, 60), // its writer still runs
+    temporary('other.ckpt', deadPid, 60), // another file's
+  ];
+  writeFileAtomic(join(folder, 'run.ckpt'), Uint8Array.of(1));
+  const left = fs.readdirSync(folder);
+  expect(left).not.toContain(abandoned);
+  expect(left.sort()).toEqual(['run.ckpt', ...kept].sort());
 });

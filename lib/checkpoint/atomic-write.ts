@@ -1,6 +1,6 @@
 // Writing a file so that readers (and a crash) see either the old contents or the new, never half of them.
 
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -32,10 +32,39 @@ function fsyncFolder(folder: string): void {
   }
 }
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function processIsGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0); // signal 0: only asks whether the process exists
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH'; // EPERM: it exists, as someone else's
+  }
+}
+
+// Older than any save takes, so a writer on another machine sharing the folder is never disturbed.
+const STALE_AFTER_MS = 10 * 60 * 1000;
+
+/**
+ * Removes the temporary files that earlier saves of `path` left when their process was killed mid-write:
+ * their writer no longer runs here and they have not changed for STALE_AFTER_MS.
+ */
+function removeAbandonedTemporaries(folder: string, path: string): void {
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(path))}\\.(\\d+)\\.[0-9a-f]{12}\\.tmp$`);
+  for (const name of readdirSync(folder)) {
+    const pid = Number(pattern.exec(name)?.[1]);
+    if (!pid || pid === process.pid || !processIsGone(pid)) continue;
+    const file = join(folder, name);
+    ignoreErrors(() => Date.now() - statSync(file).mtimeMs > STALE_AFTER_MS && unlinkSync(file));
+  }
+}
+
 /**
  * Writes `bytes` to `path` atomically: into a temporary file in the same folder (a rename is only atomic
  * within one file system), synced to disk, then renamed over `path`. On failure the temporary file is removed
- * and `path` keeps its old contents.
+ * and `path` keeps its old contents. After a successful write, temporaries abandoned by killed saves of the
+ * same file are removed.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const folder = dirname(resolve(path));
@@ -56,4 +85,5 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     throw Object.assign(new Error(`Cannot write ${path}: ${message}`, { cause: error }), { code });
   }
   fsyncFolder(folder);
+  ignoreErrors(() => removeAbandonedTemporaries(folder, path));
 }
