@@ -9,8 +9,7 @@ import {
   writeSafetensorsFile,
 } from '../lib/checkpoint';
 import type { StateDict } from '../lib/tensor';
-import { fixtureFilesOf, fixtureNames } from './support/fixtures';
-import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
+import { describeWithFixtures, fixtureFilesOf, fixtureNames, requireFixtureFile } from './support/fixtures-dir';
 
 /** A safetensors file with this header (an object, or raw text) and `dataBytes` bytes of data. */
 function craft(header: object | string, dataBytes: number): Uint8Array {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import { CudaEngine, packageRoot, probeCuda } from '../lib/backends/cuda';
 import type { AdamHyper, ParameterBuffers } from '../lib/backends/types';
-import { requireFixtureFile } from './support/fixtures-dir';
+import { fixtureNames, requireFixtureFile } from './support/fixtures-dir';
 
 const SLOW = 600_000; // the CPU emulation of the kernels (FCNET_CUDA_ADDON) runs the same tests, slowly
 
@@ -306,7 +306,7 @@ if (!probe.available) {
 
   describe('CudaEngine against PyTorch', () => {
     // Where a device answers, missing fixtures fail the suite rather than skip it.
-    for (const name of ['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2']) {
+    for (const name of fixtureNames) {
       test(`${name}: logits, loss, gradients, then Adam through computeGradients + adamStep`, () => {
         const fx = loadFixture(name);
         const { hidden: H, batch: B, steps } = fx.meta;

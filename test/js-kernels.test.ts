@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import { jsKernels as K } from '../lib/backends/js-kernels';
 import { linearBackwardReference, linearForwardReference } from '../lib/backends/js-kernels-reference';
 import type { AdamHyper } from '../lib/backends/types';
-import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
+import { describeWithFixtures, fixtureFilesOf, fixtureNames, requireFixtureFile } from './support/fixtures-dir';
 
 // ---------------------------------------------------------------------------------------------------
 // helpers
@@ -349,7 +349,7 @@ function readSafetensors(file: string): Map<string, { shape: number[]; data: Flo
   return tensors;
 }
 
-for (const fixture of ['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2']) describeWithFixtures(`PyTorch fixture ${fixture}`, [`${fixture}.json`, `${fixture}.safetensors`], () => {
+for (const fixture of fixtureNames) describeWithFixtures(`PyTorch fixture ${fixture}`, fixtureFilesOf(fixture), () => {
   const file = requireFixtureFile(`${fixture}.safetensors`);
   const rel = 1e-4, abs = 1e-6; // |a − b| ≤ max(1e-6, 1e-4·|b|)
 

@@ -12,6 +12,12 @@ const folders = [process.env.FCNET_FIXTURES, path.join(root, '..', 'shared', 'fi
   (dir): dir is string => dir !== undefined && dir !== '',
 );
 
+/** The fixtures of a training step (see their README): a tiny network and the reference one. */
+export const fixtureNames = ['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2'];
+
+/** The two files of fixture `name`. */
+export const fixtureFilesOf = (name: string): string[] => [`${name}.json`, `${name}.safetensors`];
+
 /** The path of fixture file `name`, or null when no fixture folder holds it. */
 export function fixtureFile(name: string): string | null {
   return folders.map((dir) => path.join(dir, name)).find((file) => fs.existsSync(file)) ?? null;
@@ -45,7 +51,8 @@ export function describeWithFixtures(title: string, names: string[], body: () =>
       throw new Error(missingMessage(missing));
     });
   } else {
-    warnOnce(missingMessage(missing));
-    test.skip(`${title} (skipped: fixtures missing)`, () => undefined);
+    const why = missingMessage(missing);
+    warnOnce(why);
+    test.skip(`${title} (skipped: ${why})`, () => undefined);
   }
 }

@@ -4,6 +4,8 @@ import { readSafetensorsFile } from '../../lib/checkpoint';
 import type { StateDict } from '../../lib/tensor';
 import { requireFixtureFile } from './fixtures-dir';
 
+export { fixtureFilesOf, fixtureNames } from './fixtures-dir';
+
 export interface Fixture {
   name: string;
   hidden: number;
@@ -14,11 +16,6 @@ export interface Fixture {
   /** Labels as class indices. */
   labels: Int32Array;
 }
-
-export const fixtureNames = ['mlp_H32_B8_seed1', 'mlp_H500_B100_seed2'];
-
-/** The two files of fixture `name`. */
-export const fixtureFilesOf = (name: string): string[] => [`${name}.json`, `${name}.safetensors`];
 
 export function loadFixture(name: string): Fixture {
   const meta = JSON.parse(fs.readFileSync(requireFixtureFile(`${name}.json`), 'utf8'));
