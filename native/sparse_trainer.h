@@ -1,12 +1,14 @@
 // A whole training step fused in C++ for inputs that are mostly zeros (MNIST: ~81 % of pixels), on a
-// team of threads. The first layer's products only touch the non-zero inputs:
+// team of threads. The first layer's products only touch the non-zero inputs (sparse_tiles.h):
 //   forward   h1(B,H) = relu(b1 + Σ_{k: x[b,k]≠0} x[b,k] · W1ᵀ[k,:])    rows of W1ᵀ, contiguous
 //   gradient  dW1ᵀ[k,:] = Σ_{b: x[b,k]≠0} x[b,k] · dh1[b,:]              rows of dh1, contiguous
 // so it keeps W1ᵀ (I,H), a transposed shadow of fc1.weight, refreshed by the Adam step that changes
 // fc1.weight, and dW1ᵀ (I,H), which that Adam step reads back into PyTorch's layout.
 // Parameters, moments and gradients stay in the caller's flat buffers, in PyTorch's layout, except the
 // first layer's weight gradient, which download_gradients() writes there on demand.
-// Dimension letters: B batch, I inputs, H first hidden width, Hp = H padded to whole chunks of 64.
+// Dimension letters: B batch, I inputs, H first hidden width, Hp = H padded to whole chunks of 64, Ld the row
+// stride of every (·, Hp) matrix: Hp plus 16 floats, because with a stride of a power of two (2 KB for MNIST)
+// the same chunk of every row falls into the same few cache sets, which costs a fifth of the step.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "sparse_tiles.h"
 #include "thread_team.h"
 
 namespace fcnet {
@@ -62,7 +65,7 @@ class SparseTrainer {
   double forward_rest_and_backward(const ParameterPointers& p, int B);
   // Two layers only: the output layer's weight gradient and both bias gradients, over member's share of H.
   void output_layer_reductions(int member, int team, const ParameterPointers& p, int B);
-  void build_columns(int B);
+  void merge_columns(int B);
   void first_layer_gradient(int member, int team, const ParameterPointers& p, int B);
   void adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c);
   void rebuild_shadow(const float* w1);
@@ -70,27 +73,28 @@ class SparseTrainer {
   const std::vector<int> sizes_;
   const int max_batch_;
   const int I_, H_;
-  const int Hp_;  // H rounded up to whole chunks: the stride of every (·, H) scratch of the first layer
+  const int Hp_;  // H rounded up to whole chunks
+  const int Ld_;  // the row stride of every (·, Hp) scratch of the first layer
   std::vector<size_t> weight_offset_, bias_offset_;  // per layer, into the flat buffers
   size_t parameter_count_;
 
   std::vector<std::vector<float>> acts_;    // acts_[l]: (max_batch, stride_[l]) for l ≥ 1
   std::vector<std::vector<float>> deltas_;  // deltas_[l]: (max_batch, stride_[l]) for l ≥ 1
-  std::vector<int> stride_;                 // row stride of acts_[l] and deltas_[l]: Hp for l = 1, else sizes[l]
+  std::vector<int> stride_;                 // row stride of acts_[l] and deltas_[l]: Ld for l = 1, else sizes[l]
   std::vector<int32_t> batch_labels_;       // (max_batch)
   std::vector<double> row_loss_;            // (max_batch) each row's loss, two-layer networks
-  // Non-zero inputs by row (each row has room for I) and by column (built from the rows).
-  std::vector<int32_t> row_count_;          // (max_batch)
-  std::vector<int32_t> row_index_;          // (max_batch, I) column indices
-  std::vector<float> row_value_;            // (max_batch, I)
-  std::vector<int32_t> col_start_;          // (I + 1)
-  std::vector<int32_t> col_row_;            // (max_batch · I)
-  std::vector<float> col_value_;            // (max_batch · I)
-  std::vector<int32_t> col_fill_;           // (I) cursor while filling the columns
-  std::vector<int> col_bounds_;             // (team + 1) columns of each member, balanced by non-zeros
+  std::vector<uint8_t> batch_pixels_;       // (max_batch, I) the batch's images
+  // Non-zero inputs merged by groups of rows (the forward tiles) and by groups of columns (the gradient tiles).
+  std::vector<int32_t> group_count_;        // (row groups)
+  std::vector<int32_t> group_index_;        // (row groups, I)
+  std::vector<float> group_value_;          // (row groups, I, kRowGroup)
+  std::vector<int32_t> column_start_;       // (column groups + 1)
+  std::vector<int32_t> column_row_;         // (max_batch · column groups)
+  std::vector<float> column_value_;         // (max_batch · column groups, kColumnGroup)
+  std::vector<int> column_bounds_;          // (team + 1) column groups of each member, balanced by entries
   std::vector<float> b1_;                   // (Hp) fc1.bias, zero-padded
-  std::vector<float> w1t_;                  // (I, Hp) shadow of fc1.weight (H, I), zero-padded
-  std::vector<float> dw1t_;                 // (I, Hp)
+  std::vector<float> w1t_;                  // (I, Ld) shadow of fc1.weight (H, I), zero-padded
+  std::vector<float> dw1t_;                 // (I, Ld)
   bool shadow_valid_ = false;
   double phase_seconds_[kPhases] = {0, 0, 0, 0};
   ThreadTeam team_;

@@ -1,0 +1,202 @@
+#include "sparse_tiles.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "simd.h"
+
+namespace fcnet {
+namespace {
+
+// Written with explicit vectors: GCC does not keep an accumulator array over an indirect (sparse) inner loop in
+// registers by itself. Sixteen floats where the CPU has AVX-512's 32 wide registers, else eight.
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+
+template <typename V>
+__attribute__((always_inline)) inline V load(const float* p) {
+  V x;
+  std::memcpy(&x, p, sizeof(V));
+  return x;
+}
+
+template <typename V>
+__attribute__((always_inline)) inline void store(float* p, V x) {
+  std::memcpy(p, &x, sizeof(V));
+}
+
+// out(rows, c0 : c0 + NV·lanes) for one group of rows; out points at the group's first row.
+template <typename V, int NV>
+__attribute__((always_inline)) inline void forward_tile(float* __restrict out, const float* __restrict w1t,
+                                                        const float* __restrict b1, const int32_t* __restrict index,
+                                                        const float* __restrict value, int count, int rows, int c0,
+                                                        int ld, bool relu) {
+  constexpr int W = sizeof(V) / sizeof(float);
+  V acc[kRowGroup][NV];
+  for (int t = 0; t < NV; t++) {
+    const V b = load<V>(b1 + c0 + W * t);
+    for (int q = 0; q < kRowGroup; q++) acc[q][t] = b;
+  }
+  for (int e = 0; e < count; e++) {
+    const float* w = w1t + (size_t)index[e] * ld + c0;
+    V x[NV];
+    for (int t = 0; t < NV; t++) x[t] = load<V>(w + W * t);
+    const float* a = value + (size_t)e * kRowGroup;
+    for (int q = 0; q < kRowGroup; q++)
+      for (int t = 0; t < NV; t++) acc[q][t] += a[q] * x[t];
+  }
+  const V zero = {};
+  for (int q = 0; q < rows; q++)
+    for (int t = 0; t < NV; t++) store(out + (size_t)q * ld + c0 + W * t, relu ? (acc[q][t] > zero ? acc[q][t] : zero) : acc[q][t]);
+}
+
+template <typename V, int NV>
+__attribute__((always_inline)) inline void forward_groups(float* out, const float* w1t, const float* b1,
+                                                          const int32_t* count, const int32_t* index,
+                                                          const float* value, int g0, int g1, int B, int I, int Hp,
+                                                          int ld, bool relu) {
+  // Chunk-major: one chunk of W1ᵀ's columns stays in L2 while every group of rows passes over it.
+  for (int c0 = 0; c0 < Hp; c0 += NV * (int)(sizeof(V) / sizeof(float))) {
+    for (int g = g0; g < g1; g++) {
+      const int first = g * kRowGroup;
+      forward_tile<V, NV>(out + (size_t)first * ld, w1t, b1, index + (size_t)g * I, value + (size_t)g * I * kRowGroup,
+                          count[g], std::min(kRowGroup, B - first), c0, ld, relu);
+    }
+  }
+}
+
+// dW1ᵀ(cols inputs from the one dw points at, c0 : c0 + NV·lanes) from one column group's entries.
+template <typename V, int NV>
+__attribute__((always_inline)) inline void gradient_tile(float* __restrict dw, const float* __restrict delta,
+                                                         const int32_t* __restrict row, const float* __restrict value,
+                                                         int e0, int e1, int cols, int c0, int ld) {
+  constexpr int W = sizeof(V) / sizeof(float);
+  V acc[kColumnGroup][NV];
+  for (int q = 0; q < kColumnGroup; q++)
+    for (int t = 0; t < NV; t++) acc[q][t] = V{};
+  for (int e = e0; e < e1; e++) {
+    const float* d = delta + (size_t)row[e] * ld + c0;
+    V x[NV];
+    for (int t = 0; t < NV; t++) x[t] = load<V>(d + W * t);
+    const float* a = value + (size_t)e * kColumnGroup;
+    for (int q = 0; q < kColumnGroup; q++)
+      for (int t = 0; t < NV; t++) acc[q][t] += a[q] * x[t];
+  }
+  for (int q = 0; q < cols; q++)
+    for (int t = 0; t < NV; t++) store(dw + (size_t)q * ld + c0 + W * t, acc[q][t]);
+}
+
+template <typename V, int NV>
+__attribute__((always_inline)) inline void gradient_groups(float* dw1t, const float* delta, const int32_t* start,
+                                                           const int32_t* row, const float* value, int c0, int c1,
+                                                           int I, int Hp, int ld) {
+  for (int c = c0; c < c1; c++) {
+    const int k0 = c * kColumnGroup;
+    for (int h0 = 0; h0 < Hp; h0 += NV * (int)(sizeof(V) / sizeof(float))) {
+      gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, start[c], start[c + 1],
+                           std::min(kColumnGroup, I - k0), h0, ld);
+    }
+  }
+}
+
+// Each shape compiled for every x86-64 level; the wide one is only fast where the CPU has AVX-512.
+FCNET_CLONES
+void forward_groups_wide(float* out, const float* w1t, const float* b1, const int32_t* count, const int32_t* index,
+                         const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
+  forward_groups<v16f, 4>(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
+}
+
+FCNET_CLONES
+void forward_groups_narrow(float* out, const float* w1t, const float* b1, const int32_t* count, const int32_t* index,
+                           const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
+  forward_groups<v8f, 2>(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
+}
+
+FCNET_CLONES
+void gradient_groups_wide(float* dw1t, const float* delta, const int32_t* start, const int32_t* row,
+                          const float* value, int c0, int c1, int I, int Hp, int ld) {
+  gradient_groups<v16f, 4>(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
+}
+
+FCNET_CLONES
+void gradient_groups_narrow(float* dw1t, const float* delta, const int32_t* start, const int32_t* row,
+                            const float* value, int c0, int c1, int I, int Hp, int ld) {
+  gradient_groups<v8f, 2>(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
+}
+
+bool wide_vectors() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool wide = __builtin_cpu_supports("avx512f");
+  return wide;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int rows, int I) {
+  int count = 0;
+  auto take = [&](int k) {
+    index[count] = k;
+    float* v = value + (size_t)count * kRowGroup;
+    for (int q = 0; q < kRowGroup; q++) v[q] = q < rows ? (float)pixels[(size_t)q * I + k] / 255.0f : 0.0f;  // as ToTensor
+    count++;
+  };
+  auto any_row = [&](int k) {
+    for (int q = 0; q < rows; q++)
+      if (pixels[(size_t)q * I + k] != 0) return true;
+    return false;
+  };
+  int k = 0;
+  for (; k + 8 <= I; k += 8) {  // MNIST rows are runs of zeros: skip them eight positions at a time
+    uint64_t any = 0;
+    for (int q = 0; q < rows; q++) {
+      uint64_t word;
+      std::memcpy(&word, pixels + (size_t)q * I + k, 8);
+      any |= word;
+    }
+    if (any == 0) continue;
+    for (int b = 0; b < 8; b++)
+      if (any_row(k + b)) take(k + b);
+  }
+  for (; k < I; k++)
+    if (any_row(k)) take(k);
+  return count;
+}
+
+void forward_row_groups(float* out, const float* w1t, const float* b1, const int32_t* count, const int32_t* index,
+                        const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
+  if (wide_vectors()) forward_groups_wide(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
+  else forward_groups_narrow(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
+}
+
+int merge_column_groups(int32_t* start, int32_t* row, float* value, const uint8_t* pixels, int B, int I) {
+  const int groups = (I + kColumnGroup - 1) / kColumnGroup;
+  int count = 0;
+  for (int c = 0; c < groups; c++) {
+    start[c] = count;
+    const int k0 = c * kColumnGroup, cols = std::min(kColumnGroup, I - k0);
+    for (int r = 0; r < B; r++) {  // rows ascending: every input's sum runs in the order of the batch
+      const uint8_t* p = pixels + (size_t)r * I + k0;
+      bool any = false;
+      for (int q = 0; q < cols; q++) any |= p[q] != 0;
+      if (!any) continue;
+      row[count] = r;
+      float* v = value + (size_t)count * kColumnGroup;
+      for (int q = 0; q < kColumnGroup; q++) v[q] = q < cols ? (float)p[q] / 255.0f : 0.0f;
+      count++;
+    }
+  }
+  start[groups] = count;
+  return groups;
+}
+
+void gradient_column_groups(float* dw1t, const float* delta, const int32_t* start, const int32_t* row,
+                            const float* value, int c0, int c1, int I, int Hp, int ld) {
+  if (wide_vectors()) gradient_groups_wide(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
+  else gradient_groups_narrow(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
+}
+
+}  // namespace fcnet

@@ -1,0 +1,39 @@
+// The first layer's two big products over mostly-zero inputs, with their partial sums held in registers:
+//   forward   h1(B,H) = b1 + X(B,I) · W1ᵀ(I,H)       a tile: kRowGroup rows of the batch × a chunk of H
+//   gradient  dW1ᵀ(I,H) = X(B,I)ᵀ · Δ(B,H)            a tile: kColumnGroup adjacent inputs × a chunk of H
+// A tile loads each row of W1ᵀ (or Δ) it needs once for its whole group, not once per row (or input): the
+// loads from L2, not the arithmetic, bound these products. A group visits the union of its members' non-zero
+// positions and multiplies by 0 where a member has none, which leaves every sum exactly as the same terms
+// summed alone, in the same (ascending) order: the tiles change the speed, not one bit of the results.
+// Dimension letters: B batch, I inputs, H first hidden width, Hp = H padded to whole chunks, ld the row stride
+// of every (·, Hp) matrix here (a little more than Hp: see SparseTrainer).
+#pragma once
+
+#include <cstdint>
+
+namespace fcnet {
+
+constexpr int kChunk = 64;        // Hp is a multiple of this
+constexpr int kRowGroup = 5;      // rows of the batch per forward tile (B = 100 on two threads: 10 whole groups each)
+constexpr int kColumnGroup = 4;   // adjacent inputs per gradient tile (neighbouring pixels are non-zero together)
+
+// One group of up to kRowGroup rows, merged: union(count) ascending positions in index(I), and at each the
+// rows' values (pixel / 255, 0 where that row's pixel is 0) in value(I, kRowGroup); rows past `rows` get 0.
+// pixels(rows, I) are the group's images, one after another.
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int rows, int I);
+
+// out(rows of groups [g0, g1), Hp) = b1 + the groups' inputs · W1ᵀ, then ReLU when relu. Group g holds rows
+// g·kRowGroup .. min(B, (g+1)·kRowGroup) - 1 and its merged inputs at index + g·I, value + g·I·kRowGroup.
+void forward_row_groups(float* out, const float* w1t /* (I,ld) */, const float* b1 /* (Hp) */, const int32_t* count,
+                        const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu);
+
+// The columns of pixels(B,I), kColumnGroup adjacent ones a group, merged over rows: group c's entries are
+// start[c] .. start[c+1] - 1, each a row (ascending) with a non-zero pixel in the group and its kColumnGroup
+// values in value(·, kColumnGroup). Returns the number of groups, ceil(I / kColumnGroup).
+int merge_column_groups(int32_t* start, int32_t* row, float* value, const uint8_t* pixels, int B, int I);
+
+// dW1ᵀ(inputs of column groups [c0, c1), Hp) = Σ over each group's entries of value · Δ(row, :).
+void gradient_column_groups(float* dw1t /* (I,ld) */, const float* delta /* (B,ld) */, const int32_t* start,
+                            const int32_t* row, const float* value, int c0, int c1, int I, int Hp, int ld);
+
+}  // namespace fcnet
