@@ -88,14 +88,14 @@ __attribute__((always_inline)) inline void gradient_tile(float* __restrict dw, c
 }
 
 template <typename V, int NV>
-__attribute__((always_inline)) inline void gradient_groups(float* dw1t, const float* delta, const int32_t* start,
+__attribute__((always_inline)) inline void gradient_groups(float* dw1t, const float* delta, const int32_t* count,
                                                            const int32_t* row, const float* value, int c0, int c1,
-                                                           int I, int Hp, int ld) {
+                                                           int B, int I, int Hp, int ld) {
   for (int c = c0; c < c1; c++) {
-    const int k0 = c * kColumnGroup;
+    const int k0 = c * kColumnGroup, e0 = c * B;
     for (int h0 = 0; h0 < Hp; h0 += NV * (int)(sizeof(V) / sizeof(float))) {
-      gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, start[c], start[c + 1],
-                           std::min(kColumnGroup, I - k0), h0, ld);
+      gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, e0, e0 + count[c], std::min(kColumnGroup, I - k0),
+                           h0, ld);
     }
   }
 }
@@ -114,15 +114,26 @@ void forward_groups_narrow(float* out, const float* w1t, const float* b1, const 
 }
 
 FCNET_CLONES
-void gradient_groups_wide(float* dw1t, const float* delta, const int32_t* start, const int32_t* row,
-                          const float* value, int c0, int c1, int I, int Hp, int ld) {
-  gradient_groups<v16f, 4>(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
+void gradient_groups_wide(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
+                         const float* value, int c0, int c1, int B, int I, int Hp, int ld) {
+  gradient_groups<v16f, 4>(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
 }
 
 FCNET_CLONES
-void gradient_groups_narrow(float* dw1t, const float* delta, const int32_t* start, const int32_t* row,
-                            const float* value, int c0, int c1, int I, int Hp, int ld) {
-  gradient_groups<v8f, 2>(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
+void gradient_groups_narrow(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
+                         const float* value, int c0, int c1, int B, int I, int Hp, int ld) {
+  gradient_groups<v8f, 2>(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
+}
+
+// pixel / 255 for every byte, computed once: the merges convert tens of thousands of pixels a step.
+const float* pixel_scale() {
+  static const struct Table {
+    float value[256];
+    Table() {
+      for (int i = 0; i < 256; i++) value[i] = (float)i / 255.0f;
+    }
+  } table;
+  return table.value;
 }
 
 bool wide_vectors() {
@@ -137,11 +148,12 @@ bool wide_vectors() {
 }  // namespace
 
 int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int rows, int I) {
+  const float* scale = pixel_scale();
   int count = 0;
   auto take = [&](int k) {
     index[count] = k;
     float* v = value + (size_t)count * kRowGroup;
-    for (int q = 0; q < kRowGroup; q++) v[q] = q < rows ? (float)pixels[(size_t)q * I + k] / 255.0f : 0.0f;  // as ToTensor
+    for (int q = 0; q < kRowGroup; q++) v[q] = q < rows ? scale[pixels[(size_t)q * I + k]] : 0.0f;
     count++;
   };
   auto any_row = [&](int k) {
@@ -172,31 +184,32 @@ void forward_row_groups(float* out, const float* w1t, const float* b1, const int
   else forward_groups_narrow(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
 }
 
-int merge_column_groups(int32_t* start, int32_t* row, float* value, const uint8_t* pixels, int B, int I) {
-  const int groups = (I + kColumnGroup - 1) / kColumnGroup;
-  int count = 0;
-  for (int c = 0; c < groups; c++) {
-    start[c] = count;
-    const int k0 = c * kColumnGroup, cols = std::min(kColumnGroup, I - k0);
-    for (int r = 0; r < B; r++) {  // rows ascending: every input's sum runs in the order of the batch
-      const uint8_t* p = pixels + (size_t)r * I + k0;
-      bool any = false;
-      for (int q = 0; q < cols; q++) any |= p[q] != 0;
-      if (!any) continue;
-      row[count] = r;
-      float* v = value + (size_t)count * kColumnGroup;
-      for (int q = 0; q < kColumnGroup; q++) v[q] = q < cols ? (float)p[q] / 255.0f : 0.0f;
-      count++;
+void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
+                         int I) {
+  const float* scale = pixel_scale();
+  std::fill(count + c0, count + c1, 0);
+  for (int r = 0; r < B; r++) {  // rows outer, in order: every group lists its rows ascending
+    const uint8_t* p = pixels + (size_t)r * I;
+    for (int c = c0; c < c1; c++) {
+      const int k0 = c * kColumnGroup, cols = std::min(kColumnGroup, I - k0);
+      uint32_t any = 0;
+      if (cols == 4 && kColumnGroup == 4) {
+        std::memcpy(&any, p + k0, 4);
+      } else {
+        for (int q = 0; q < cols; q++) any |= p[k0 + q];
+      }
+      if (any == 0) continue;
+      const size_t e = (size_t)c * B + count[c]++;
+      row[e] = r;
+      for (int q = 0; q < kColumnGroup; q++) value[e * kColumnGroup + q] = q < cols ? scale[p[k0 + q]] : 0.0f;
     }
   }
-  start[groups] = count;
-  return groups;
 }
 
-void gradient_column_groups(float* dw1t, const float* delta, const int32_t* start, const int32_t* row,
-                            const float* value, int c0, int c1, int I, int Hp, int ld) {
-  if (wide_vectors()) gradient_groups_wide(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
-  else gradient_groups_narrow(dw1t, delta, start, row, value, c0, c1, I, Hp, ld);
+void gradient_column_groups(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
+                            const float* value, int c0, int c1, int B, int I, int Hp, int ld) {
+  if (wide_vectors()) gradient_groups_wide(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
+  else gradient_groups_narrow(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
 }
 
 }  // namespace fcnet

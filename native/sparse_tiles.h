@@ -18,8 +18,8 @@ constexpr int kRowGroup = 5;      // rows of the batch per forward tile (B = 100
 constexpr int kColumnGroup = 4;   // adjacent inputs per gradient tile (neighbouring pixels are non-zero together)
 
 // One group of up to kRowGroup rows, merged: union(count) ascending positions in index(I), and at each the
-// rows' values (pixel / 255, 0 where that row's pixel is 0) in value(I, kRowGroup); rows past `rows` get 0.
-// pixels(rows, I) are the group's images, one after another.
+// rows' values (pixel / 255, as torchvision's ToTensor; 0 where that row's pixel is 0) in value(I, kRowGroup);
+// rows past `rows` get 0. pixels(rows, I) are the group's images, one after another.
 int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int rows, int I);
 
 // out(rows of groups [g0, g1), Hp) = b1 + the groups' inputs · W1ᵀ, then ReLU when relu. Group g holds rows
@@ -27,13 +27,14 @@ int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int row
 void forward_row_groups(float* out, const float* w1t /* (I,ld) */, const float* b1 /* (Hp) */, const int32_t* count,
                         const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu);
 
-// The columns of pixels(B,I), kColumnGroup adjacent ones a group, merged over rows: group c's entries are
-// start[c] .. start[c+1] - 1, each a row (ascending) with a non-zero pixel in the group and its kColumnGroup
-// values in value(·, kColumnGroup). Returns the number of groups, ceil(I / kColumnGroup).
-int merge_column_groups(int32_t* start, int32_t* row, float* value, const uint8_t* pixels, int B, int I);
+// Column groups [c0, c1) of pixels(B,I), kColumnGroup adjacent columns a group, merged over rows: group c's
+// count[c] entries start at row + c·B and value + c·B·kColumnGroup, each a row (ascending) with a non-zero
+// pixel in the group and its kColumnGroup values (pixel / 255, 0 past column I). Groups: ceil(I / kColumnGroup).
+void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
+                         int I);
 
 // dW1ᵀ(inputs of column groups [c0, c1), Hp) = Σ over each group's entries of value · Δ(row, :).
-void gradient_column_groups(float* dw1t /* (I,ld) */, const float* delta /* (B,ld) */, const int32_t* start,
-                            const int32_t* row, const float* value, int c0, int c1, int I, int Hp, int ld);
+void gradient_column_groups(float* dw1t /* (I,ld) */, const float* delta /* (B,ld) */, const int32_t* count,
+                            const int32_t* row, const float* value, int c0, int c1, int B, int I, int Hp, int ld);
 
 }  // namespace fcnet

@@ -14,15 +14,36 @@ namespace {
 // Eight floats as one value, loadable from any float address.
 typedef float v8f __attribute__((vector_size(32), aligned(4)));
 
+inline v8f load8(const float* p) { return *reinterpret_cast<const v8f*>(p); }
+inline void store8(float* p, v8f x) { *reinterpret_cast<v8f*>(p) = x; }
+
 // Σ_j a[j]·b[j] in eight lanes, then the lanes in a fixed order: the same sum for a row whichever member runs it.
 inline float dot(const float* __restrict a, const float* __restrict b, int n) {
   v8f acc = {0, 0, 0, 0, 0, 0, 0, 0};
   int j = 0;
-  for (; j + 8 <= n; j += 8) acc += *reinterpret_cast<const v8f*>(a + j) * *reinterpret_cast<const v8f*>(b + j);
+  for (; j + 8 <= n; j += 8) acc += load8(a + j) * load8(b + j);
   float sum = 0.0f;
   for (int i = 0; i < 8; i++) sum += acc[i];
   for (; j < n; j++) sum += a[j] * b[j];
   return sum;
+}
+
+// out[q] = dot(w + q·n, b, n) for kDotBlock rows of w at once, each summed exactly as dot() sums it, with b
+// loaded once for all of them.
+constexpr int kDotBlock = 5;
+inline void dot_block(float* out, const float* __restrict w, const float* __restrict b, int n) {
+  v8f acc[kDotBlock] = {};
+  int j = 0;
+  for (; j + 8 <= n; j += 8) {
+    const v8f x = load8(b + j);
+    for (int q = 0; q < kDotBlock; q++) acc[q] += load8(w + (size_t)q * n + j) * x;
+  }
+  for (int q = 0; q < kDotBlock; q++) {
+    float sum = 0.0f;
+    for (int i = 0; i < 8; i++) sum += acc[q][i];
+    for (int t = j; t < n; t++) sum += w[(size_t)q * n + t] * b[t];
+    out[q] = sum;
+  }
 }
 
 // The output layer of a two-layer network for one row h (H): logits z (C), the row's loss (returned, not yet
@@ -32,15 +53,27 @@ FCNET_CLONES
 double output_layer_row(float* __restrict z, float* __restrict dz, float* __restrict dh, const float* __restrict h,
                         const float* __restrict w2 /* (C,H) */, const float* __restrict b2, int32_t label, int H, int C,
                         int B) {
-  for (int o = 0; o < C; o++) z[o] = b2[o] + dot(w2 + (size_t)o * H, h, H);
-  const double loss = softmax_cross_entropy_row(dz, z, label, C, B);
-  std::fill(dh, dh + H, 0.0f);
-  for (int o = 0; o < C; o++) {
-    const float d = dz[o];
-    const float* w = w2 + (size_t)o * H;
-    for (int j = 0; j < H; j++) dh[j] += d * w[j];
+  int o = 0;
+  for (; o + kDotBlock <= C; o += kDotBlock) {
+    float sums[kDotBlock];
+    dot_block(sums, w2 + (size_t)o * H, h, H);
+    for (int q = 0; q < kDotBlock; q++) z[o + q] = b2[o + q] + sums[q];
   }
-  for (int j = 0; j < H; j++) dh[j] = h[j] > 0.0f ? dh[j] : 0.0f;
+  for (; o < C; o++) z[o] = b2[o] + dot(w2 + (size_t)o * H, h, H);
+  const double loss = softmax_cross_entropy_row(dz, z, label, C, B);
+  // dh = ReLU'(h) · Σ_o dz[o]·w2[o,:], summed over o in order, eight hidden units at a time in a register.
+  int j = 0;
+  for (; j + 8 <= H; j += 8) {
+    v8f sum = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int q = 0; q < C; q++) sum += dz[q] * load8(w2 + (size_t)q * H + j);
+    const v8f zero = {0, 0, 0, 0, 0, 0, 0, 0};
+    store8(dh + j, load8(h + j) > zero ? sum : zero);
+  }
+  for (; j < H; j++) {
+    float sum = 0.0f;
+    for (int q = 0; q < C; q++) sum += dz[q] * w2[(size_t)q * H + j];
+    dh[j] = h[j] > 0.0f ? sum : 0.0f;
+  }
   return loss;
 }
 
@@ -89,39 +122,23 @@ __attribute__((always_inline)) inline void transpose8(v8f r[8]) {
   }
 }
 
-// adam_value on a vector of values at once, the same operations in the same order.
-template <typename V>
-__attribute__((always_inline)) inline V adam_vector(V p, V g, V& m, V& v, const AdamStepConstants& c) {
+// adam_value on eight values at once, the same operations in the same order.
+__attribute__((always_inline)) inline v8f adam_vector(v8f p, v8f g, v8f& m, v8f& v, const AdamStepConstants& c) {
   if (c.wd != 0.0f) g += c.wd * p;
   m = c.b1 * m + c.one_minus_b1 * g;
   v = c.b2 * v + c.one_minus_b2 * g * g;
-  V root;
-  for (int i = 0; i < (int)(sizeof(V) / sizeof(float)); i++) root[i] = __builtin_sqrtf(v[i]);
+  v8f root;
+  for (int i = 0; i < 8; i++) root[i] = __builtin_sqrtf(v[i]);
   return p - c.step_size * m / (root / c.bc2_sqrt + c.eps);
 }
 
-typedef float v16f __attribute__((vector_size(64), aligned(4)));
-
-inline v8f load8(const float* p) { return *reinterpret_cast<const v8f*>(p); }
-inline void store8(float* p, v8f x) { *reinterpret_cast<v8f*>(p) = x; }
-inline v16f load16(const float* p) { return *reinterpret_cast<const v16f*>(p); }
-inline void store16(float* p, v16f x) { *reinterpret_cast<v16f*>(p) = x; }
-inline v16f join(v8f lo, v8f hi) { return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15); }
-inline v8f low_half(v16f x) { return __builtin_shufflevector(x, x, 0, 1, 2, 3, 4, 5, 6, 7); }
-inline v8f high_half(v16f x) { return __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15); }
-
-// Adam on rows [j0, j1) of fc1.weight (H,I), reading the gradient from its transpose gt (I,ld) and writing the
-// new weights into the transposed shadow pt (I,ld) as well. The gradient itself stays transposed: copying
-// it back every step would cost a fifth of this memory-bound loop; download_gradients() does it on demand.
-// Pairs of 8×8 tiles go through registers, so that the update runs on sixteen values of a row at once; a
-// lone tile runs on eight, and a ragged edge (H or I not a multiple of 8) value by value.
 FCNET_CLONES
 void adam_first_layer_rows(float* __restrict p, float* __restrict m, float* __restrict v,
                            const float* __restrict gt, float* __restrict pt, int j0, int j1, int I, int ld,
                            const AdamStepConstants& c) {
   for (int jb = j0; jb < j1; jb += 8) {
     const int nj = std::min(8, j1 - jb);
-    for (int kb = 0; kb < I;) {
+    for (int kb = 0; kb < I; kb += 8) {
       const int nk = std::min(8, I - kb);
       if (nj < 8 || nk < 8) {
         for (int jj = 0; jj < nj; jj++) {
@@ -131,43 +148,21 @@ void adam_first_layer_rows(float* __restrict p, float* __restrict m, float* __re
             pt[(size_t)(kb + k) * ld + jb + jj] = p[at];
           }
         }
-        kb += nk;
         continue;
       }
-      v8f lo[8], hi[8];
-      for (int i = 0; i < 8; i++) lo[i] = load8(gt + (size_t)(kb + i) * ld + jb);
-      transpose8(lo);  // now lo[r] = gradient of row jb + r, columns kb .. kb + 7
-      if (kb + 16 > I) {
-        for (int r = 0; r < 8; r++) {
-          const size_t at = (size_t)(jb + r) * I + kb;
-          v8f mr = load8(m + at), vr = load8(v + at);
-          lo[r] = adam_vector(load8(p + at), lo[r], mr, vr, c);
-          store8(p + at, lo[r]);
-          store8(m + at, mr);
-          store8(v + at, vr);
-        }
-        transpose8(lo);
-        for (int i = 0; i < 8; i++) store8(pt + (size_t)(kb + i) * ld + jb, lo[i]);
-        kb += 8;
-        continue;
-      }
-      for (int i = 0; i < 8; i++) hi[i] = load8(gt + (size_t)(kb + 8 + i) * ld + jb);
-      transpose8(hi);  // columns kb + 8 .. kb + 15
+      v8f tile[8];
+      for (int i = 0; i < 8; i++) tile[i] = load8(gt + (size_t)(kb + i) * ld + jb);
+      transpose8(tile);
       for (int r = 0; r < 8; r++) {
         const size_t at = (size_t)(jb + r) * I + kb;
-        v16f mr = load16(m + at), vr = load16(v + at);
-        const v16f pr = adam_vector(load16(p + at), join(lo[r], hi[r]), mr, vr, c);
-        store16(p + at, pr);
-        store16(m + at, mr);
-        store16(v + at, vr);
-        lo[r] = low_half(pr);
-        hi[r] = high_half(pr);
+        v8f mr = load8(m + at), vr = load8(v + at);
+        tile[r] = adam_vector(load8(p + at), tile[r], mr, vr, c);
+        store8(p + at, tile[r]);
+        store8(m + at, mr);
+        store8(v + at, vr);
       }
-      transpose8(lo);
-      transpose8(hi);
-      for (int i = 0; i < 8; i++) store8(pt + (size_t)(kb + i) * ld + jb, lo[i]);
-      for (int i = 0; i < 8; i++) store8(pt + (size_t)(kb + 8 + i) * ld + jb, hi[i]);
-      kb += 16;
+      transpose8(tile);
+      for (int i = 0; i < 8; i++) store8(pt + (size_t)(kb + i) * ld + jb, tile[i]);
     }
   }
 }
@@ -213,10 +208,9 @@ SparseTrainer::SparseTrainer(const std::vector<int>& sizes, int max_batch, int t
   group_index_.assign(row_groups * I_, 0);
   group_value_.assign(row_groups * I_ * kRowGroup, 0.0f);
   const size_t column_groups = (I_ + kColumnGroup - 1) / kColumnGroup;
-  column_start_.assign(column_groups + 1, 0);
-  column_row_.assign((size_t)max_batch * column_groups, 0);
-  column_value_.assign((size_t)max_batch * column_groups * kColumnGroup, 0.0f);
-  column_bounds_.assign(team_.size() + 1, 0);
+  column_count_.assign(column_groups, 0);
+  column_row_.assign(column_groups * max_batch, 0);
+  column_value_.assign(column_groups * max_batch * kColumnGroup, 0.0f);
   b1_.assign(Hp_, 0.0f);
   w1t_.assign((size_t)I_ * Ld_, 0.0f);
   dw1t_.assign((size_t)I_ * Ld_, 0.0f);
@@ -321,26 +315,31 @@ double SparseTrainer::forward_rest_and_backward(const ParameterPointers& p, int 
   return loss;
 }
 
-void SparseTrainer::merge_columns(int B) {
-  const int groups = merge_column_groups(column_start_.data(), column_row_.data(), column_value_.data(),
-                                         batch_pixels_.data(), B, I_);
-  // Each member's groups hold about the same number of entries, counting a group's stores as two more.
-  const int team = team_.size();
-  const long total = column_start_[groups] + 2L * groups;
-  int c = 0;
-  column_bounds_[0] = 0;
-  for (int m = 1; m < team; m++) {
-    const long target = total * m / team;
-    while (c < groups && column_start_[c] + 2L * c < target) c++;
-    column_bounds_[m] = c;
-  }
-  column_bounds_[team] = groups;
+void SparseTrainer::merge_columns(int member, int team, int B) {
+  long c0, c1;
+  split_range((long)column_count_.size(), member, team, &c0, &c1);
+  merge_column_groups(column_count_.data(), column_row_.data(), column_value_.data(), batch_pixels_.data(), (int)c0,
+                      (int)c1, B, I_);
 }
 
 void SparseTrainer::first_layer_gradient(int member, int team, const ParameterPointers& p, int B) {
-  (void)team;
-  gradient_column_groups(dw1t_.data(), deltas_[1].data(), column_start_.data(), column_row_.data(),
-                         column_value_.data(), column_bounds_[member], column_bounds_[member + 1], I_, Hp_, Ld_);
+  // Each member takes column groups holding about the same number of entries, counting a group's stores as two more.
+  const int groups = (int)column_count_.size();
+  long total = 0;
+  for (int c = 0; c < groups; c++) total += column_count_[c] + 2;
+  const long begin = total * member / team, end = total * (member + 1) / team;
+  int c0 = groups, c1 = groups;
+  long sum = 0;
+  for (int c = 0; c < groups; c++) {
+    if (c0 == groups && sum >= begin) c0 = c;
+    if (sum >= end) {
+      c1 = c;
+      break;
+    }
+    sum += column_count_[c] + 2;
+  }
+  gradient_column_groups(dw1t_.data(), deltas_[1].data(), column_count_.data(), column_row_.data(),
+                         column_value_.data(), c0, std::max(c0, c1), B, I_, Hp_, Ld_);
   if (member == 0 && sizes_.size() != 3) {  // two layers: output_layer_reductions summed it
     float* db = p.grads + bias_offset_[0];
     std::fill(db, db + H_, 0.0f);
@@ -381,21 +380,23 @@ double SparseTrainer::train_batch(const ParameterPointers& p, const uint8_t* ima
     loss /= B;
     if (!std::isfinite(loss)) return loss;
     team_.run([&](int member, int team) {
-      // One member lays the inputs out by column while the others share the output layer's sums.
+      // One member lays the inputs out by column while the others share the output layer's sums (both split
+      // among all members measured three times slower on two cores).
       if (team == 1) {
-        merge_columns(B);
+        merge_columns(0, 1, B);
         output_layer_reductions(0, 1, p, B);
       } else if (member == 0) {
-        merge_columns(B);
+        merge_columns(0, 1, B);
       } else {
         output_layer_reductions(member - 1, team - 1, p, B);
       }
     });
   } else {
     team_.run([&](int member, int team) {
-      // The rest of the network is small: one member runs it while another lays the inputs out by column.
+      // The rest of the network is small: one member runs it while the others lay the inputs out by column.
       if (member == 0) loss = forward_rest_and_backward(p, B);
-      if (member == (team > 1 ? 1 : 0)) merge_columns(B);
+      if (team == 1) merge_columns(0, 1, B);
+      else if (member > 0) merge_columns(member - 1, team - 1, B);
     });
   }
   lap(1);

@@ -65,7 +65,8 @@ class SparseTrainer {
   double forward_rest_and_backward(const ParameterPointers& p, int B);
   // Two layers only: the output layer's weight gradient and both bias gradients, over member's share of H.
   void output_layer_reductions(int member, int team, const ParameterPointers& p, int B);
-  void merge_columns(int B);
+  // Lays member's share of the batch's inputs out by groups of columns, for first_layer_gradient.
+  void merge_columns(int member, int team, int B);
   void first_layer_gradient(int member, int team, const ParameterPointers& p, int B);
   void adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c);
   void rebuild_shadow(const float* w1);
@@ -88,10 +89,9 @@ class SparseTrainer {
   std::vector<int32_t> group_count_;        // (row groups)
   std::vector<int32_t> group_index_;        // (row groups, I)
   std::vector<float> group_value_;          // (row groups, I, kRowGroup)
-  std::vector<int32_t> column_start_;       // (column groups + 1)
-  std::vector<int32_t> column_row_;         // (max_batch · column groups)
-  std::vector<float> column_value_;         // (max_batch · column groups, kColumnGroup)
-  std::vector<int> column_bounds_;          // (team + 1) column groups of each member, balanced by entries
+  std::vector<int32_t> column_count_;       // (column groups)
+  std::vector<int32_t> column_row_;         // (column groups, max_batch)
+  std::vector<float> column_value_;         // (column groups, max_batch, kColumnGroup)
   std::vector<float> b1_;                   // (Hp) fc1.bias, zero-padded
   std::vector<float> w1t_;                  // (I, Ld) shadow of fc1.weight (H, I), zero-padded
   std::vector<float> dw1t_;                 // (I, Ld)
