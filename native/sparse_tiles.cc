@@ -26,12 +26,12 @@ __attribute__((always_inline)) inline void store(float* p, V x) {
   std::memcpy(p, &x, sizeof(V));
 }
 
-// out(rows, c0 : c0 + NV·lanes) for one group of rows; out points at the group's first row.
+// out(rows[0 .. n), c0 : c0 + NV·lanes) for one group of rows.
 template <typename V, int NV>
-__attribute__((always_inline)) inline void forward_tile(float* __restrict out, const float* __restrict w1t,
-                                                        const float* __restrict b1, const int32_t* __restrict index,
-                                                        const float* __restrict value, int count, int rows, int c0,
-                                                        int ld, bool relu) {
+__attribute__((always_inline)) inline void forward_tile(float* __restrict out, const int32_t* rows, int n,
+                                                        const float* __restrict w1t, const float* __restrict b1,
+                                                        const int32_t* __restrict index, const float* __restrict value,
+                                                        int count, int c0, int ld, bool relu) {
   constexpr int W = sizeof(V) / sizeof(float);
   V acc[kRowGroup][NV];
   for (int t = 0; t < NV; t++) {
@@ -47,21 +47,23 @@ __attribute__((always_inline)) inline void forward_tile(float* __restrict out, c
       for (int t = 0; t < NV; t++) acc[q][t] += a[q] * x[t];
   }
   const V zero = {};
-  for (int q = 0; q < rows; q++)
-    for (int t = 0; t < NV; t++) store(out + (size_t)q * ld + c0 + W * t, relu ? (acc[q][t] > zero ? acc[q][t] : zero) : acc[q][t]);
+  for (int q = 0; q < n; q++)
+    for (int t = 0; t < NV; t++) {
+      store(out + (size_t)rows[q] * ld + c0 + W * t, relu ? (acc[q][t] > zero ? acc[q][t] : zero) : acc[q][t]);
+    }
 }
 
 template <typename V, int NV>
 __attribute__((always_inline)) inline void forward_groups(float* out, const float* w1t, const float* b1,
-                                                          const int32_t* count, const int32_t* index,
-                                                          const float* value, int g0, int g1, int B, int I, int Hp,
-                                                          int ld, bool relu) {
+                                                          const int32_t* order, const int32_t* count,
+                                                          const int32_t* index, const float* value, int g0, int g1,
+                                                          int B, int I, int Hp, int ld, bool relu) {
   // Chunk-major: one chunk of W1ᵀ's columns stays in L2 while every group of rows passes over it.
   for (int c0 = 0; c0 < Hp; c0 += NV * (int)(sizeof(V) / sizeof(float))) {
     for (int g = g0; g < g1; g++) {
       const int first = g * kRowGroup;
-      forward_tile<V, NV>(out + (size_t)first * ld, w1t, b1, index + (size_t)g * I, value + (size_t)g * I * kRowGroup,
-                          count[g], std::min(kRowGroup, B - first), c0, ld, relu);
+      forward_tile<V, NV>(out, order + first, std::min(kRowGroup, B - first), w1t, b1, index + (size_t)g * I,
+                          value + (size_t)g * I * kRowGroup, count[g], c0, ld, relu);
     }
   }
 }
@@ -102,15 +104,15 @@ __attribute__((always_inline)) inline void gradient_groups(float* dw1t, const fl
 
 // Each shape compiled for every x86-64 level; the wide one is only fast where the CPU has AVX-512.
 FCNET_CLONES
-void forward_groups_wide(float* out, const float* w1t, const float* b1, const int32_t* count, const int32_t* index,
-                         const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
-  forward_groups<v16f, 4>(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
+void forward_groups_wide(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
+                         const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
+  forward_groups<v16f, 4>(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
 }
 
 FCNET_CLONES
-void forward_groups_narrow(float* out, const float* w1t, const float* b1, const int32_t* count, const int32_t* index,
-                           const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
-  forward_groups<v8f, 2>(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
+void forward_groups_narrow(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
+                           const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
+  forward_groups<v8f, 2>(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
 }
 
 FCNET_CLONES
@@ -147,26 +149,28 @@ bool wide_vectors() {
 
 }  // namespace
 
-int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int rows, int I) {
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I) {
+  const uint8_t* row[kRowGroup];
+  for (int q = 0; q < n; q++) row[q] = pixels + (size_t)rows[q] * I;
   const float* scale = pixel_scale();
   int count = 0;
   auto take = [&](int k) {
     index[count] = k;
     float* v = value + (size_t)count * kRowGroup;
-    for (int q = 0; q < kRowGroup; q++) v[q] = q < rows ? scale[pixels[(size_t)q * I + k]] : 0.0f;
+    for (int q = 0; q < kRowGroup; q++) v[q] = q < n ? scale[row[q][k]] : 0.0f;
     count++;
   };
   auto any_row = [&](int k) {
-    for (int q = 0; q < rows; q++)
-      if (pixels[(size_t)q * I + k] != 0) return true;
+    for (int q = 0; q < n; q++)
+      if (row[q][k] != 0) return true;
     return false;
   };
   int k = 0;
   for (; k + 8 <= I; k += 8) {  // MNIST rows are runs of zeros: skip them eight positions at a time
     uint64_t any = 0;
-    for (int q = 0; q < rows; q++) {
+    for (int q = 0; q < n; q++) {
       uint64_t word;
-      std::memcpy(&word, pixels + (size_t)q * I + k, 8);
+      std::memcpy(&word, row[q] + k, 8);
       any |= word;
     }
     if (any == 0) continue;
@@ -178,10 +182,11 @@ int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int row
   return count;
 }
 
-void forward_row_groups(float* out, const float* w1t, const float* b1, const int32_t* count, const int32_t* index,
-                        const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
-  if (wide_vectors()) forward_groups_wide(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
-  else forward_groups_narrow(out, w1t, b1, count, index, value, g0, g1, B, I, Hp, ld, relu);
+void forward_row_groups(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
+                        const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld,
+                        bool relu) {
+  if (wide_vectors()) forward_groups_wide(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
+  else forward_groups_narrow(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
 }
 
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,

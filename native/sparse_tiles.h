@@ -17,15 +17,16 @@ constexpr int kChunk = 64;        // Hp is a multiple of this
 constexpr int kRowGroup = 5;      // rows of the batch per forward tile (B = 100 on two threads: 10 whole groups each)
 constexpr int kColumnGroup = 4;   // adjacent inputs per gradient tile (neighbouring pixels are non-zero together)
 
-// One group of up to kRowGroup rows, merged: union(count) ascending positions in index(I), and at each the
-// rows' values (pixel / 255, as torchvision's ToTensor; 0 where that row's pixel is 0) in value(I, kRowGroup);
-// rows past `rows` get 0. pixels(rows, I) are the group's images, one after another.
-int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, int rows, int I);
+// One group of rows[0 .. n) of pixels(B,I), n ≤ kRowGroup, merged: union(count) ascending positions in index(I),
+// and at each the rows' values (pixel / 255, as torchvision's ToTensor; 0 where that row's pixel is 0) in
+// value(I, kRowGroup); the slots past n get 0.
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I);
 
-// out(rows of groups [g0, g1), Hp) = b1 + the groups' inputs · W1ᵀ, then ReLU when relu. Group g holds rows
-// g·kRowGroup .. min(B, (g+1)·kRowGroup) - 1 and its merged inputs at index + g·I, value + g·I·kRowGroup.
-void forward_row_groups(float* out, const float* w1t /* (I,ld) */, const float* b1 /* (Hp) */, const int32_t* count,
-                        const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu);
+// out(B, ld), the rows of groups [g0, g1) = b1 + their inputs · W1ᵀ, then ReLU when relu. Group g holds rows
+// order[g·kRowGroup .. min(B, (g+1)·kRowGroup)) and its merged inputs at index + g·I, value + g·I·kRowGroup.
+void forward_row_groups(float* out, const float* w1t /* (I,ld) */, const float* b1 /* (Hp) */, const int32_t* order,
+                        const int32_t* count, const int32_t* index, const float* value, int g0, int g1, int B, int I,
+                        int Hp, int ld, bool relu);
 
 // Column groups [c0, c1) of pixels(B,I), kColumnGroup adjacent columns a group, merged over rows: group c's
 // count[c] entries start at row + c·B and value + c·B·kColumnGroup, each a row (ascending) with a non-zero

@@ -203,6 +203,8 @@ SparseTrainer::SparseTrainer(const std::vector<int>& sizes, int max_batch, int t
   batch_labels_.assign(max_batch, 0);
   row_loss_.assign(max_batch, 0.0);
   batch_pixels_.assign((size_t)max_batch * I_, 0);
+  batch_order_.assign(max_batch, 0);
+  sort_keys_.assign(max_batch, 0);
   const size_t row_groups = (max_batch + kRowGroup - 1) / kRowGroup;
   group_count_.assign(row_groups, 0);
   group_index_.assign(row_groups * I_, 0);
@@ -234,26 +236,35 @@ void SparseTrainer::rebuild_shadow(const float* w1) {
   shadow_valid_ = true;
 }
 
+void SparseTrainer::order_batch_by_label(const int32_t* labels, const int32_t* indices, int B) {
+  for (int r = 0; r < B; r++) sort_keys_[r] = (int64_t)labels[indices[r]] << 32 | r;
+  std::sort(sort_keys_.begin(), sort_keys_.begin() + B);
+  for (int i = 0; i < B; i++) batch_order_[i] = (int32_t)(sort_keys_[i] & 0xffffffff);
+}
+
 void SparseTrainer::gather_and_forward_first(int member, int team, const ParameterPointers& p, const uint8_t* images,
                                              const int32_t* labels, const int32_t* indices, int B) {
-  long g0, g1;  // this member's groups of rows, and so its rows
+  long g0, g1;  // this member's groups of rows, and so its rows: batch_order_[i0 .. i1)
   split_range((B + kRowGroup - 1) / kRowGroup, member, team, &g0, &g1);
-  const long r0 = g0 * kRowGroup, r1 = std::min<long>(B, g1 * kRowGroup);
-  for (long r = r0; r < r1; r++) {
-    std::memcpy(batch_pixels_.data() + (size_t)r * I_, images + (size_t)indices[r] * I_, I_);
+  const long i0 = g0 * kRowGroup, i1 = std::min<long>(B, g1 * kRowGroup);
+  for (long i = i0; i < i1; i++) {
+    const size_t r = batch_order_[i];
+    std::memcpy(batch_pixels_.data() + r * I_, images + (size_t)indices[r] * I_, I_);
     batch_labels_[r] = labels[indices[r]];
   }
   for (long g = g0; g < g1; g++) {
     const long first = g * kRowGroup;
     group_count_[g] = merge_row_group(group_index_.data() + (size_t)g * I_, group_value_.data() + (size_t)g * I_ * kRowGroup,
-                                      batch_pixels_.data() + (size_t)first * I_, (int)std::min<long>(kRowGroup, B - first), I_);
+                                      batch_pixels_.data(), batch_order_.data() + first,
+                                      (int)std::min<long>(kRowGroup, B - first), I_);
   }
   const bool relu = sizes_.size() > 2;
-  forward_row_groups(acts_[1].data(), w1t_.data(), b1_.data(), group_count_.data(), group_index_.data(),
-                     group_value_.data(), (int)g0, (int)g1, B, I_, Hp_, Ld_, relu);
+  forward_row_groups(acts_[1].data(), w1t_.data(), b1_.data(), batch_order_.data(), group_count_.data(),
+                     group_index_.data(), group_value_.data(), (int)g0, (int)g1, B, I_, Hp_, Ld_, relu);
   if (sizes_.size() != 3) return;
   const int C = sizes_[2];
-  for (long r = r0; r < r1; r++) {
+  for (long i = i0; i < i1; i++) {
+    const size_t r = batch_order_[i];
     row_loss_[r] = output_layer_row(acts_[2].data() + r * C, deltas_[2].data() + r * C, deltas_[1].data() + r * Ld_,
                                     acts_[1].data() + r * Ld_, p.params + weight_offset_[1], p.params + bias_offset_[1],
                                     batch_labels_[r], H_, C, B);
@@ -371,6 +382,7 @@ double SparseTrainer::train_batch(const ParameterPointers& p, const uint8_t* ima
   };
   if (!shadow_valid_) rebuild_shadow(p.params + weight_offset_[0]);
   std::copy(p.params + bias_offset_[0], p.params + bias_offset_[0] + H_, b1_.begin());
+  order_batch_by_label(labels, indices, B);
   team_.run([&](int member, int team) { gather_and_forward_first(member, team, p, images, labels, indices, B); });
   lap(0);
   double loss = 0.0;

@@ -60,6 +60,7 @@ class SparseTrainer {
   const std::vector<int>& sizes() const { return sizes_; }
 
  private:
+  void order_batch_by_label(const int32_t* labels, const int32_t* indices, int B);
   void gather_and_forward_first(int member, int team, const ParameterPointers& p, const uint8_t* images,
                                 const int32_t* labels, const int32_t* indices, int B);
   double forward_rest_and_backward(const ParameterPointers& p, int B);
@@ -85,6 +86,10 @@ class SparseTrainer {
   std::vector<int32_t> batch_labels_;       // (max_batch)
   std::vector<double> row_loss_;            // (max_batch) each row's loss, two-layer networks
   std::vector<uint8_t> batch_pixels_;       // (max_batch, I) the batch's images
+  // The batch's rows by label (ties in batch order): rows of one digit have more non-zero pixels in common, so
+  // a group of neighbours in this order visits fewer positions (~10 % fewer for MNIST). Results do not depend on it.
+  std::vector<int32_t> batch_order_;        // (max_batch)
+  std::vector<int64_t> sort_keys_;          // (max_batch)
   // Non-zero inputs merged by groups of rows (the forward tiles) and by groups of columns (the gradient tiles).
   std::vector<int32_t> group_count_;        // (row groups)
   std::vector<int32_t> group_index_;        // (row groups, I)
