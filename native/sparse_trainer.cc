@@ -360,10 +360,10 @@ void SparseTrainer::first_layer_gradient(int member, int team, const ParameterPo
 }
 
 void SparseTrainer::adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c) {
-  long j0, j1;  // split on whole 8-row tiles
-  split_range((H_ + 7) / 8, member, team, &j0, &j1);
-  j0 *= 8;
-  j1 = std::min<long>(j1 * 8, H_);
+  long j0, j1;  // split on sixteen rows, so that no cache line of the shadow is written by two members
+  split_range((H_ + 15) / 16, member, team, &j0, &j1);
+  j0 *= 16;
+  j1 = std::min<long>(j1 * 16, H_);
   adam_first_layer_rows(p.params, p.m, p.v, dw1t_.data(), w1t_.data(), (int)j0, (int)j1, I_, Ld_, c);
   const size_t rest = (size_t)I_ * H_;
   long i0, i1;
