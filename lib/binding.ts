@@ -23,6 +23,8 @@ export interface NativeAddon {
 /** The fused, multi-threaded training step for mostly-zero inputs (native/sparse_trainer.h). */
 export interface NativeSparseTrainer {
   readonly threads: number;
+  /** Floats per vector in the first layer's tiles: 16 with AVX-512, 8 with AVX2 (or FCNET_SIMD=avx2). */
+  readonly vectorFloats: number;
   trainBatch(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, images: Uint8Array, labels: Int32Array,
     indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number): number;
   /** Writes the last fused step's fc1.weight gradient (kept transposed inside) into grads. */

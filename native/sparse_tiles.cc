@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 
 #include "simd.h"
@@ -127,6 +128,11 @@ void gradient_groups_narrow(float* dw1t, const float* delta, const int32_t* coun
   gradient_groups<v8f, 2>(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
 }
 
+bool simd_limited_to_avx2() {
+  const char* simd = std::getenv("FCNET_SIMD");
+  return simd != nullptr && std::strcmp(simd, "avx2") == 0;
+}
+
 // pixel / 255 for every byte, computed once: the merges convert tens of thousands of pixels a step.
 const float* pixel_scale() {
   static const struct Table {
@@ -138,9 +144,10 @@ const float* pixel_scale() {
   return table.value;
 }
 
+// FCNET_SIMD=avx2 takes the eight-float shape on any CPU: the tests check that both shapes give the same bits.
 bool wide_vectors() {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool wide = __builtin_cpu_supports("avx512f");
+  static const bool wide = __builtin_cpu_supports("avx512f") && !simd_limited_to_avx2();
   return wide;
 #else
   return false;
@@ -148,6 +155,8 @@ bool wide_vectors() {
 }
 
 }  // namespace
+
+int tile_vector_floats() { return wide_vectors() ? 16 : 8; }
 
 int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I) {
   const uint8_t* row[kRowGroup];

@@ -17,6 +17,9 @@ constexpr int kChunk = 64;        // Hp is a multiple of this
 constexpr int kRowGroup = 5;      // rows of the batch per forward tile (B = 100 on two threads: 10 whole groups each)
 constexpr int kColumnGroup = 4;   // adjacent inputs per gradient tile (neighbouring pixels are non-zero together)
 
+// Floats per vector in the tiles: 16 where the CPU has AVX-512 (unless FCNET_SIMD=avx2), else 8.
+int tile_vector_floats();
+
 // One group of rows[0 .. n) of pixels(B,I), n ≤ kRowGroup, merged: union(count) ascending positions in index(I),
 // and at each the rows' values (pixel / 255, as torchvision's ToTensor; 0 where that row's pixel is 0) in
 // value(I, kRowGroup); the slots past n get 0.

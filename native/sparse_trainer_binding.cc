@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "napi_checks.h"
+#include "sparse_tiles.h"
 #include "sparse_trainer.h"
 
 namespace fcnet_napi {
@@ -19,7 +20,8 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
                         InstanceMethod("downloadGradients", &SparseTrainerWrap::DownloadGradients),
                         InstanceMethod("dispose", &SparseTrainerWrap::Dispose),
                         InstanceMethod("takePhaseSeconds", &SparseTrainerWrap::TakePhaseSeconds),
-                        InstanceAccessor("threads", &SparseTrainerWrap::Threads, nullptr)});
+                        InstanceAccessor("threads", &SparseTrainerWrap::Threads, nullptr),
+                        InstanceAccessor("vectorFloats", &SparseTrainerWrap::VectorFloats, nullptr)});
   }
 
   // new SparseTrainer(sizes: Int32Array, maxBatch, threads)
@@ -135,6 +137,11 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
   }
 
   Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), trainer(info.Env()).threads()); }
+  // Floats per vector in the first layer's tiles (16: AVX-512, 8: AVX2 or older), for the benchmark and tests.
+  Napi::Value VectorFloats(const Napi::CallbackInfo& info) {
+    trainer(info.Env());  // refused after dispose, as every other member
+    return Napi::Number::New(info.Env(), fcnet::tile_vector_floats());
+  }
 
   std::unique_ptr<fcnet::SparseTrainer> trainer_;
   uint64_t parameter_count_ = 0;

@@ -1,5 +1,7 @@
 // Whole training runs: the reference network learns MNIST, one seed gives one result bit for bit, the fused
 // native step agrees with the step composed of kernels, and a NaN stops training with a clear error.
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import { Adam } from '../lib/adam';
 import { HostEngine } from '../lib/backends/host-engine';
@@ -83,6 +85,24 @@ test('the fused step gives the same result with 1, 2 and 3 threads', () => {
   });
   expect(results[1]).toEqual(results[0]);
   expect(results[2]).toEqual(results[0]);
+});
+
+// The tiles take sixteen-float vectors where the CPU has AVX-512 and eight-float ones elsewhere; FCNET_SIMD=avx2
+// forces the second shape here, so both run on this machine. Each sum is the same terms in the same order.
+test('the fused step gives the same bits with the AVX2-shaped tiles as with the AVX-512-shaped ones', () => {
+  const script = path.join(__dirname, 'support', 'fused-step-bits.js');
+  const run = (env: NodeJS.ProcessEnv) => {
+    const child = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    if (child.status !== 0) throw new Error(`fused-step-bits.js failed: ${child.stderr}`);
+    return JSON.parse(child.stdout) as { vectorFloats: number; losses: number[]; sha256: string };
+  };
+  const widest = run({ FCNET_SIMD: '' });
+  const avx2 = run({ FCNET_SIMD: 'avx2' });
+  expect(avx2.vectorFloats).toBe(8);
+  if (widest.vectorFloats !== 16) console.log('this CPU has no AVX-512: both runs used the eight-float tiles');
+  expect(widest.losses.every(Number.isFinite)).toBe(true);
+  expect(new Set(widest.losses).size).toBe(widest.losses.length); // every step changed the parameters
+  expect({ losses: avx2.losses, sha256: avx2.sha256 }).toEqual({ losses: widest.losses, sha256: widest.sha256 });
 });
 
 test('a non-finite loss stops training with the epoch and step, before that update', async () => {

@@ -8,7 +8,7 @@ import { backends } from '../backends';
 import { jsKernels } from '../backends/js-kernels';
 import { nativeCpuKernels } from '../backends/native-cpu';
 import type { BackendName } from '../backends/types';
-import { loadNative } from '../binding';
+import { loadNative, type NativeAddon } from '../binding';
 import { loadMnist, mnistDataPackageDir } from '../data/mnist';
 import { benchKernels, type KernelResult } from '../bench/kernels';
 import { benchPytorch, type PytorchResult } from '../bench/pytorch';
@@ -34,12 +34,22 @@ Options:
 
 interface Results {
   date: string;
-  machine: { cpu: string; cores: number; node: string; blas: string };
+  machine: { cpu: string; cores: number; node: string; blas: string; tileVectorFloats: number | null };
   settings: { batch: number; hidden: number; repeats: number; threads: number };
   kernels: Record<string, KernelResult[]>;
   steps: StepResult[];
   epochs: Record<string, { secondsPerEpoch: number; epochs: number[] }>;
   pytorch?: PytorchResult;
+}
+
+/** Floats per vector in the fused step's tiles (16: AVX-512, 8: AVX2), read off a throwaway trainer. */
+function tileVectorFloats(native: NativeAddon): number {
+  const trainer = new native.SparseTrainer(Int32Array.of(784, 16, 10), 1, 1);
+  try {
+    return trainer.vectorFloats;
+  } finally {
+    trainer.dispose();
+  }
 }
 
 function table(rows: string[][]): string {
@@ -136,7 +146,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const native = loadNative().addon;
   const results: Results = {
     date: new Date().toISOString(),
-    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, blas: native ? native.gemmInfo().config.trim() : 'none' },
+    machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, blas: native ? native.gemmInfo().config.trim() : 'none', tileVectorFloats: native ? tileVectorFloats(native) : null },
     settings: { batch, hidden, repeats, threads },
     kernels: {},
     steps: [],
@@ -162,7 +172,8 @@ export async function benchCommand(argv: string[]): Promise<void> {
     if (!results.pytorch.available) log(`PyTorch skipped: ${results.pytorch.reason}`);
   }
   const sections = [kernelRows(results), stepRows(results), phaseRows(results), pytorchRows(results)].filter((s): s is string[][] => s !== null);
-  const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}`;
+  const tiles = results.machine.tileVectorFloats ? `, fused step on ${results.machine.tileVectorFloats === 16 ? 'AVX-512' : 'AVX2'} vectors` : '';
+  const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}${tiles}`;
   console.log(`fcnet benchmark: ${machine}; batch ${batch}, hidden ${hidden}, ${threads} threads, median of ${repeats} samples\n`);
   console.log(sections.map(table).join('\n\n'));
   const jsonPath = values.json ?? 'bench-results.json';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Fuzzes the native addon's boundary: CALLS calls into every exported function, SparseTrainer's constructor,
-// each of its methods and its `threads` accessor, with random wrong arguments (wrong types, lengths off by
+// each of its methods and its `threads` and `vectorFloats` accessors, with random wrong arguments (wrong types, lengths off by
 // one, sizes 0, −1, 2³¹, 2⁵³, NaN, ±Infinity, detached and resizable buffers, SharedArrayBuffer views,
 // overlapping views, odd byte offsets, missing and extra arguments, wrong `this`, a hyper object whose
 // getters throw, detach buffers or dispose the trainer) mixed with valid calls.
@@ -315,7 +315,8 @@ const trainerCalls = {
     if (chance(0.2)) entry.trainer.dispose();
     return { ...valid([], []), entry, disposable: true };
   },
-  threads: () => ({ ...valid([], []), entry: poolTrainer(), accessor: true }),
+  threads: () => ({ ...valid([], []), entry: poolTrainer(), accessor: 'threads' }),
+  vectorFloats: () => ({ ...valid([], []), entry: poolTrainer(), accessor: 'vectorFloats' }),
 };
 
 const functionNames = [...Object.keys(plain), ...Object.keys(trainerCalls)];
@@ -404,7 +405,7 @@ function runOne(name) {
     }
     if (call.entry) {
       const proto = addon.SparseTrainer.prototype;
-      if (call.accessor) return Object.getOwnPropertyDescriptor(proto, 'threads').get.call(thisValue);
+      if (call.accessor) return Object.getOwnPropertyDescriptor(proto, call.accessor).get.call(thisValue);
       return proto[name].apply(thisValue, args);
     }
     const fn = addon[name];
