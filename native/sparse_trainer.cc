@@ -132,6 +132,12 @@ __attribute__((always_inline)) inline v8f adam_vector(v8f p, v8f g, v8f& m, v8f&
   return p - c.step_size * m / (root / c.bc2_sqrt + c.eps);
 }
 
+// Adam on rows [j0, j1) of fc1.weight (H,I), reading the gradient from its transpose gt (I,ld) and writing the
+// new weights into the transposed shadow pt (I,ld) as well. The gradient itself stays transposed: copying
+// it back every step would cost a fifth of this memory-bound loop; download_gradients() does it on demand.
+// Whole 8×8 tiles go through registers; a ragged edge (H or I not a multiple of 8) goes value by value.
+// (Measured slower, and so not done: pairs of tiles updated sixteen values at a time; this update overlapped
+// with the weight gradient, one member producing while the other updates.)
 FCNET_CLONES
 void adam_first_layer_rows(float* __restrict p, float* __restrict m, float* __restrict v,
                            const float* __restrict gt, float* __restrict pt, int j0, int j1, int I, int ld,
