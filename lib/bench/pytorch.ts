@@ -45,13 +45,18 @@ export function pytorchAvailable(): { ok: boolean; reason: string } {
   return { ok: true, reason: '' };
 }
 
-export function benchPytorch(mnistDir: string, epochs: number, log: (line: string) => void): PytorchResult {
+/**
+ * Times PyTorch's settings one after another. `between` runs before the first setting and after each one: the
+ * benchmark times fcnet there, so that both are measured across the same stretch of a shared machine's time.
+ */
+export async function benchPytorch(mnistDir: string, epochs: number, log: (line: string) => void, between: () => Promise<void>): Promise<PytorchResult> {
   const { ok, reason } = pytorchAvailable();
   if (!ok) return { available: false, reason };
   const script = path.join(packageRoot(), 'scripts', 'bench', 'pytorch_epochs.py');
   const secondsPerEpoch: Record<string, number> = {};
   const environment: Record<string, Record<string, string>> = {};
   let version = '';
+  await between();
   for (const s of settings) {
     log(`PyTorch, ${s.label} ...`);
     const run = spawnSync(python, [script, mnistDir, String(epochs), String(s.threads)], {
@@ -64,6 +69,7 @@ export function benchPytorch(mnistDir: string, epochs: number, log: (line: strin
     version = out.torch;
     secondsPerEpoch[s.label] = median(out.threads[String(s.threads)]);
     environment[s.label] = s.env;
+    await between();
   }
   const [best, bestSecondsPerEpoch] = Object.entries(secondsPerEpoch).sort((a, b) => a[1] - b[1])[0];
   return { available: true, version, secondsPerEpoch, environment, best, bestSecondsPerEpoch };

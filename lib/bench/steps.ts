@@ -80,11 +80,27 @@ function phaseBudget(engine: SparseCpuEngine, runStep: () => void): Record<strin
   };
 }
 
-/** Seconds per epoch of the real training loop, fit(), median of `epochs` epochs. */
-export async function benchEpochs(backend: BackendName, data: Dataset, hidden: number, B: number, epochs: number, threads: number): Promise<{ secondsPerEpoch: number; epochs: number[] }> {
-  const model = new MLP({ sizes: [784, hidden, 10], backend, threads });
-  const seconds: number[] = [];
-  await fit(model, new Adam(model), data, { epochs, batchSize: B, onEpoch: (e) => { seconds.push(e.seconds); } });
-  model.engine().dispose();
-  return { secondsPerEpoch: median(seconds), epochs: seconds };
+/** Seconds per epoch of the real training loop, fit(), on one model that can be timed again later. */
+export class EpochTimer {
+  private readonly model: MLP;
+  private readonly optimizer: Adam;
+  /** Every epoch timed so far, in order. */
+  readonly seconds: number[] = [];
+
+  constructor(backend: BackendName, private readonly data: Dataset, hidden: number, private readonly B: number, threads: number) {
+    this.model = new MLP({ sizes: [784, hidden, 10], backend, threads });
+    this.optimizer = new Adam(this.model);
+  }
+
+  async run(epochs: number): Promise<void> {
+    await fit(this.model, this.optimizer, this.data, { epochs, batchSize: this.B, onEpoch: (e) => { this.seconds.push(e.seconds); } });
+  }
+
+  get result(): { secondsPerEpoch: number; epochs: number[] } {
+    return { secondsPerEpoch: median(this.seconds), epochs: [...this.seconds] };
+  }
+
+  dispose(): void {
+    this.model.engine().dispose();
+  }
 }

@@ -12,7 +12,7 @@ import { loadNative, type NativeAddon } from '../binding';
 import { loadMnist, mnistDataPackageDir } from '../data/mnist';
 import { benchKernels, type KernelResult } from '../bench/kernels';
 import { benchPytorch, type PytorchResult } from '../bench/pytorch';
-import { benchEpochs, benchSteps, type StepEngine, type StepResult } from '../bench/steps';
+import { benchSteps, EpochTimer, type StepEngine, type StepResult } from '../bench/steps';
 import { UsageError } from './args';
 
 const usage = `Usage: fcnet bench [options]    (in the repository: npm run bench -- [options])
@@ -27,7 +27,8 @@ Options:
   --threads N         CPU threads for the native backend (default: one per core)
   --epochs N          real fit() epochs to time for cpu/cuda (default 3; 0 skips)
   --compare-pytorch   also time PyTorch (/usr/bin/python3 with torch) on the same job: 1 and 2 threads,
-                      as shipped and with glibc's malloc tuned
+                      as shipped and with glibc's malloc tuned; fcnet's epochs are timed again before,
+                      between and after them
   --json FILE         where to write the results as JSON (default bench-results.json)
   --markdown FILE     where to write the README tables (default bench-results.md)
   --help`;
@@ -105,7 +106,7 @@ function pytorchRows(r: Results): string[][] | null {
   if (!p?.available || !fc) return null;
   const rows = [['one epoch of the reference job (60,000 images, batch 100, Adam)', 'median s/epoch']];
   for (const [label, s] of Object.entries(p.secondsPerEpoch!)) rows.push([`PyTorch ${p.version}, data pre-loaded, ${label}`, s.toFixed(2)]);
-  rows.push([`fcnet cpu, fit(), ${r.settings.threads} threads`, fc.secondsPerEpoch.toFixed(2)]);
+  rows.push([`fcnet cpu, fit(), ${r.settings.threads} threads (${fc.epochs.length} epochs, before, between and after PyTorch's)`, fc.secondsPerEpoch.toFixed(2)]);
   rows.push([`fcnet speed-up over PyTorch's best (${p.best})`, `${(p.bestSecondsPerEpoch! / fc.secondsPerEpoch).toFixed(2)}×`]);
   return rows;
 }
@@ -162,14 +163,28 @@ export async function benchCommand(argv: string[]): Promise<void> {
     log(`training steps on ${e} ...`);
     results.steps.push(benchSteps(e, mnist.train, hidden, batch, e === 'js' ? Math.min(repeats, 5) : repeats, threads));
   }
+  const timers: Partial<Record<BackendName, EpochTimer>> = {};
   for (const b of asked.filter((b) => b !== 'js')) {
     if (epochs < 1) break;
     log(`${epochs} epochs of fit() on ${b} ...`);
-    results.epochs[b] = await benchEpochs(b, mnist.train, hidden, batch, epochs, threads);
+    timers[b] = new EpochTimer(b, mnist.train, hidden, batch, threads);
+    await timers[b]!.run(epochs);
   }
   if (values['compare-pytorch']) {
-    results.pytorch = benchPytorch(mnistDataPackageDir() ?? '', Math.max(epochs, 2), log);
+    // fcnet's cpu epochs again before, between and after PyTorch's settings (two each time): the machine is shared,
+    // and a busy spell that fell on only one side would skew the ratio.
+    const cpu = timers.cpu;
+    const between = async () => {
+      if (!cpu) return;
+      log('2 epochs of fit() on cpu ...');
+      await cpu.run(2);
+    };
+    results.pytorch = await benchPytorch(mnistDataPackageDir() ?? '', Math.max(epochs, 2), log, between);
     if (!results.pytorch.available) log(`PyTorch skipped: ${results.pytorch.reason}`);
+  }
+  for (const [b, timer] of Object.entries(timers) as [BackendName, EpochTimer][]) {
+    results.epochs[b] = timer.result;
+    timer.dispose();
   }
   const sections = [kernelRows(results), stepRows(results), phaseRows(results), pytorchRows(results)].filter((s): s is string[][] => s !== null);
   const tiles = results.machine.tileVectorFloats ? `, fused step on ${results.machine.tileVectorFloats === 16 ? 'AVX-512' : 'AVX2'} vectors` : '';
