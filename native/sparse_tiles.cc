@@ -58,9 +58,9 @@ template <typename V, int NV>
 __attribute__((always_inline)) inline void forward_groups(float* out, const float* w1t, const float* b1,
                                                           const int32_t* order, const int32_t* count,
                                                           const int32_t* index, const float* value, int g0, int g1,
-                                                          int B, int I, int Hp, int ld, bool relu) {
+                                                          int B, int I, int h0, int h1, int ld, bool relu) {
   // Chunk-major: one chunk of W1ᵀ's columns stays in L2 while every group of rows passes over it.
-  for (int c0 = 0; c0 < Hp; c0 += NV * (int)(sizeof(V) / sizeof(float))) {
+  for (int c0 = h0; c0 < h1; c0 += NV * (int)(sizeof(V) / sizeof(float))) {
     for (int g = g0; g < g1; g++) {
       const int first = g * kRowGroup;
       forward_tile<V, NV>(out, order + first, std::min(kRowGroup, B - first), w1t, b1, index + (size_t)g * I,
@@ -106,14 +106,16 @@ __attribute__((always_inline)) inline void gradient_groups(float* dw1t, const fl
 // Each shape compiled for every x86-64 level; the wide one is only fast where the CPU has AVX-512.
 FCNET_CLONES
 void forward_groups_wide(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
-                         const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
-  forward_groups<v16f, 4>(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
+                         const int32_t* index, const float* value, int g0, int g1, int B, int I, int h0, int h1, int ld,
+                         bool relu) {
+  forward_groups<v16f, 4>(out, w1t, b1, order, count, index, value, g0, g1, B, I, h0, h1, ld, relu);
 }
 
 FCNET_CLONES
 void forward_groups_narrow(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
-                           const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld, bool relu) {
-  forward_groups<v8f, 2>(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
+                           const int32_t* index, const float* value, int g0, int g1, int B, int I, int h0, int h1, int ld,
+                           bool relu) {
+  forward_groups<v8f, 2>(out, w1t, b1, order, count, index, value, g0, g1, B, I, h0, h1, ld, relu);
 }
 
 FCNET_CLONES
@@ -192,10 +194,10 @@ int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const i
 }
 
 void forward_row_groups(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
-                        const int32_t* index, const float* value, int g0, int g1, int B, int I, int Hp, int ld,
+                        const int32_t* index, const float* value, int g0, int g1, int B, int I, int h0, int h1, int ld,
                         bool relu) {
-  if (wide_vectors()) forward_groups_wide(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
-  else forward_groups_narrow(out, w1t, b1, order, count, index, value, g0, g1, B, I, Hp, ld, relu);
+  if (wide_vectors()) forward_groups_wide(out, w1t, b1, order, count, index, value, g0, g1, B, I, h0, h1, ld, relu);
+  else forward_groups_narrow(out, w1t, b1, order, count, index, value, g0, g1, B, I, h0, h1, ld, relu);
 }
 
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,

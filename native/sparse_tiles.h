@@ -27,9 +27,10 @@ int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const i
 
 // out(B, ld), the rows of groups [g0, g1) = b1 + their inputs · W1ᵀ, then ReLU when relu. Group g holds rows
 // order[g·kRowGroup .. min(B, (g+1)·kRowGroup)) and its merged inputs at index + g·I, value + g·I·kRowGroup.
+// Only hidden units [h0, h1), multiples of kChunk.
 void forward_row_groups(float* out, const float* w1t /* (I,ld) */, const float* b1 /* (Hp) */, const int32_t* order,
                         const int32_t* count, const int32_t* index, const float* value, int g0, int g1, int B, int I,
-                        int Hp, int ld, bool relu);
+                        int h0, int h1, int ld, bool relu);
 
 // Column groups [c0, c1) of pixels(B,I), kColumnGroup adjacent columns a group, merged over rows: group c's
 // count[c] entries start at row + c·B and value + c·B·kColumnGroup, each a row (ascending) with a non-zero

@@ -248,8 +248,8 @@ void SparseTrainer::order_batch_by_label(const int32_t* labels, const int32_t* i
   for (int i = 0; i < B; i++) batch_order_[i] = (int32_t)(sort_keys_[i] & 0xffffffff);
 }
 
-void SparseTrainer::gather_and_forward_first(int member, int team, const ParameterPointers& p, const uint8_t* images,
-                                             const int32_t* labels, const int32_t* indices, int B) {
+void SparseTrainer::gather_and_merge_rows(int member, int team, const uint8_t* images, const int32_t* labels,
+                                          const int32_t* indices, int B) {
   long g0, g1;  // this member's groups of rows, and so its rows: batch_order_[i0 .. i1)
   split_range((B + kRowGroup - 1) / kRowGroup, member, team, &g0, &g1);
   const long i0 = g0 * kRowGroup, i1 = std::min<long>(B, g1 * kRowGroup);
@@ -264,13 +264,21 @@ void SparseTrainer::gather_and_forward_first(int member, int team, const Paramet
                                       batch_pixels_.data(), batch_order_.data() + first,
                                       (int)std::min<long>(kRowGroup, B - first), I_);
   }
-  const bool relu = sizes_.size() > 2;
+}
+
+void SparseTrainer::forward_first(int member, int team, int B) {
+  long c0, c1;  // this member's chunks of hidden units, for every row
+  split_range(Hp_ / kChunk, member, team, &c0, &c1);
   forward_row_groups(acts_[1].data(), w1t_.data(), b1_.data(), batch_order_.data(), group_count_.data(),
-                     group_index_.data(), group_value_.data(), (int)g0, (int)g1, B, I_, Hp_, Ld_, relu);
-  if (sizes_.size() != 3) return;
+                     group_index_.data(), group_value_.data(), 0, (B + kRowGroup - 1) / kRowGroup, B, I_,
+                     (int)c0 * kChunk, (int)c1 * kChunk, Ld_, sizes_.size() > 2);
+}
+
+void SparseTrainer::output_layer_rows(int member, int team, const ParameterPointers& p, int B) {
   const int C = sizes_[2];
-  for (long i = i0; i < i1; i++) {
-    const size_t r = batch_order_[i];
+  long r0, r1;
+  split_range(B, member, team, &r0, &r1);
+  for (size_t r = r0; r < (size_t)r1; r++) {
     row_loss_[r] = output_layer_row(acts_[2].data() + r * C, deltas_[2].data() + r * C, deltas_[1].data() + r * Ld_,
                                     acts_[1].data() + r * Ld_, p.params + weight_offset_[1], p.params + bias_offset_[1],
                                     batch_labels_[r], H_, C, B);
@@ -366,10 +374,12 @@ void SparseTrainer::first_layer_gradient(int member, int team, const ParameterPo
 }
 
 void SparseTrainer::adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c) {
-  long j0, j1;  // split on sixteen rows, so that no cache line of the shadow is written by two members
-  split_range((H_ + 15) / 16, member, team, &j0, &j1);
-  j0 *= 16;
-  j1 = std::min<long>(j1 * 16, H_);
+  // Split on chunks, as forward_first splits: each member updates the part of the shadow it reads next step,
+  // and no cache line of the shadow (sixteen hidden units) is written by two members.
+  long j0, j1;
+  split_range(Hp_ / kChunk, member, team, &j0, &j1);
+  j0 = std::min<long>(j0 * kChunk, H_);
+  j1 = std::min<long>(j1 * kChunk, H_);
   adam_first_layer_rows(p.params, p.m, p.v, dw1t_.data(), w1t_.data(), (int)j0, (int)j1, I_, Ld_, c);
   const size_t rest = (size_t)I_ * H_;
   long i0, i1;
@@ -389,7 +399,9 @@ double SparseTrainer::train_batch(const ParameterPointers& p, const uint8_t* ima
   if (!shadow_valid_) rebuild_shadow(p.params + weight_offset_[0]);
   std::copy(p.params + bias_offset_[0], p.params + bias_offset_[0] + H_, b1_.begin());
   order_batch_by_label(labels, indices, B);
-  team_.run([&](int member, int team) { gather_and_forward_first(member, team, p, images, labels, indices, B); });
+  team_.run([&](int member, int team) { gather_and_merge_rows(member, team, images, labels, indices, B); });
+  team_.run([&](int member, int team) { forward_first(member, team, B); });
+  if (sizes_.size() == 3) team_.run([&](int member, int team) { output_layer_rows(member, team, p, B); });
   lap(0);
   double loss = 0.0;
   if (sizes_.size() == 3) {

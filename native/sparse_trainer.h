@@ -61,8 +61,13 @@ class SparseTrainer {
 
  private:
   void order_batch_by_label(const int32_t* labels, const int32_t* indices, int B);
-  void gather_and_forward_first(int member, int team, const ParameterPointers& p, const uint8_t* images,
-                                const int32_t* labels, const int32_t* indices, int B);
+  // The first layer's forward in three runs of the team: each member gathers and merges its groups of rows; then
+  // computes every row for its chunks of hidden units (the chunks its Adam updated in the shadow: each member
+  // reads half of W1ᵀ, from its own caches); then, for a two-layer network, the output layer for its rows.
+  void gather_and_merge_rows(int member, int team, const uint8_t* images, const int32_t* labels,
+                             const int32_t* indices, int B);
+  void forward_first(int member, int team, int B);
+  void output_layer_rows(int member, int team, const ParameterPointers& p, int B);
   double forward_rest_and_backward(const ParameterPointers& p, int B);
   // Two layers only: the output layer's weight gradient and both bias gradients, over member's share of H.
   void output_layer_reductions(int member, int team, const ParameterPointers& p, int B);
