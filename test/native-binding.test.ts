@@ -249,3 +249,51 @@ test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the f
     compareArrays('params', fused.params, plain.params, 1e-4, 1e-6),
   ]);
 });
+
+// Three layers, an odd batch and three threads: the fused step's other path (the rest of the network by one
+// member while the others lay the inputs out by column) and the chunk splits with a member that has no chunk.
+test.each([1, 3])('a three-layer network (45 → 70 → 33 → 7), batch 13, %i threads: the fused step equals the kernels', (threads) => {
+  const sizes = [45, 70, 33, 7];
+  const B = 13;
+  let count = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) count += sizes[l] * sizes[l + 1] + sizes[l + 1];
+  const start = Float32Array.from(testNumbers(count, 5), (v) => v / 8);
+  const N = 20;
+  const images = Uint8Array.from({ length: N * sizes[0] }, (_, i) => ((i * 37) % 4 === 0 ? (i * 13) % 256 : 0));
+  const labels = Int32Array.from({ length: N }, (_, i) => (i * 3) % 7);
+  const indices = Int32Array.from({ length: N }, (_, i) => (i * 7) % N);
+  const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
+
+  const fused = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
+  const trainer = new native.SparseTrainer(Int32Array.from(sizes), B, threads);
+  const fusedLoss = trainer.trainBatch(fused.params, fused.grads, fused.m, fused.v, images, labels, indices, 2, B, hyper, 1);
+  trainer.downloadGradients(fused.grads);
+  trainer.dispose();
+
+  const plain = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
+  const layers: { w: [number, number]; b: [number, number]; I: number; O: number }[] = [];
+  for (let l = 0, at = 0; l + 1 < sizes.length; l++) {
+    const I = sizes[l], O = sizes[l + 1];
+    layers.push({ w: [at, at + O * I], b: [at + O * I, at + O * I + O], I, O });
+    at += O * I + O;
+  }
+  const acts = [f32(B * sizes[0]), ...sizes.slice(1).map((s) => f32(B * s))];
+  const deltas = sizes.map((s) => f32(B * s));
+  native.gatherBatch(acts[0], images, indices, 2, B, sizes[0]);
+  layers.forEach((L, l) => native.linearForward(acts[l + 1], acts[l], plain.params.subarray(...L.w), plain.params.subarray(...L.b), B, L.I, L.O, l + 1 < layers.length));
+  const batchLabels = Int32Array.from({ length: B }, (_, r) => labels[indices[2 + r]]);
+  const plainLoss = native.softmaxCrossEntropy(deltas[layers.length], acts[layers.length], batchLabels, B, sizes[layers.length]);
+  for (let l = layers.length - 1; l >= 0; l--) {
+    const L = layers[l];
+    native.linearBackward(l > 0 ? deltas[l] : null, plain.grads.subarray(...L.w), plain.grads.subarray(...L.b), deltas[l + 1], acts[l], plain.params.subarray(...L.w), B, L.I, L.O);
+    if (l > 0) native.reluBackward(deltas[l], acts[l], B * L.I);
+  }
+  native.adamUpdate(plain.params, plain.grads, plain.m, plain.v, count, hyper, 1);
+
+  expectAllClose(`three layers, ${threads} threads, fused vs kernels:`, [
+    compareArrays('loss', [fusedLoss], [plainLoss], 1e-6),
+    compareArrays('grads', fused.grads, plain.grads, 1e-4, 1e-7),
+    compareArrays('m', fused.m, plain.m, 1e-4, 1e-8),
+    compareArrays('params', fused.params, plain.params, 1e-4, hyper.lr / 100),
+  ]);
+});
