@@ -12,7 +12,7 @@ void linear_forward(float* out, const float* x, const float* w, const float* b, 
   sgemm(false, true, B, O, I, 1.0f, x, I, w, I, 1.0f, out, O);
   if (relu) {
     const size_t n = (size_t)B * O;
-    for (size_t i = 0; i < n; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) out[i] = out[i] < 0.0f ? 0.0f : out[i];  // a NaN passes, as in PyTorch
   }
 }
 

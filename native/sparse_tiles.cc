@@ -48,9 +48,10 @@ __attribute__((always_inline)) inline void forward_tile(float* __restrict out, c
       for (int t = 0; t < NV; t++) acc[q][t] += a[q] * x[t];
   }
   const V zero = {};
+  // ReLU as `x < 0 ? 0 : x`, so that a NaN passes through (as in PyTorch) and the loss shows it.
   for (int q = 0; q < n; q++)
     for (int t = 0; t < NV; t++) {
-      store(out + (size_t)rows[q] * ld + c0 + W * t, relu ? (acc[q][t] > zero ? acc[q][t] : zero) : acc[q][t]);
+      store(out + (size_t)rows[q] * ld + c0 + W * t, relu ? (acc[q][t] < zero ? zero : acc[q][t]) : acc[q][t]);
     }
 }
 

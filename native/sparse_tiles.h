@@ -4,7 +4,8 @@
 // A tile loads each row of W1ᵀ (or Δ) it needs once for its whole group, not once per row (or input): the
 // loads from L2, not the arithmetic, bound these products. A group visits the union of its members' non-zero
 // positions and multiplies by 0 where a member has none, which leaves every sum exactly as the same terms
-// summed alone, in the same (ascending) order: the tiles change the speed, not one bit of the results.
+// summed alone, in the same (ascending) order: the tiles change the speed, not one bit of the results (while the
+// weights are finite: 0 · ±Inf or 0 · NaN is NaN, which the loss then shows, as PyTorch's dense product would).
 // Dimension letters: B batch, I inputs, H first hidden width, Hp = H padded to whole chunks, ld the row stride
 // of every (·, Hp) matrix here (a little more than Hp: see SparseTrainer).
 #pragma once

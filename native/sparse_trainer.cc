@@ -309,7 +309,7 @@ double SparseTrainer::forward_rest_and_backward(const ParameterPointers& p, int 
     // The blocked GEMM, not the BLAS: these products are small and the BLAS's own threads would fight the team.
     sgemm_fallback(false, true, B, O, I, 1.0f, acts_[l].data(), in_stride, p.params + weight_offset_[l], I, 1.0f, out, O);
     if (l + 1 < L)
-      for (size_t i = 0; i < (size_t)B * O; i++) out[i] = out[i] > 0.0f ? out[i] : 0.0f;
+      for (size_t i = 0; i < (size_t)B * O; i++) out[i] = out[i] < 0.0f ? 0.0f : out[i];  // a NaN passes
   }
   // One layer: the logits are the first layer's output, whose rows are padded to Ld; the loss takes them tight,
   // and its gradient goes back to the padded rows (padding 0) that the first layer's gradient reads.

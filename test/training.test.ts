@@ -120,6 +120,16 @@ test('a non-finite loss stops training with the epoch and step, before that upda
   expect(result.skippedBatches).toBe(5);
 });
 
+// A NaN in the first layer's weights must reach the loss: the ReLU lets it through (as PyTorch's does) instead of
+// turning it into 0, and the fused step's tiles multiply 0 by it for rows whose pixel is 0, which gives NaN as well.
+test.each(['cpu', 'js'] as const)('backend %s: a NaN in fc1.weight stops training instead of vanishing in the ReLU', async (backend) => {
+  const model = new MLP({ backend, sizes: [784, 32, 10] });
+  const data = subset(mnist.train, 200);
+  const centre = 14 * 28 + 14; // a pixel that most digits cover
+  model.view('fc1.weight')[5 * 784 + centre] = NaN;
+  await expect(fit(model, new Adam(model), data, { epochs: 1, batchSize: 100 })).rejects.toThrow('fit: the loss is NaN at epoch 1, step 1');
+});
+
 test('a second fit on a model that is training is refused, and the first one finishes as if undisturbed', async () => {
   const model = new MLP({ backend: 'cpu', sizes: [784, 32, 10] });
   const optimizer = new Adam(model);
