@@ -374,8 +374,9 @@ void SparseTrainer::first_layer_gradient(int member, int team, const ParameterPo
 }
 
 void SparseTrainer::adam(int member, int team, const ParameterPointers& p, const AdamStepConstants& c) {
-  // Split on chunks, as forward_first splits: each member updates the part of the shadow it reads next step,
-  // and no cache line of the shadow (sixteen hidden units) is written by two members.
+  // Split on chunks, as forward_first splits: each member updates the part of the shadow it reads next step.
+  // (The split falls on a multiple of sixteen floats, but std::vector does not align the shadow to 64 bytes, so
+  // the cache line at each boundary can still be written by both members: speed only.)
   long j0, j1;
   split_range(Hp_ / kChunk, member, team, &j0, &j1);
   j0 = std::min<long>(j0 * kChunk, H_);
