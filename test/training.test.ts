@@ -158,31 +158,38 @@ test('a second fit on a model that is training is refused, and the first one fin
   expect(model.buffers.v).toEqual(undisturbed.buffers.v);
 });
 
-// A timing test: not under scripts/sanitize.sh, whose instrumented addon is slower by design.
+// A timing test: not under scripts/sanitize.sh, whose instrumented addon is slower by design. On the shared 2-core
+// CI machine the OS can take the CPU from the whole process for tens of milliseconds (seen once: 25 ms late, the
+// median 2.6 ms): a second measurement decides then. A fit that does not yield is late in both, by the whole epoch.
 (process.env.FCNET_SANITIZED ? test.skip : test)('the event loop stays responsive while fit runs: timers fire within 20 ms of their time', async () => {
-  // One training thread: the other core stays free for jest's other worker, so what is measured is fit's yielding.
-  const model = new MLP({ backend: 'cpu', threads: 1 });
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  const lateness: number[] = [];
-  let timersDone = 0;
-  const training = fit(model, new Adam(model), subset(mnist.train, 20000), { epochs: 1 });
-  histogram.enable();
-  await new Promise<void>((resolve) => {
-    const setOne = () => {
-      const due = performance.now() + 25;
-      setTimeout(() => {
-        lateness.push(performance.now() - due);
-        if (++timersDone < 20) setOne();
-        else resolve();
-      }, 25);
-    };
-    setOne();
-  });
-  histogram.disable();
-  await training;
-  const p99 = histogram.percentile(99) / 1e6;
-  console.log(`during fit: timer lateness max ${Math.max(...lateness).toFixed(1)} ms, median ${lateness.sort((a, b) => a - b)[10].toFixed(1)} ms; event-loop delay p99 ${p99.toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
-  expect(Math.max(...lateness)).toBeLessThan(20);
+  const measure = async (): Promise<number> => {
+    // One training thread: the other core stays free for jest's other worker, so what is measured is fit's yielding.
+    const model = new MLP({ backend: 'cpu', threads: 1 });
+    const histogram = monitorEventLoopDelay({ resolution: 1 });
+    const lateness: number[] = [];
+    let timersDone = 0;
+    const training = fit(model, new Adam(model), subset(mnist.train, 20000), { epochs: 1 });
+    histogram.enable();
+    await new Promise<void>((resolve) => {
+      const setOne = () => {
+        const due = performance.now() + 25;
+        setTimeout(() => {
+          lateness.push(performance.now() - due);
+          if (++timersDone < 20) setOne();
+          else resolve();
+        }, 25);
+      };
+      setOne();
+    });
+    histogram.disable();
+    await training;
+    const p99 = histogram.percentile(99) / 1e6;
+    console.log(`during fit: timer lateness max ${Math.max(...lateness).toFixed(1)} ms, median ${lateness.sort((a, b) => a - b)[10].toFixed(1)} ms; event-loop delay p99 ${p99.toFixed(1)} ms, max ${(histogram.max / 1e6).toFixed(1)} ms`);
+    return Math.max(...lateness);
+  };
+  let worst = await measure();
+  if (worst >= 20) worst = await measure();
+  expect(worst).toBeLessThan(20);
 });
 
 test("Adam's update runs on the model's engine as it is, whatever batch size it was made for", () => {
