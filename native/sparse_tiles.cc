@@ -27,6 +27,22 @@ __attribute__((always_inline)) inline void store(float* p, V x) {
   std::memcpy(p, &x, sizeof(V));
 }
 
+// acc[q][t] += value[e·G + q] · rows(which[e], c0 + lanes·t + (0 .. lanes)) for the entries [e0, e1): the loop
+// both tiles run, over W1ᵀ's rows (forward) or Δ's (gradient), for groups of G rows or inputs.
+template <typename V, int NV, int G>
+__attribute__((always_inline)) inline void accumulate_entries(V (&acc)[G][NV], const float* rows, const int32_t* which,
+                                                              const float* value, int e0, int e1, int c0, int ld) {
+  constexpr int W = sizeof(V) / sizeof(float);
+  for (int e = e0; e < e1; e++) {
+    const float* r = rows + (size_t)which[e] * ld + c0;
+    V x[NV];
+    for (int t = 0; t < NV; t++) x[t] = load<V>(r + W * t);
+    const float* a = value + (size_t)e * G;
+    for (int q = 0; q < G; q++)
+      for (int t = 0; t < NV; t++) acc[q][t] += a[q] * x[t];
+  }
+}
+
 // out(rows[0 .. n), c0 : c0 + NV·lanes) for one group of rows.
 template <typename V, int NV>
 __attribute__((always_inline)) inline void forward_tile(float* __restrict out, const int32_t* rows, int n,
@@ -39,14 +55,7 @@ __attribute__((always_inline)) inline void forward_tile(float* __restrict out, c
     const V b = load<V>(b1 + c0 + W * t);
     for (int q = 0; q < kRowGroup; q++) acc[q][t] = b;
   }
-  for (int e = 0; e < count; e++) {
-    const float* w = w1t + (size_t)index[e] * ld + c0;
-    V x[NV];
-    for (int t = 0; t < NV; t++) x[t] = load<V>(w + W * t);
-    const float* a = value + (size_t)e * kRowGroup;
-    for (int q = 0; q < kRowGroup; q++)
-      for (int t = 0; t < NV; t++) acc[q][t] += a[q] * x[t];
-  }
+  accumulate_entries<V, NV, kRowGroup>(acc, w1t, index, value, 0, count, c0, ld);
   const V zero = {};
   // ReLU as `x < 0 ? 0 : x`, so that a NaN passes through (as in PyTorch) and the loss shows it.
   for (int q = 0; q < n; q++)
@@ -79,14 +88,7 @@ __attribute__((always_inline)) inline void gradient_tile(float* __restrict dw, c
   V acc[kColumnGroup][NV];
   for (int q = 0; q < kColumnGroup; q++)
     for (int t = 0; t < NV; t++) acc[q][t] = V{};
-  for (int e = e0; e < e1; e++) {
-    const float* d = delta + (size_t)row[e] * ld + c0;
-    V x[NV];
-    for (int t = 0; t < NV; t++) x[t] = load<V>(d + W * t);
-    const float* a = value + (size_t)e * kColumnGroup;
-    for (int q = 0; q < kColumnGroup; q++)
-      for (int t = 0; t < NV; t++) acc[q][t] += a[q] * x[t];
-  }
+  accumulate_entries<V, NV, kColumnGroup>(acc, delta, row, value, e0, e1, c0, ld);
   for (int q = 0; q < cols; q++)
     for (int t = 0; t < NV; t++) store(dw + (size_t)q * ld + c0 + W * t, acc[q][t]);
 }

@@ -158,7 +158,7 @@ void adam_first_layer_rows(float* __restrict p, float* __restrict m, float* __re
       }
       v8f tile[8];
       for (int i = 0; i < 8; i++) tile[i] = load8(gt + (size_t)(kb + i) * ld + jb);
-      transpose8(tile);
+      transpose8(tile);  // now tile[r] = gradient of row jb + r, columns kb .. kb + 7
       for (int r = 0; r < 8; r++) {
         const size_t at = (size_t)(jb + r) * I + kb;
         v8f mr = load8(m + at), vr = load8(v + at);
