@@ -92,12 +92,12 @@ export interface Engine {
   attachDataset(features: Features, targets: Targets, n: number, d: number): DatasetHandle;
   /**
    * Gather batch indices[offset .. offset+B) from the dataset, forward, backward, Adam: one whole step.
-   * Dropout (when spec.dropout > 0) draws its masks from { seed: dropoutSeed, step }.
+   * Dropout (when spec.dropout > 0) draws its masks from { seed: dropoutSeed (default 0), step }.
    * Returns the batch's mean loss when `wantLoss`, else NaN (a device engine then skips the sync).
    * A non-finite loss leaves the parameters and moments as they were.
    */
   trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number,
-    hyper: AdamHyper, step: number, wantLoss: boolean, dropoutSeed: number): number;
+    hyper: AdamHyper, step: number, wantLoss: boolean, dropoutSeed?: number): number;
   /**
    * Summed loss (the mean loss of each batch times its size) over the whole dataset, evaluation mode, in batches
    * of at most maxBatch; correct: rows whose argmax equals the label for cross_entropy, else 0.
