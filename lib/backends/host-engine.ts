@@ -277,7 +277,7 @@ export class HostEngine implements Engine {
     logits.set(this.forwardFrom(x, B, { training: false, dropout: null }).subarray(0, B * this.outputs));
   }
 
-  computeGradients(x: Float32Array, targets: Targets, B: number, dropout: DropoutSource | null): number {
+  computeGradients(x: Float32Array, targets: Targets, B: number, dropout: DropoutSource | null = null): number {
     this.checkBatch(B);
     this.forwardFrom(x, B, { training: true, dropout: this.spec.dropout > 0 ? dropout : null });
     const loss = this.loss(targets, B, true);
