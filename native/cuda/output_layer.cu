@@ -102,13 +102,13 @@ __global__ void __launch_bounds__(kThreads) output_layer_kernel(OutputLayerArgs 
     }
   }
 
-  // Input gradient through the ReLU: dx = dlogits · w where x > 0. Threads stride along I, so w is read
+  // Input gradient through the ReLU: dx = dlogits · w except where x <= 0. Threads stride along I, so w is read
   // along its rows (coalesced) once per class.
   if (a.dx != nullptr) {
     __syncthreads();
     for (int i = tid; i < a.I; i += kThreads) {
       float s = 0.0f;
-      if (x_at(i) > 0.0f) {
+      if (!(x_at(i) <= 0.0f)) {  // torch's threshold_backward: a NaN ReLU output passes the gradient
         for (int c = 0; c < a.C; ++c) s = fmaf(row_logits[c], a.w[static_cast<size_t>(c) * a.I + i], s);
       }
       a.dx[static_cast<size_t>(row) * a.I + i] = s;
