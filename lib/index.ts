@@ -1,12 +1,13 @@
 // fcnet's public API.
-export { MLP, parameterLayout, type MLPOptions, type ParameterInfo } from './model';
+export { MLP, parameterLayout, type MLPOptions, type ParameterInfo, type InputKind } from './model';
+export { activations, lossNames, type Activation, type LossName, type NetworkSpec } from './network';
 export { Adam, type AdamOptions, type AdamStateDict } from './adam';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type Evaluation, type TrainingPosition } from './train';
 export { loadMnist, mnistDataPackageDir, type Mnist } from './data/mnist';
-export { createDataset, type Dataset } from './data/dataset';
+export { createDataset, createFeatureDataset, type Dataset, type FeatureDataset, type AnyDataset } from './data/dataset';
 export { parseIdx, readIdxFile, type IdxArray } from './data/idx';
 export { backends, resolveBackend, type BackendChoice, type BackendReport } from './backends';
-export type { BackendName, AdamHyper, Kernels, Engine } from './backends/types';
+export type { BackendName, AdamHyper, Kernels, Engine, Features, Targets, DropoutSource } from './backends/types';
 export { Rng, type RngState } from './rng';
 export type { Tensor, StateDict } from './tensor';
 export {

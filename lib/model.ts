@@ -1,9 +1,12 @@
-// A multi-layer perceptron: Linear layers with ReLU between, parameters named and laid out as PyTorch's
-// state_dict (fc1.weight (H, I), fc1.bias, fc2.weight, ...), all in one flat Float32Array.
-import { checkInteger, checkKnownOptions, checkOneOf, invalidArgument } from './check';
-import { backendChoices, createEngine, defaultThreads, type BackendChoice } from './backends';
+// A multi-layer perceptron: Linear layers with an activation (and optional dropout) between, parameters named
+// and laid out as PyTorch's state_dict (fc1.weight (H, I), fc1.bias, fc2.weight, ...), all in one flat
+// Float32Array. What the network computes (activation, dropout, loss, input transform) is its NetworkSpec.
+import * as os from 'node:os';
+import { checkInteger, checkKnownOptions, checkNumber, checkOneOf, invalidArgument } from './check';
+import { backendChoices, createEngine, defaultThreads, resolveBackend, type BackendChoice } from './backends';
 import { loadNative } from './binding';
 import type { Engine, ParameterBuffers } from './backends/types';
+import { activations, DEFAULT_NEGATIVE_SLOPE, lossNames, type Activation, type LossName, type NetworkSpec } from './network';
 import { Rng } from './rng';
 import { elementCount, type StateDict } from './tensor';
 
@@ -14,9 +17,34 @@ export interface MLPOptions {
   seed?: number;
   /** Where the math runs. Default 'auto'. */
   backend?: BackendChoice;
-  /** CPU threads for the native backend's training step and its BLAS. Default: one per core. */
+  /** CPU threads for the native backend's training step and its BLAS. Default: one per core; more is allowed (warned once). */
   threads?: number;
+  /** After every hidden Linear: 'relu' (default), 'leaky_relu', 'tanh', 'sigmoid', 'gelu' (erf form). */
+  activation?: Activation;
+  /** leaky_relu's slope for negative inputs. Default 0.01, as nn.LeakyReLU. */
+  negativeSlope?: number;
+  /** Dropout probability p in [0, 1) after every hidden activation, training only (nn.Dropout). Default 0: none. */
+  dropout?: number;
+  /**
+   * 'cross_entropy' (default; class indices), 'bce_with_logits' (float targets (N, K), binary or multi-label),
+   * 'mse' or 'l1' (float targets (N, K), regression). reduction='mean' as PyTorch.
+   */
+  loss?: LossName;
+  /** (C) per-class weights of cross_entropy, as nn.CrossEntropyLoss's `weight`: finite, ≥ 0. Default: none. */
+  classWeights?: Float32Array | readonly number[];
+  /** (I) per-feature mean of the input transform x' = (x − mean) / std (torchvision's Normalize). With inputStd. */
+  inputMean?: Float32Array | readonly number[];
+  /** (I) per-feature standard deviation of the input transform, each > 0. With inputMean. */
+  inputStd?: Float32Array | readonly number[];
+  /**
+   * What `logits()` takes: 'pixels' (default) values in [0, 1] (pixels / 255, as training gathers them), or
+   * 'features' any finite floats (a model trained on createFeatureDataset).
+   */
+  input?: InputKind;
 }
+
+export type InputKind = 'pixels' | 'features';
+const inputKinds: readonly InputKind[] = ['pixels', 'features'];
 
 export interface ParameterInfo {
   name: string;
@@ -38,17 +66,61 @@ export function parameterLayout(sizes: readonly number[]): ParameterInfo[] {
   return layout;
 }
 
-const knownOptions = ['sizes', 'seed', 'backend', 'threads'] as const;
+const knownOptions = ['sizes', 'seed', 'backend', 'threads', 'activation', 'negativeSlope', 'dropout', 'loss', 'classWeights', 'inputMean', 'inputStd', 'input'] as const;
 const RNG_STREAM_WEIGHTS = 1;
+/** Symbol.dispose where the runtime has it (Node ≥ 20.4 / 18.18), so `using` frees the engine. */
+const disposeSymbol: symbol = (Symbol as unknown as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
+
+let warnedThreads = false;
+
+/** A Float32Array copy of `value` of `length` finite values, each ≥ `min` (or > when `exclusive`). */
+function checkVector(name: string, value: unknown, length: number, min: number, exclusive: boolean): Float32Array {
+  const isArray = Array.isArray(value) || value instanceof Float32Array;
+  if (!isArray || (value as ArrayLike<number>).length !== length) {
+    throw invalidArgument(`Float32Array or array of ${length} numbers`, name, value);
+  }
+  for (let i = 0; i < length; i++) checkNumber(`${name}[${i}]`, (value as ArrayLike<number>)[i], min, 3.4e38, exclusive);
+  return Float32Array.from(value as ArrayLike<number>);
+}
+
+/** The NetworkSpec an MLP's options describe, every field checked. */
+export function networkSpecFromOptions(sizes: readonly number[], options: MLPOptions): NetworkSpec {
+  const activation = checkOneOf('activation', options.activation ?? 'relu', activations);
+  const negativeSlope = checkNumber('negativeSlope', options.negativeSlope ?? DEFAULT_NEGATIVE_SLOPE, -1e6, 1e6);
+  const dropout = options.dropout ?? 0;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw invalidArgument('number from 0 up to (not including) 1', 'dropout', dropout);
+  }
+  const loss = checkOneOf('loss', options.loss ?? 'cross_entropy', lossNames);
+  const outputs = sizes[sizes.length - 1];
+  let classWeights: Float32Array | null = null;
+  if (options.classWeights !== undefined) {
+    if (loss !== 'cross_entropy') throw new TypeError(`classWeights apply to loss 'cross_entropy' only, not '${loss}'`);
+    classWeights = checkVector('classWeights', options.classWeights, outputs, 0, false);
+  }
+  if ((options.inputMean === undefined) !== (options.inputStd === undefined)) {
+    throw new TypeError('inputMean and inputStd go together: give both (the transform is (x − mean) / std) or neither');
+  }
+  const inputMean = options.inputMean === undefined ? null : checkVector('inputMean', options.inputMean, sizes[0], -3.4e38, false);
+  const inputStd = options.inputStd === undefined ? null : checkVector('inputStd', options.inputStd, sizes[0], 0, true);
+  return { sizes: Object.freeze([...sizes]), activation, negativeSlope, dropout, loss, classWeights, inputMean, inputStd };
+}
 
 export class MLP {
   readonly sizes: readonly number[];
+  /** What the network computes: sizes, activation, dropout, loss, input transform. */
+  readonly spec: NetworkSpec;
+  /** What `logits()` takes: pixels / 255 in [0, 1], or any finite features. */
+  readonly input: InputKind;
   readonly layout: readonly ParameterInfo[];
   /** Parameters, gradients and Adam's moments: one flat Float32Array each, the same layout. */
   readonly buffers: ParameterBuffers;
   readonly backendChoice: BackendChoice;
   readonly threads: number;
   private engineInstance: Engine | null = null;
+  /** While fit() runs: its engine must not be replaced or resized (issue 15, kind 9). */
+  private engineHolds = 0;
+  private disposed = false;
 
   constructor(options: MLPOptions = {}) {
     checkKnownOptions('MLP', options, knownOptions);
@@ -60,6 +132,13 @@ export class MLP {
     this.sizes = [...sizes];
     this.backendChoice = checkOneOf('backend', options.backend ?? 'auto', backendChoices);
     this.threads = checkInteger('threads', options.threads ?? defaultThreads(), 1, 64);
+    const cores = os.availableParallelism();
+    if (this.threads > cores && !warnedThreads) {
+      warnedThreads = true;
+      process.emitWarning(`fcnet: threads ${this.threads} is more than the ${cores} cores here; training runs slower than with ${cores}`, 'FcnetThreadsWarning');
+    }
+    this.spec = networkSpecFromOptions(this.sizes, options);
+    this.input = checkOneOf('input', options.input ?? 'pixels', inputKinds);
     // The BLAS's thread count is per process: set it only when asked, so one model doesn't change another's.
     if (options.threads !== undefined) loadNative().addon?.setThreads(this.threads);
     this.layout = parameterLayout(this.sizes);
@@ -98,23 +177,61 @@ export class MLP {
   }
 
   /**
-   * The engine that runs the math, (re)made when a larger batch is asked for. Without maxBatch, the current
-   * engine whatever its batch (Adam's update has none), or a new one for batches of up to 100.
+   * The engine that runs the math, made when first needed and remade when a larger batch is asked for, except
+   * while fit() runs: then the running engine stays as it is, whatever is asked, and callers work in batches
+   * of its maxBatch. Without maxBatch, the current engine whatever its batch, or a new one for batches of up to 100.
    */
   engine(maxBatch?: number): Engine {
-    if (this.engineInstance && this.engineInstance.maxBatch >= (maxBatch ?? 0)) return this.engineInstance;
-    if (this.engineInstance) {
-      this.engineInstance.download();
-      this.engineInstance.dispose();
+    if (this.disposed) throw new Error('This MLP has been disposed: make a new one (or loadMLP) to compute with it');
+    const current = this.engineInstance;
+    if (current && (current.maxBatch >= (maxBatch ?? 0) || this.engineHolds > 0)) return current;
+    if (current) {
+      current.download();
+      this.engineInstance = null;
+      current.dispose();
     }
-    this.engineInstance = createEngine(this.backendChoice, this.sizes, this.buffers, maxBatch ?? 100, this.threads);
-    this.engineInstance.upload();
-    return this.engineInstance;
+    const engine = createEngine(this.backendChoice, this.spec, this.buffers, maxBatch ?? 100, this.threads);
+    engine.upload();
+    this.engineInstance = engine;
+    return engine;
   }
 
-  /** The backend that really runs: 'cpu', 'js' or 'cuda'. */
+  /** @internal fit() holds the engine while it runs, so nothing else replaces or resizes it. */
+  holdEngine(maxBatch: number): Engine {
+    const engine = this.engine(maxBatch);
+    this.engineHolds++;
+    return engine;
+  }
+
+  /** @internal */
+  releaseEngine(): void {
+    this.engineHolds = Math.max(0, this.engineHolds - 1);
+  }
+
+  /**
+   * Frees the engine (native threads and scratch, device memory) now rather than when the garbage collector
+   * runs. The parameters stay readable (view, stateDict); computing with the model afterwards throws.
+   * Throws while fit() runs on it. Also `using model = new MLP()` (Symbol.dispose).
+   */
+  dispose(): void {
+    if (this.engineHolds > 0) throw new Error('dispose: this model is training; wait for fit() to finish first');
+    if (this.disposed) return;
+    const engine = this.engineInstance;
+    this.engineInstance = null;
+    this.disposed = true;
+    if (engine) {
+      engine.download();
+      engine.dispose();
+    }
+  }
+
+  [disposeSymbol](): void {
+    this.dispose();
+  }
+
+  /** The backend that really runs: 'cpu', 'js' or 'cuda' (resolved without making an engine). */
   get backend(): string {
-    return this.engine().backend;
+    return this.engineInstance?.backend ?? resolveBackend(this.backendChoice);
   }
 
   /** Brings device-held values back into the host buffers (a no-op on host backends). */
@@ -153,8 +270,10 @@ export class MLP {
   }
 
   /**
-   * logits(B, classes) for x(B, inputs) of floats in [0, 1]: pixels / 255, as every training path scales them. Anything
-   * else (NaN, ±Infinity, raw 0..255 values) is refused, naming the first bad value, rather than answered with garbage.
+   * logits(B, outputs) for x(B, inputs): for a model of `input: 'pixels'` (the default) floats in [0, 1], pixels / 255,
+   * as every training path scales them; for `input: 'features'` any finite floats. Anything else (NaN, ±Infinity,
+   * raw 0..255 values for pixels) is refused, naming the first bad value, rather than answered with garbage.
+   * The model's input transform (inputMean/inputStd) is applied here, as in training. Evaluation mode: no dropout.
    */
   logits(x: Float32Array, batch: number): Float32Array {
     checkInteger('batch', batch, 1);
@@ -162,8 +281,12 @@ export class MLP {
     if (!(x instanceof Float32Array) || x.length !== batch * I) {
       throw new RangeError(`Expected Float32Array of length ${batch * I} (batch·${I}) for x but received ${x?.constructor?.name} of length ${x?.length}`);
     }
-    for (let i = 0; i < x.length; i++) {
-      if (!(x[i] >= 0 && x[i] <= 1)) throw invalidArgument('number from 0 to 1 (pixels / 255, as in training)', `x[${i}]`, x[i]);
+    if (this.input === 'pixels') {
+      for (let i = 0; i < x.length; i++) {
+        if (!(x[i] >= 0 && x[i] <= 1)) throw invalidArgument('number from 0 to 1 (pixels / 255, as in training)', `x[${i}]`, x[i]);
+      }
+    } else {
+      for (let i = 0; i < x.length; i++) if (!Number.isFinite(x[i])) throw invalidArgument('finite number', `x[${i}]`, x[i]);
     }
     const out = new Float32Array(batch * this.sizes[this.sizes.length - 1]);
     const engine = this.engine();
@@ -174,6 +297,7 @@ export class MLP {
     return out;
   }
 
+  /** The network's outputs K (the classes, for cross_entropy). */
   get classes(): number {
     return this.sizes[this.sizes.length - 1];
   }

@@ -3,7 +3,7 @@
 import type { Adam } from './adam';
 import type { DatasetHandle, Engine } from './backends/types';
 import { checkInteger, checkKnownOptions, checkNumber, checkOneOf } from './check';
-import { checkLabels, type Dataset } from './data/dataset';
+import { checkTargets, datasetFeatures, datasetTargets, isPixelDataset, type AnyDataset } from './data/dataset';
 import type { MLP } from './model';
 import { Rng, type RngState } from './rng';
 
@@ -39,7 +39,7 @@ export interface EpochInfo {
 export interface FitOptions {
   epochs?: number;
   batchSize?: number;
-  /** Seeds the reshuffle of every epoch. Default 0. */
+  /** Seeds the reshuffle of every epoch and dropout's masks. Default 0. */
   seed?: number;
   shuffle?: boolean;
   /** Called after every step; may return a Promise, which is awaited. */
@@ -66,29 +66,34 @@ const knownFitOptions = ['epochs', 'batchSize', 'seed', 'shuffle', 'onStep', 'on
 
 const RNG_STREAM_SHUFFLE = 2;
 const busyModels = new WeakSet<MLP>();
-const attached = new WeakMap<Engine, WeakMap<Dataset, DatasetHandle>>();
+const attached = new WeakMap<Engine, WeakMap<AnyDataset, DatasetHandle>>();
 
 /** The engine's handle for a dataset, attached (uploaded) once per engine. */
-function handleFor(engine: Engine, data: Dataset): DatasetHandle {
+function handleFor(engine: Engine, data: AnyDataset): DatasetHandle {
   let handles = attached.get(engine);
   if (!handles) attached.set(engine, (handles = new WeakMap()));
   let handle = handles.get(data);
-  if (!handle) handles.set(data, (handle = engine.attachDataset(data.images, data.labels, data.n, data.d)));
+  if (!handle) handles.set(data, (handle = engine.attachDataset(datasetFeatures(data), datasetTargets(data), data.n, data.d)));
   return handle;
 }
 
-function checkDatasetFits(model: MLP, data: Dataset, name: string): void {
+function checkDatasetFits(model: MLP, data: AnyDataset, name: string): void {
+  const what = isPixelDataset(data) ? 'values per image' : 'features per sample';
   if (data.d !== model.sizes[0]) {
-    throw new RangeError(`${name} (${data.source}) has ${data.d} values per image but the network takes ${model.sizes[0]} inputs`);
+    throw new RangeError(`${name} (${data.source}) has ${data.d} ${what} but the network takes ${model.sizes[0]} inputs`);
   }
-  if (data.n < 1) throw new RangeError(`${name} (${data.source}) holds no images`);
-  checkLabels(data, model.classes);
+  if (data.n < 1) throw new RangeError(`${name} (${data.source}) holds no samples`);
+  checkTargets(data, model.classes, model.spec.loss);
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Trains `model` with `optimizer` on `data`. Resolves when done; the event loop keeps running meanwhile. */
-export async function fit(model: MLP, optimizer: Adam, data: Dataset, options: FitOptions = {}): Promise<FitResult> {
+/**
+ * Trains `model` with `optimizer` on `data` (pixels or float features; targets as the model's loss needs).
+ * Resolves when done; the event loop keeps running meanwhile. While it runs, nothing else (evaluate, logits,
+ * callbacks) replaces or resizes the model's engine, so the same seed gives the same bits.
+ */
+export async function fit(model: MLP, optimizer: Adam, data: AnyDataset, options: FitOptions = {}): Promise<FitResult> {
   checkKnownOptions('fit', options, knownFitOptions);
   if (optimizer.model !== model) throw new TypeError('fit: the optimizer was made for another model');
   const epochs = checkInteger('epochs', options.epochs ?? 5, 0, 1e6);
@@ -119,8 +124,16 @@ interface LoopSettings {
   options: FitOptions;
 }
 
-async function runEpochs(model: MLP, optimizer: Adam, data: Dataset, s: LoopSettings): Promise<FitResult> {
-  const engine = model.engine(s.batchSize);
+async function runEpochs(model: MLP, optimizer: Adam, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
+  const engine = model.holdEngine(s.batchSize);
+  try {
+    return await runEpochsOn(engine, model, optimizer, data, s);
+  } finally {
+    model.releaseEngine();
+  }
+}
+
+async function runEpochsOn(engine: Engine, model: MLP, optimizer: Adam, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
   engine.upload(); // the host buffers are the truth when a run starts: take in any change made to them since
   const handle = handleFor(engine, data);
   const stepsPerEpoch = Math.ceil(data.n / s.batchSize);
@@ -148,7 +161,7 @@ async function runEpochs(model: MLP, optimizer: Adam, data: Dataset, s: LoopSett
         const offset = step * s.batchSize;
         const B = Math.min(s.batchSize, data.n - offset);
         const wantLoss = hostHasLoss || (step + 1) % s.lossEvery === 0 || step + 1 === stepsPerEpoch;
-        const loss = engine.trainBatch(handle, order, offset, B, optimizer.hyper, optimizer.step + 1, wantLoss);
+        const loss = engine.trainBatch(handle, order, offset, B, optimizer.hyper, optimizer.step + 1, wantLoss, s.seed);
         if (wantLoss && !Number.isFinite(loss)) {
           if (s.onNonFinite === 'throw') {
             throw new Error(`fit: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped before that update (lower the learning rate, or check the data)`);
@@ -181,19 +194,25 @@ async function runEpochs(model: MLP, optimizer: Adam, data: Dataset, s: LoopSett
 }
 
 export interface Evaluation {
-  /** Mean cross-entropy over the dataset. */
+  /** Mean loss over the dataset (the model's loss; no dropout). */
   loss: number;
-  /** Fraction correct, 0..1. */
+  /** Fraction correct, 0..1 (argmax = label); NaN where it means nothing (losses other than cross_entropy). */
   accuracy: number;
+  /** Samples whose argmax is their label; NaN for losses other than cross_entropy. */
   correct: number;
   n: number;
 }
 
-/** Loss and accuracy of `model` on `data`, in batches of `batchSize` (default 100, like the reference). */
-export function evaluate(model: MLP, data: Dataset, batchSize = 100): Evaluation {
+/**
+ * Loss (and, for cross_entropy, accuracy) of `model` on `data`, in batches of `batchSize` (default 100, like the
+ * reference). During a fit() of this model (from a callback), it runs on the training engine in batches of at
+ * most the fit's batch size, leaving the run undisturbed.
+ */
+export function evaluate(model: MLP, data: AnyDataset, batchSize = 100): Evaluation {
   checkInteger('batchSize', batchSize, 1);
   checkDatasetFits(model, data, 'the evaluation set');
   const engine = model.engine(batchSize);
   const { lossSum, correct } = engine.evaluateDataset(handleFor(engine, data));
-  return { loss: lossSum / data.n, accuracy: correct / data.n, correct, n: data.n };
+  const counts = model.spec.loss === 'cross_entropy';
+  return { loss: lossSum / data.n, accuracy: counts ? correct / data.n : NaN, correct: counts ? correct : NaN, n: data.n };
 }

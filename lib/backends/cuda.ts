@@ -12,7 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { checkBoolean, checkInteger, checkNumber, invalidArgument } from '../check';
-import type { AdamHyper, BackendName, DatasetHandle, Engine, ParameterBuffers } from './types';
+import { nonReferenceFeatures, type NetworkSpec } from '../network';
+import type { AdamHyper, BackendName, DatasetHandle, DropoutSource, Engine, Features, ParameterBuffers, Targets } from './types';
 
 /** What probeCuda() found: whether the cuda backend can run here, and the reason in words either way. */
 export interface CudaProbe {
@@ -164,9 +165,22 @@ function parameterCount(sizes: readonly number[]): number {
   return count;
 }
 
+/**
+ * Throws unless the CUDA engine runs this network: today it has ReLU hidden layers, no dropout, unweighted
+ * cross-entropy and no input transform. Anything else is refused here rather than computed wrongly.
+ */
+export function checkCudaSupports(spec: NetworkSpec): void {
+  const unsupported = nonReferenceFeatures(spec);
+  if (unsupported.length > 0) {
+    throw new Error(`The cuda backend does not support ${unsupported.join(', ')} yet (it runs ReLU hidden layers, ` +
+      `no dropout, unweighted cross_entropy, no input transform); use backend 'cpu' or 'js' for this network`);
+  }
+}
+
 /** The Engine on an NVIDIA GPU. `buffers` are the model's host buffers; the engine keeps device copies of them. */
 export class CudaEngine implements Engine {
   readonly backend: BackendName = 'cuda';
+  readonly spec: NetworkSpec;
   readonly sizes: readonly number[];
   readonly maxBatch: number;
   /** e.g. 'NVIDIA H200 (sm_90, 132 SMs)'. */
@@ -175,7 +189,9 @@ export class CudaEngine implements Engine {
   private readonly native: NativeCudaEngine;
   private disposed = false;
 
-  constructor(sizes: number[], buffers: ParameterBuffers, maxBatch: number) {
+  constructor(spec: NetworkSpec, buffers: ParameterBuffers, maxBatch: number) {
+    checkCudaSupports(spec);
+    const sizes = [...spec.sizes];
     if (!Array.isArray(sizes) || sizes.length < 2) throw invalidArgument('Array of at least 2 layer widths', 'sizes', sizes);
     sizes.forEach((width, i) => checkInteger(`sizes[${i}]`, width, 1, 1 << 24));
     checkInteger('maxBatch', maxBatch, 1, 1 << 24);
@@ -191,6 +207,7 @@ export class CudaEngine implements Engine {
     const tile = process.env.FCNET_CUDA_TILE;
     const forcedTile = tile === undefined || tile === '' ? -1 : checkInteger('FCNET_CUDA_TILE', Number(tile), 0, 3);
     this.native = new addon.CudaEngine(Int32Array.from(sizes), maxBatch, useGraph, forcedTile);
+    this.spec = spec;
     this.sizes = Object.freeze([...sizes]);
     this.maxBatch = maxBatch;
     this.buffers = buffers;
@@ -218,11 +235,11 @@ export class CudaEngine implements Engine {
     this.live().forward(x, B, logits);
   }
 
-  computeGradients(x: Float32Array, labels: Int32Array, B: number): number {
+  computeGradients(x: Float32Array, targets: Targets, B: number, _dropout: DropoutSource | null = null): number {
     checkInteger('B', B, 1, this.maxBatch);
     checkFloat32('x', x, B * this.inputs);
-    checkInt32('labels', labels, B);
-    return this.live().computeGradients(x, labels, B, this.buffers.grads);
+    checkInt32('labels', targets, B); // the spec has no dropout (checkCudaSupports)
+    return this.live().computeGradients(x, targets as Int32Array, B, this.buffers.grads);
   }
 
   adamStep(hyper: AdamHyper, step: number): void {
@@ -231,10 +248,13 @@ export class CudaEngine implements Engine {
     this.live().adamStep(hyper.lr, hyper.beta1, hyper.beta2, hyper.eps, hyper.weightDecay, step);
   }
 
-  attachDataset(images: Uint8Array, labels: Int32Array, n: number, d: number): DatasetHandle {
+  attachDataset(features: Features, targets: Targets, n: number, d: number): DatasetHandle {
     checkInteger('n', n, 1, 2147483647);
     checkInteger('d', d, this.inputs, this.inputs);
-    if (!(images instanceof Uint8Array)) throw invalidArgument('Uint8Array', 'images', images);
+    if (!(features instanceof Uint8Array)) {
+      throw new Error(`The cuda backend does not support float features yet (it trains on uint8 pixels); use backend 'cpu' or 'js' for a ${features?.constructor?.name} dataset`);
+    }
+    const images = features, labels = targets as Int32Array;
     if (images.length < n * d) throw invalidArgument(`Uint8Array of length at least ${n * d}`, 'images', images);
     checkInt32('labels', labels, n);
     const id = this.live().attachDataset(images, labels, n, d);
@@ -247,7 +267,7 @@ export class CudaEngine implements Engine {
   }
 
   trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number,
-    hyper: AdamHyper, step: number, wantLoss: boolean): number {
+    hyper: AdamHyper, step: number, wantLoss: boolean, _dropoutSeed = 0): number {
     const id = this.datasetId(data);
     checkInteger('B', B, 1, this.maxBatch);
     checkInt32('indices', indices, B);

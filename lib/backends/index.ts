@@ -7,6 +7,7 @@ import { CudaEngine, probeCuda } from './cuda';
 import { HostEngine } from './host-engine';
 import { jsKernels } from './js-kernels';
 import { SparseCpuEngine } from './sparse-cpu-engine';
+import { defaultNetworkSpec, type NetworkSpec } from '../network';
 import type { BackendName, Engine, ParameterBuffers } from './types';
 
 export type BackendChoice = BackendName | 'auto';
@@ -60,14 +61,23 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(64, os.availableParallelism()));
 }
 
-export function createEngine(choice: BackendChoice, sizes: readonly number[], buffers: ParameterBuffers, maxBatch: number, threads = defaultThreads()): Engine {
+/**
+ * An engine for `network` on the backend asked for, over the model's flat buffers, with scratch for batches of
+ * maxBatch. Layer widths alone mean the reference semantics (ReLU, cross-entropy).
+ */
+export function createEngine(choice: BackendChoice, network: NetworkSpec | readonly number[], buffers: ParameterBuffers, maxBatch: number, threads = defaultThreads()): Engine {
+  const spec = isSizes(network) ? defaultNetworkSpec(network) : network;
   const name = resolveBackend(choice);
   switch (name) {
     case 'cpu':
-      return new SparseCpuEngine(requireNative(), sizes, buffers, maxBatch, threads);
+      return new SparseCpuEngine(requireNative(), spec, buffers, maxBatch, threads);
     case 'js':
-      return new HostEngine('js', jsKernels, sizes, buffers, maxBatch);
+      return new HostEngine('js', jsKernels, spec, buffers, maxBatch);
     case 'cuda':
-      return new CudaEngine([...sizes], buffers, maxBatch);
+      return new CudaEngine(spec, buffers, maxBatch);
   }
+}
+
+function isSizes(network: NetworkSpec | readonly number[]): network is readonly number[] {
+  return Array.isArray(network);
 }

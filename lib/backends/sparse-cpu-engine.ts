@@ -3,7 +3,8 @@
 import type { NativeAddon, NativeSparseTrainer } from '../binding';
 import { HostDataset, HostEngine } from './host-engine';
 import { nativeCpuKernels } from './native-cpu';
-import type { AdamHyper, DatasetHandle, ParameterBuffers } from './types';
+import { isReferenceSemantics, type NetworkSpec } from '../network';
+import type { AdamHyper, DatasetHandle, DropoutSource, ParameterBuffers, Targets } from './types';
 
 /**
  * Above this fraction of non-zero inputs the dense BLAS products beat the sparse ones: measured on this
@@ -16,9 +17,10 @@ export class SparseCpuEngine extends HostEngine {
   /** The last step was fused: the first layer's weight gradient is still inside the trainer. */
   private gradientsInside = false;
 
-  constructor(addon: NativeAddon, sizes: readonly number[], buffers: ParameterBuffers, maxBatch: number, threads: number) {
-    super('cpu', nativeCpuKernels(addon), sizes, buffers, maxBatch);
-    this.trainer = new addon.SparseTrainer(Int32Array.from(sizes), maxBatch, threads);
+  constructor(addon: NativeAddon, spec: NetworkSpec, buffers: ParameterBuffers, maxBatch: number, threads: number) {
+    super('cpu', nativeCpuKernels(addon), spec, buffers, maxBatch);
+    // The fused step runs the reference semantics only; any other network takes the op list with native products.
+    this.trainer = isReferenceSemantics(spec) ? new addon.SparseTrainer(Int32Array.from(spec.sizes), maxBatch, threads) : null;
   }
 
   /** Seconds per phase of the fused steps since the last call, for the benchmark's time budget. */
@@ -32,22 +34,24 @@ export class SparseCpuEngine extends HostEngine {
     return this.trainer?.threads ?? 0;
   }
 
-  override trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number): number {
+  override trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number,
+    wantLoss = true, dropoutSeed = 0): number {
     const host = data as HostDataset;
-    if (!this.trainer || host.density > SPARSE_DENSITY_LIMIT) {
+    const { images, labels } = host;
+    if (!this.trainer || images === null || labels === null || host.density > SPARSE_DENSITY_LIMIT) {
       this.trainer?.invalidateShadow();
       this.gradientsInside = false;
-      return super.trainBatch(data, indices, offset, B, hyper, step);
+      return super.trainBatch(data, indices, offset, B, hyper, step, wantLoss, dropoutSeed);
     }
     const { params, grads, m, v } = this.buffers;
-    const loss = this.trainer.trainBatch(params, grads, m, v, host.images, host.labels, indices, offset, B, hyper, step);
+    const loss = this.trainer.trainBatch(params, grads, m, v, images, labels, indices, offset, B, hyper, step);
     this.gradientsInside = true;
     return loss;
   }
 
-  override computeGradients(x: Float32Array, labels: Int32Array, B: number): number {
+  override computeGradients(x: Float32Array, targets: Targets, B: number, dropout: DropoutSource | null = null): number {
     this.gradientsInside = false;
-    return super.computeGradients(x, labels, B);
+    return super.computeGradients(x, targets, B, dropout);
   }
 
   /** Makes the host buffers whole: the fused step leaves fc1.weight's gradient transposed inside. */

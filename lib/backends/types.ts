@@ -1,6 +1,19 @@
 // The contract every backend meets. Dimension letters: B batch, I a layer's inputs, O its outputs,
-// C classes, D values per image, N images in a dataset.
+// C classes, K outputs of the network (= C for cross_entropy), D values per sample, N samples in a dataset.
 // Buffers are plain typed arrays owned by TypeScript; kernels work in place and never allocate.
+import type { NetworkSpec } from '../network';
+
+/** A dataset's inputs, (N, D): uint8 means pixels (scaled by 1/255 when a batch is gathered), float32 is taken as is. */
+export type Features = Uint8Array | Float32Array;
+/** A dataset's targets: (N) class indices for cross_entropy, or (N, K) float values for the other losses. */
+export type Targets = Int32Array | Float32Array;
+
+/**
+ * Where dropout's keep/drop decisions come from in one training step. `seed`/`step`: the counter-based hash of
+ * lib/backends/dropout-mask.ts (the same bits on every backend and thread count). `masks`: explicit 0/1 masks,
+ * hidden layer after hidden layer, each (B, O) — how the PyTorch fixtures replay the mask torch drew.
+ */
+export type DropoutSource = { seed: number; step: number } | { masks: Uint8Array };
 
 export type BackendName = 'cpu' | 'js' | 'cuda';
 
@@ -42,7 +55,7 @@ export interface ParameterBuffers {
   v: Float32Array;
 }
 
-/** A dataset handed to an engine once (a GPU engine uploads it): N images of D uint8 values, labels 0..C-1. */
+/** A dataset handed to an engine once (a GPU engine uploads it): N samples of D features and their targets. */
 export interface DatasetHandle {
   readonly n: number;
   readonly d: number;
@@ -51,33 +64,49 @@ export interface DatasetHandle {
 /**
  * What the model and the training loop drive. Host engines run Kernels on the model's buffers; a device
  * engine keeps its own copies and syncs them with `download()` / `upload()`.
+ * Evaluation (`forward`, `evaluateDataset`) never replaces or resizes the engine and never touches the
+ * training step's state: it works in batches of at most `maxBatch` (issue 15 kind 9).
  */
 export interface Engine {
   readonly backend: BackendName;
-  /** Layer widths, input first: [784, 500, 10]. */
+  /** The network it runs: sizes, activation, dropout, loss, input transform. */
+  readonly spec: NetworkSpec;
+  /** Layer widths, input first: [784, 500, 10] (= spec.sizes). */
   readonly sizes: readonly number[];
   /** Largest batch the engine's scratch holds. */
   readonly maxBatch: number;
-  /** logits(B,C) for x(B,I). */
+  /**
+   * logits(B,K) for x(B,I), evaluation mode (no dropout). x is the raw features as floats (pixels already / 255);
+   * the engine applies spec.inputMean/inputStd. B ≤ maxBatch.
+   */
   forward(x: Float32Array, B: number, logits: Float32Array): void;
-  /** Forward and backward on one batch: fills the gradient buffer, returns the mean loss. */
-  computeGradients(x: Float32Array, labels: Int32Array, B: number): number;
+  /**
+   * Forward (training mode) and backward on one batch: fills the gradient buffer, returns the mean loss.
+   * targets: Int32Array (B) for cross_entropy, Float32Array (B·K) otherwise. dropout: where the masks come
+   * from, or null for none (also when spec.dropout is 0).
+   */
+  computeGradients(x: Float32Array, targets: Targets, B: number, dropout: DropoutSource | null): number;
   /** One Adam step of all parameters from the current gradients. */
   adamStep(hyper: AdamHyper, step: number): void;
-  /** Keeps (or uploads) a uint8 dataset for trainBatch / evaluateDataset. */
-  attachDataset(images: Uint8Array, labels: Int32Array, n: number, d: number): DatasetHandle;
+  /** Keeps (or uploads) a dataset for trainBatch / evaluateDataset: features (N·D), targets (N) or (N·K). */
+  attachDataset(features: Features, targets: Targets, n: number, d: number): DatasetHandle;
   /**
    * Gather batch indices[offset .. offset+B) from the dataset, forward, backward, Adam: one whole step.
+   * Dropout (when spec.dropout > 0) draws its masks from { seed: dropoutSeed (default 0), step }.
    * Returns the batch's mean loss when `wantLoss`, else NaN (a device engine then skips the sync).
+   * A non-finite loss leaves the parameters and moments as they were.
    */
   trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number,
-    hyper: AdamHyper, step: number, wantLoss: boolean): number;
-  /** Summed loss and number correct over the whole dataset, in batches of at most maxBatch. */
+    hyper: AdamHyper, step: number, wantLoss: boolean, dropoutSeed?: number): number;
+  /**
+   * Summed loss (the mean loss of each batch times its size) over the whole dataset, evaluation mode, in batches
+   * of at most maxBatch; correct: rows whose argmax equals the label for cross_entropy, else 0.
+   */
   evaluateDataset(data: DatasetHandle): { lossSum: number; correct: number };
   /** Device → host: parameters, gradients and moments into the ParameterBuffers (no-op on the host). */
   download(): void;
   /** Host → device (no-op on the host). */
   upload(): void;
-  /** Frees device memory and scratch. */
+  /** Frees device memory, native scratch and threads. The engine is unusable afterwards. */
   dispose(): void;
 }

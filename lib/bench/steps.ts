@@ -28,7 +28,7 @@ function engineFor(kind: StepEngine, hidden: number, B: number, threads: number)
   const sizes = [784, hidden, 10];
   if (kind === 'cpu-dense') {
     const model = new MLP({ sizes, backend: 'js' }); // its buffers only
-    return { model, engine: new HostEngine('cpu', nativeCpuKernels(requireNative()), sizes, model.buffers, B) };
+    return { model, engine: new HostEngine('cpu', nativeCpuKernels(requireNative()), model.spec, model.buffers, B) };
   }
   const model = new MLP({ sizes, backend: kind, threads });
   return { model, engine: model.engine(B) };
