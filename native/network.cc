@@ -404,6 +404,7 @@ void Network::rebuild_shadow(const float* params) {
       }
   });
   shadow_valid_ = true;
+  shadow_params_ = params;
 }
 
 void Network::first_layer_sparse_forward(const float* params, int B, bool training, const DropoutSource&) {
@@ -428,7 +429,7 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     s.dw1t.assign((size_t)I * s.Ld, 0.0f);
     s.sparse_ready = true;
   }
-  if (!shadow_valid_) rebuild_shadow(params);
+  if (!shadow_valid_ || shadow_params_ != params) rebuild_shadow(params);
   const float* b = params + bias_offset_[0];
   for (int j = 0; j < H; j++) s.b1[j] = b[j] - s.bfold[j];  // bfold stays 0 without a transform
   // Rows of one class share more non-zero inputs, so a group of neighbours in that order visits fewer positions.

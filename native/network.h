@@ -126,6 +126,7 @@ class Network {
   std::unique_ptr<Scratch> s_;
   std::unique_ptr<ThreadTeam> team_;
   bool shadow_valid_ = false;
+  const float* shadow_params_ = nullptr;  // the buffer the shadow was made from: another one makes it stale too
   bool gradients_inside_ = false;
   bool last_sparse_ = false;
   double phase_seconds_[kPhases] = {0, 0, 0, 0, 0};
