@@ -16,6 +16,8 @@ export interface NativeAddon {
   /** C(M,N) = op(A)·op(B) with tight leading dimensions; `useFallback` picks the built-in GEMM over the BLAS. */
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, useFallback: boolean): void;
   SparseTrainer: new (sizes: Int32Array, maxBatch: number, threads: number) => NativeSparseTrainer;
+  /** `reference`: every product naive and no sparse path (the tests' reference walk). */
+  Network: new (spec: NativeNetworkSpec, maxBatch: number, threads: number, reference?: boolean) => NativeNetwork;
   gemmInfo(): { blas: 'openblas' | 'fallback'; config: string; threads: number };
   setThreads(threads: number): void;
 }
@@ -31,6 +33,49 @@ export interface NativeSparseTrainer {
   downloadGradients(grads: Float32Array): void;
   invalidateShadow(): void;
   /** Seconds per phase since the last call: [gather + first layer forward, rest + loss + backward, first layer gradient, Adam]. */
+  takePhaseSeconds(): Float64Array;
+  dispose(): void;
+}
+
+/** A NetworkSpec as the native Network takes it (lib/network.ts), sizes as an Int32Array. */
+export interface NativeNetworkSpec {
+  sizes: Int32Array;
+  activation: string;
+  negativeSlope: number;
+  dropout: number;
+  loss: string;
+  classWeights: Float32Array | null;
+  inputMean: Float32Array | null;
+  inputStd: Float32Array | null;
+}
+
+/**
+ * The native engine for any stack of layers (native/network.h). Parameters, gradients and Adam's moments are the
+ * caller's flat buffers; features are Uint8Array pixels or Float32Array values, (N, I); targets Int32Array (N) class
+ * indices for cross_entropy, else Float32Array (N, K). Scratch and threads are made on first use (`started`).
+ */
+export interface NativeNetwork {
+  readonly threads: number;
+  readonly started: boolean;
+  /** Floats per vector in the sparse first layer's tiles: 16 with AVX-512, 8 with AVX2 (or FCNET_SIMD=avx2). */
+  readonly vectorFloats: number;
+  /** One step on rows indices[offset .. offset + B): gather, forward, loss, backward, Adam; the mean loss. */
+  trainBatch(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, features: Uint8Array | Float32Array,
+    targets: Int32Array | Float32Array, indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number,
+    dropoutSeed: number): number;
+  /** Forward (training mode) and backward on x (B, I): every gradient into grads; the mean loss. */
+  computeGradients(params: Float32Array, grads: Float32Array, x: Float32Array, targets: Int32Array | Float32Array, B: number,
+    dropout: { seed: number; step: number } | { masks: Uint8Array } | null): number;
+  adamStep(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, hyper: AdamHyper, step: number): void;
+  /** logits (n, K) of x (n, I), evaluation mode, in batches of at most maxBatch. */
+  forward(params: Float32Array, x: Float32Array, n: number, logits: Float32Array): void;
+  /** Rows [0, n) in order: Σ of (batch mean loss · batch rows), and the rows whose argmax is their label. */
+  evaluate(params: Float32Array, features: Uint8Array | Float32Array, targets: Int32Array | Float32Array, n: number): { lossSum: number; correct: number };
+  /** Writes the last sparse step's fc1.weight gradient (kept transposed inside) into grads; no-op otherwise. */
+  downloadGradients(grads: Float32Array): void;
+  /** The parameters were changed from outside: the sparse path's transposed copy of fc1.weight is rebuilt. */
+  invalidateShadow(): void;
+  /** [gather, forward, backward, first layer's sparse gradient, Adam] seconds, then steps and sparse steps, since the last call. */
   takePhaseSeconds(): Float64Array;
   dispose(): void;
 }

@@ -9,6 +9,7 @@
 #include "gemm.h"
 #include "kernels.h"
 #include "napi_checks.h"
+#include "network_binding.h"
 #include "sparse_trainer_binding.h"
 
 namespace {
@@ -191,6 +192,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gemmInfo", Napi::Function::New(env, GemmInfo, "gemmInfo"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("SparseTrainer", fcnet_napi::sparse_trainer_class(env));
+  exports.Set("Network", fcnet_napi::network_class(env));
   return exports;
 }
 

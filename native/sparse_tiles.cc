@@ -163,37 +163,95 @@ bool wide_vectors() {
 
 int tile_vector_floats() { return wide_vectors() ? 16 : 8; }
 
-int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I) {
-  const uint8_t* row[kRowGroup];
-  for (int q = 0; q < n; q++) row[q] = pixels + (size_t)rows[q] * I;
+namespace {
+
+// The value of one input: a pixel scaled by 1/255 through the table, or a float as it is.
+inline float input_value(uint8_t v, const float* scale) { return scale[v]; }
+inline float input_value(float v, const float*) { return v; }
+inline bool is_zero(uint8_t v) { return v == 0; }
+inline bool is_zero(float v) { return v == 0.0f; }
+
+// Whether all of the eight values at p are zero (the bytes of +0.0f are all zero too; a −0.0f counts as non-zero,
+// which only costs a multiplication by zero).
+inline bool eight_zero(const uint8_t* const* rows, int n, int k) {
+  uint64_t any = 0;
+  for (int q = 0; q < n; q++) {
+    uint64_t word;
+    std::memcpy(&word, rows[q] + k, 8);
+    any |= word;
+  }
+  return any == 0;
+}
+inline bool eight_zero(const float* const* rows, int n, int k) {
+  uint64_t any = 0;
+  for (int q = 0; q < n; q++) {
+    uint64_t words[4];
+    std::memcpy(words, rows[q] + k, 32);
+    any |= words[0] | words[1] | words[2] | words[3];
+  }
+  return any == 0;
+}
+
+template <typename T>
+int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* rows, int n, int I) {
+  const T* row[kRowGroup];
+  for (int q = 0; q < n; q++) row[q] = inputs + (size_t)rows[q] * I;
   const float* scale = pixel_scale();
   int count = 0;
   auto take = [&](int k) {
     index[count] = k;
     float* v = value + (size_t)count * kRowGroup;
-    for (int q = 0; q < kRowGroup; q++) v[q] = q < n ? scale[row[q][k]] : 0.0f;
+    for (int q = 0; q < kRowGroup; q++) v[q] = q < n ? input_value(row[q][k], scale) : 0.0f;
     count++;
   };
   auto any_row = [&](int k) {
     for (int q = 0; q < n; q++)
-      if (row[q][k] != 0) return true;
+      if (!is_zero(row[q][k])) return true;
     return false;
   };
   int k = 0;
   for (; k + 8 <= I; k += 8) {  // MNIST rows are runs of zeros: skip them eight positions at a time
-    uint64_t any = 0;
-    for (int q = 0; q < n; q++) {
-      uint64_t word;
-      std::memcpy(&word, row[q] + k, 8);
-      any |= word;
-    }
-    if (any == 0) continue;
+    if (eight_zero(row, n, k)) continue;
     for (int b = 0; b < 8; b++)
       if (any_row(k + b)) take(k + b);
   }
   for (; k < I; k++)
     if (any_row(k)) take(k);
   return count;
+}
+
+template <typename T>
+void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, int c0, int c1, int B, int I) {
+  const float* scale = pixel_scale();
+  std::fill(count + c0, count + c1, 0);
+  for (int r = 0; r < B; r++) {  // rows outer, in order: every group lists its rows ascending
+    const T* p = inputs + (size_t)r * I;
+    for (int c = c0; c < c1; c++) {
+      const int k0 = c * kColumnGroup, cols = std::min(kColumnGroup, I - k0);
+      bool any = false;
+      if (sizeof(T) == 1 && cols == 4 && kColumnGroup == 4) {
+        uint32_t word;
+        std::memcpy(&word, p + k0, 4);
+        any = word != 0;
+      } else {
+        for (int q = 0; q < cols; q++) any = any || !is_zero(p[k0 + q]);
+      }
+      if (!any) continue;
+      const size_t e = (size_t)c * B + count[c]++;
+      row[e] = r;
+      for (int q = 0; q < kColumnGroup; q++) value[e * kColumnGroup + q] = q < cols ? input_value(p[k0 + q], scale) : 0.0f;
+    }
+  }
+}
+
+}  // namespace
+
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I) {
+  return merge_rows(index, value, pixels, rows, n, I);
+}
+
+int merge_row_group(int32_t* index, float* value, const float* features, const int32_t* rows, int n, int I) {
+  return merge_rows(index, value, features, rows, n, I);
 }
 
 void forward_row_groups(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
@@ -205,24 +263,12 @@ void forward_row_groups(float* out, const float* w1t, const float* b1, const int
 
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
                          int I) {
-  const float* scale = pixel_scale();
-  std::fill(count + c0, count + c1, 0);
-  for (int r = 0; r < B; r++) {  // rows outer, in order: every group lists its rows ascending
-    const uint8_t* p = pixels + (size_t)r * I;
-    for (int c = c0; c < c1; c++) {
-      const int k0 = c * kColumnGroup, cols = std::min(kColumnGroup, I - k0);
-      uint32_t any = 0;
-      if (cols == 4 && kColumnGroup == 4) {
-        std::memcpy(&any, p + k0, 4);
-      } else {
-        for (int q = 0; q < cols; q++) any |= p[k0 + q];
-      }
-      if (any == 0) continue;
-      const size_t e = (size_t)c * B + count[c]++;
-      row[e] = r;
-      for (int q = 0; q < kColumnGroup; q++) value[e * kColumnGroup + q] = q < cols ? scale[p[k0 + q]] : 0.0f;
-    }
-  }
+  merge_columns(count, row, value, pixels, c0, c1, B, I);
+}
+
+void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, int c0, int c1, int B,
+                         int I) {
+  merge_columns(count, row, value, features, c0, c1, B, I);
 }
 
 void gradient_column_groups(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,

@@ -16,17 +16,11 @@
 #include <vector>
 
 #include "kernels.h"
+#include "parameters.h"
 #include "sparse_tiles.h"
 #include "thread_team.h"
 
 namespace fcnet {
-
-struct ParameterPointers {
-  float* params;
-  float* grads;
-  float* m;
-  float* v;
-};
 
 class SparseTrainer {
  public:

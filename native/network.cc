@@ -1,0 +1,669 @@
+#include "network.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "dropout_mask.h"
+#include "gemm.h"
+#include "simd.h"
+#include "sparse_adam.h"
+#include "sparse_tiles.h"
+
+namespace fcnet {
+
+// One linear op with what follows it (activation and dropout on a hidden layer, the loss on the last), its scratch
+// and its views into the flat buffers.
+struct Network::Layer {
+  int I = 0, O = 0;
+  int ld = 0;                  // row stride of every (·, O) buffer below
+  bool hidden = false;
+  std::vector<float> out;      // (max_batch, ld) the activation's output y, or the logits
+  std::vector<float> pre;      // (max_batch, ld) the pre-activation, when the activation's derivative needs it
+  std::vector<float> dropped;  // (max_batch, ld) y after dropout
+  std::vector<uint8_t> mask;   // (max_batch, O) dropout's mask, 1 = kept
+  std::vector<float> grad;     // (max_batch, ld) the loss's gradient with respect to the pre-activation
+  DropoutOp dropout;           // this step's
+  // What the next layer reads.
+  const float* output() const { return dropout.p != 0.0 ? dropped.data() : out.data(); }
+};
+
+// Everything a step needs besides the parameters, allocated on first use.
+struct Network::Scratch {
+  std::vector<Layer> layers;
+  std::vector<int32_t> indices;      // (max_batch) the batch's rows, copied and checked by the caller
+  std::vector<int32_t> labels;       // (max_batch)
+  std::vector<float> values;         // (max_batch, K)
+  std::vector<uint8_t> pixels;       // (max_batch, I) the batch as gathered, uint8 datasets
+  std::vector<float> features;       // (max_batch, I) the batch as gathered, float datasets
+  std::vector<float> x;              // (max_batch, I) the dense path's input, transformed
+  std::vector<int64_t> row_nonzero;  // (max_batch)
+  std::vector<double> row_loss;      // (max_batch)
+  std::vector<float> inv_std;        // (I) 1 / std, when the spec has an input transform
+  bool pixels_batch = false;         // which of pixels / features holds this batch
+  float grad_scale = 0.0f;           // 1 / the loss's denominator
+  double denominator = 1.0;
+  // The sparse first layer's (allocated at the first sparse batch).
+  bool sparse_ready = false;
+  int Hp = 0, Ld = 0;
+  std::vector<int32_t> order, group_count, group_index, column_count, column_row;
+  std::vector<int64_t> sort_keys;
+  std::vector<float> group_value, column_value;
+  std::vector<float> b1;     // (Hp) the first layer's bias as the tiles add it (folded: b − W·(μ/σ))
+  std::vector<float> bfold;  // (Hp) W·(μ/σ) (folded transform only)
+  std::vector<float> w1t;    // (I, Ld) fc1.weight transposed (folded: divided by σ per input)
+  std::vector<float> dw1t;   // (I, Ld) Σ_b x[b,k]·dh[b,j], transposed (before the transform's correction)
+};
+
+namespace {
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool has_transform(const NetworkSpec& s) { return !s.input_mean.empty(); }
+
+int padded_width(int H) { return (H + kChunk - 1) / kChunk * kChunk; }
+
+// Runs tasks [0, n) on the whole team, each member taking the next untaken one.
+template <typename F>
+void run_tasks(ThreadTeam& team, int n, const F& task) {
+  if (n <= 0) return;
+  if (team.size() == 1 || n == 1) {
+    for (int t = 0; t < n; t++) task(t);
+    return;
+  }
+  std::atomic<int> next{0};
+  team.run([&](int, int) {
+    for (int t = next.fetch_add(1, std::memory_order_relaxed); t < n; t = next.fetch_add(1, std::memory_order_relaxed))
+      task(t);
+  });
+}
+
+}  // namespace
+
+double Network::estimate_bytes(const NetworkSpec& spec, int max_batch) {
+  const int L = (int)spec.sizes.size() - 1;
+  double params = 0, scratch = 0;
+  const double B = max_batch, I = spec.sizes[0], H = spec.sizes[1];
+  for (int l = 0; l < L; l++) {
+    params += (double)spec.sizes[l] * spec.sizes[l + 1] + spec.sizes[l + 1];
+    const double O = l == 0 ? padded_width(spec.sizes[1]) + 16 : spec.sizes[l + 1];
+    const bool hidden = l + 1 < L;
+    double per_row = 2 * O;  // out, grad
+    if (hidden && activation_needs_input(spec.activation)) per_row += O;
+    if (hidden && spec.dropout > 0) per_row += O + O / 4;
+    scratch += 4 * B * per_row;
+  }
+  scratch += B * (I * 9 + spec.sizes[L] * 4 + 32);                // pixels, features, x, targets, per-row values
+  const double Hp = padded_width((int)H) + 16;
+  scratch += 4 * (2 * I * Hp + 3 * Hp);                             // the sparse path's transposed weights
+  scratch += 4 * ((B / kRowGroup + 1) * I * (1 + kRowGroup) + (I / kColumnGroup + 1) * B * (1 + kColumnGroup));
+  return 4 * 4 * params + scratch;
+}
+
+Network::Network(const NetworkSpec& spec, int max_batch, int threads, bool reference)
+    : spec_(spec), max_batch_(max_batch), threads_(threads < 1 ? 1 : threads), reference_(reference),
+      L_((int)spec.sizes.size() - 1) {
+  size_t offset = 0;
+  for (int l = 0; l < L_; l++) {
+    weight_offset_.push_back(offset);
+    offset += (size_t)spec.sizes[l] * spec.sizes[l + 1];
+    bias_offset_.push_back(offset);
+    offset += spec.sizes[l + 1];
+  }
+  parameter_count_ = offset;
+  const double need = estimate_bytes(spec, max_batch);
+  const double have = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGE_SIZE);
+  if (have > 0 && need > have) {
+    char text[256];
+    std::snprintf(text, sizeof text,
+                  "needs about %.1f GiB (parameters, gradients, Adam's moments and scratch) but this machine has %.1f GiB "
+                  "of memory",
+                  need / (1u << 30), have / (1u << 30));
+    throw std::length_error(text);
+  }
+}
+
+Network::~Network() = default;
+
+void Network::ensure_started() {
+  if (team_) return;
+  auto s = std::make_unique<Scratch>();
+  const int B = max_batch_, I = spec_.sizes[0];
+  s->layers.resize(L_);
+  for (int l = 0; l < L_; l++) {
+    Layer& layer = s->layers[l];
+    layer.I = spec_.sizes[l];
+    layer.O = spec_.sizes[l + 1];
+    layer.hidden = l + 1 < L_;
+    // The first layer's rows are padded for the sparse tiles, which write whole chunks (see sparse_trainer.h).
+    layer.ld = l == 0 ? padded_width(layer.O) + 16 : layer.O;
+    layer.out.assign((size_t)B * layer.ld, 0.0f);
+    layer.grad.assign((size_t)B * layer.ld, 0.0f);
+    if (layer.hidden && activation_needs_input(spec_.activation)) layer.pre.assign((size_t)B * layer.ld, 0.0f);
+    if (layer.hidden && spec_.dropout > 0) {
+      layer.dropped.assign((size_t)B * layer.ld, 0.0f);
+      layer.mask.assign((size_t)B * layer.O, 1);
+    }
+  }
+  const int K = spec_.sizes.back();
+  s->indices.assign(B, 0);
+  s->labels.assign(B, 0);
+  if (!loss_takes_labels(spec_.loss)) s->values.assign((size_t)B * K, 0.0f);
+  s->row_nonzero.assign(B, 0);
+  s->row_loss.assign(B, 0.0);
+  if (has_transform(spec_)) {
+    s->inv_std.resize(I);
+    for (int k = 0; k < I; k++) s->inv_std[k] = 1.0f / spec_.input_std[k];
+  }
+  s_ = std::move(s);
+  // The team's members each run one single-threaded product at a time: the BLAS must not start threads of its own.
+  set_gemm_threads(1);
+  team_ = std::make_unique<ThreadTeam>(threads_);
+}
+
+int32_t* Network::staged_indices() {
+  ensure_started();
+  return s_->indices.data();
+}
+
+int32_t* Network::staged_labels() {
+  ensure_started();
+  return s_->labels.data();
+}
+
+void Network::reset_phase_seconds() {
+  for (double& p : phase_seconds_) p = 0.0;
+  sparse_steps_ = steps_ = 0;
+}
+
+void Network::lap(int phase) {
+  const int64_t now = now_ns();
+  phase_seconds_[phase] += (double)(now - mark_ns_) * 1e-9;
+  mark_ns_ = now;
+}
+
+// Copies the batch's rows (and float targets) into the scratch and counts their non-zero inputs; then decides the
+// first layer's path and lays the inputs out for it.
+void Network::gather(const DataSource& data, const int32_t* indices, int B, bool with_targets) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], K = spec_.sizes.back();
+  s.pixels_batch = data.pixels != nullptr;
+  if (s.pixels_batch && s.pixels.empty()) s.pixels.assign((size_t)max_batch_ * I, 0);
+  if (!s.pixels_batch && s.features.empty()) s.features.assign((size_t)max_batch_ * I, 0.0f);
+  const bool values = with_targets && !loss_takes_labels(spec_.loss);
+  constexpr int kRows = 8;
+  run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
+    for (int r = t * kRows; r < std::min(B, (t + 1) * kRows); r++) {
+      const size_t src = (size_t)indices[r];
+      int64_t nonzero = 0;
+      if (s.pixels_batch) {
+        const uint8_t* in = data.pixels + src * I;
+        uint8_t* out = s.pixels.data() + (size_t)r * I;
+        std::memcpy(out, in, I);
+        for (int k = 0; k < I; k++) nonzero += out[k] != 0;
+      } else {
+        const float* in = data.features + src * I;
+        float* out = s.features.data() + (size_t)r * I;
+        std::memcpy(out, in, sizeof(float) * I);
+        for (int k = 0; k < I; k++) nonzero += out[k] != 0.0f;
+      }
+      s.row_nonzero[r] = nonzero;
+      if (with_targets && data.labels != nullptr) s.labels[r] = data.labels[src];
+      if (values) std::memcpy(s.values.data() + (size_t)r * K, data.values + src * K, sizeof(float) * K);
+    }
+  });
+  int64_t nonzero = 0;
+  for (int r = 0; r < B; r++) nonzero += s.row_nonzero[r];
+  last_sparse_ = !reference_ && (double)nonzero <= kSparseDensityLimit * (double)B * I;
+  if (with_targets) {
+    if (loss_takes_labels(spec_.loss)) {
+      double sum = B;
+      if (!spec_.class_weights.empty()) {
+        sum = 0.0;
+        for (int r = 0; r < B; r++) sum += spec_.class_weights[s.labels[r]];
+      }
+      s.denominator = sum;
+    } else {
+      s.denominator = (double)B * K;
+    }
+    s.grad_scale = (float)(1.0 / s.denominator);
+  }
+  if (last_sparse_) return;  // the sparse forward merges the rows itself
+  if (s.x.empty()) s.x.assign((size_t)max_batch_ * I, 0.0f);
+  const bool transform = has_transform(spec_);
+  run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
+    for (int r = t * kRows; r < std::min(B, (t + 1) * kRows); r++) {
+      float* x = s.x.data() + (size_t)r * I;
+      if (s.pixels_batch) {
+        const uint8_t* p = s.pixels.data() + (size_t)r * I;
+        for (int k = 0; k < I; k++) x[k] = (float)p[k] / 255.0f;
+      } else {
+        std::memcpy(x, s.features.data() + (size_t)r * I, sizeof(float) * I);
+      }
+      if (transform)
+        for (int k = 0; k < I; k++) x[k] = (x[k] - spec_.input_mean[k]) / spec_.input_std[k];
+    }
+  });
+}
+
+void Network::set_dropout(Layer& layer, int B, bool training, const DropoutSource& dropout, int hidden_index) {
+  layer.dropout = DropoutOp{};
+  if (!layer.hidden || spec_.dropout <= 0.0 || !training) return;  // evaluation: the identity
+  layer.dropout.p = spec_.dropout;
+  layer.dropout.mask = layer.mask.data();
+  layer.dropout.layer = (uint32_t)hidden_index;
+  layer.dropout.scale = 1.0f / (float)(1.0 - spec_.dropout);
+  if (dropout.masks != nullptr) {
+    layer.dropout.mask_given = true;
+    const uint8_t* given = dropout.masks;
+    for (int h = 0; h < hidden_index; h++) given += (size_t)B * spec_.sizes[h + 1];
+    for (size_t i = 0; i < (size_t)B * layer.O; i++) layer.mask[i] = given[i] != 0;
+  } else {
+    layer.dropout.seed = dropout.seed;
+    layer.dropout.step = dropout.step;
+  }
+}
+
+// Rows [r0, r1) of the loss, from the last layer's logits: each row's loss into row_loss, and its gradient.
+double Network::loss_rows(int r0, int r1, float grad_scale, bool with_gradient) {
+  Scratch& s = *s_;
+  Layer& last = s.layers[L_ - 1];
+  const int K = last.O;
+  const bool labels = loss_takes_labels(spec_.loss);
+  for (int r = r0; r < r1; r++) {
+    const int32_t label = labels ? s.labels[r] : 0;
+    const float weight = labels && !spec_.class_weights.empty() ? spec_.class_weights[label] : 1.0f;
+    s.row_loss[r] = loss_row(spec_.loss, with_gradient ? last.grad.data() + (size_t)r * last.ld : nullptr,
+                             last.out.data() + (size_t)r * last.ld, label, weight,
+                             labels ? nullptr : s.values.data() + (size_t)r * K, K, grad_scale);
+  }
+  return 0.0;
+}
+
+double Network::forward_walk(const float* params, int B, bool training, bool with_loss, const DropoutSource& dropout) {
+  Scratch& s = *s_;
+  for (int l = 0; l < L_; l++) {
+    Layer& layer = s.layers[l];
+    set_dropout(layer, B, training, dropout, l);
+    if (l == 0 && last_sparse_) {
+      first_layer_sparse_forward(params, B, training, dropout);
+      continue;
+    }
+    const float* x = l == 0 ? s.x.data() : s.layers[l - 1].output();
+    const int ld_x = l == 0 ? layer.I : s.layers[l - 1].ld;
+    ForwardEpilogue e;
+    e.bias = params + bias_offset_[l];
+    e.hidden = layer.hidden;
+    e.activation = spec_.activation;
+    e.slope = spec_.negative_slope;
+    e.pre = layer.pre.empty() ? nullptr : layer.pre.data();
+    e.dropped = layer.dropped.empty() ? nullptr : layer.dropped.data();
+    e.dropout = layer.dropout;
+    e.O = layer.O;
+    const float* w = params + weight_offset_[l];
+    const TilePlan plan = plan_tiles(B, layer.O, layer.I, !layer.hidden);
+    run_tasks(*team_, plan.count(), [&](int t) {
+      int r0, r1, c0, c1;
+      plan.tile(t, &r0, &r1, &c0, &c1);
+      linear_forward_tile(layer.out.data(), layer.ld, x, ld_x, w, layer.I, e, r0, r1, c0, c1, reference_);
+      if (!layer.hidden && with_loss) loss_rows(r0, r1, s.grad_scale, training);  // the whole row is this tile's
+    });
+  }
+  if (!with_loss) return 0.0;
+  if (L_ == 1 && last_sparse_) {  // the logits came from the sparse tiles: the loss on its own
+    constexpr int kRows = 16;
+    run_tasks(*team_, (B + kRows - 1) / kRows,
+              [&](int t) { loss_rows(t * kRows, std::min(B, (t + 1) * kRows), s.grad_scale, training); });
+  }
+  double sum = 0.0;
+  for (int r = 0; r < B; r++) sum += s.row_loss[r];
+  return sum / s.denominator;
+}
+
+void Network::backward_walk(const ParameterPointers& p, int B) {
+  Scratch& s = *s_;
+  for (int l = L_ - 1; l >= 0; l--) {
+    Layer& layer = s.layers[l];
+    if (l == 0 && last_sparse_) {
+      first_layer_sparse_gradient(p, B);
+      continue;
+    }
+    const float* x = l == 0 ? s.x.data() : s.layers[l - 1].output();
+    const int ld_x = l == 0 ? layer.I : s.layers[l - 1].ld;
+    const float* w = p.params + weight_offset_[l];
+    float* dw = p.grads + weight_offset_[l];
+    float* db = p.grads + bias_offset_[l];
+    const TilePlan weights = plan_tiles(layer.O, layer.I, B, false);
+    TilePlan inputs{0, 0, 1, 1};
+    BackwardEpilogue e;
+    Layer* below = l > 0 ? &s.layers[l - 1] : nullptr;
+    if (below != nullptr) {
+      inputs = plan_tiles(B, layer.I, layer.O, false);
+      e.apply = true;
+      e.activation = spec_.activation;
+      e.slope = spec_.negative_slope;
+      e.x_or_y = activation_needs_input(spec_.activation) ? below->pre.data() : below->out.data();
+      if (below->dropout.p != 0.0) {
+        e.mask = below->mask.data();
+        e.scale = below->dropout.scale;
+      }
+      e.O = below->O;
+    }
+    // The sparse first layer's inputs are laid out by column meanwhile, in blocks of column groups.
+    const bool merge = l == 1 && last_sparse_;
+    const int merges = merge ? 8 : 0;
+    const int nw = weights.count(), nx = below ? inputs.count() : 0;
+    run_tasks(*team_, nw + nx + merges, [&](int t) {
+      int r0, r1, c0, c1;
+      if (t < nw) {
+        weights.tile(t, &r0, &r1, &c0, &c1);
+        linear_backward_weight_tile(dw, db, layer.grad.data(), layer.ld, x, ld_x, B, layer.I, r0, r1, c0, c1,
+                                    reference_);
+      } else if (t < nw + nx) {
+        inputs.tile(t - nw, &r0, &r1, &c0, &c1);
+        linear_backward_input_tile(below->grad.data(), below->ld, layer.grad.data(), layer.ld, w, layer.O, layer.I, e,
+                                   r0, r1, c0, c1, reference_);
+      } else {
+        const int groups = (int)s.column_count.size(), m = t - nw - nx;
+        const int g0 = groups * m / merges, g1 = groups * (m + 1) / merges;
+        if (s.pixels_batch)
+          merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0,
+                              g1, B, spec_.sizes[0]);
+        else
+          merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
+                              g1, B, spec_.sizes[0]);
+      }
+    });
+  }
+}
+
+void Network::rebuild_shadow(const float* params) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  const float* w1 = params + weight_offset_[0];
+  const bool transform = has_transform(spec_);
+  run_tasks(*team_, (H + 31) / 32, [&](int t) {
+    const int j0 = t * 32, j1 = std::min(H, j0 + 32);
+    for (int k0 = 0; k0 < I; k0 += 32)
+      for (int j = j0; j < j1; j++)
+        for (int k = k0; k < std::min(I, k0 + 32); k++)
+          s.w1t[(size_t)k * s.Ld + j] = transform ? w1[(size_t)j * I + k] / spec_.input_std[k] : w1[(size_t)j * I + k];
+    if (transform)
+      for (int j = j0; j < j1; j++) {
+        float sum = 0.0f;
+        for (int k = 0; k < I; k++) sum += s.w1t[(size_t)k * s.Ld + j] * spec_.input_mean[k];
+        s.bfold[j] = sum;
+      }
+  });
+  shadow_valid_ = true;
+  shadow_params_ = params;
+}
+
+void Network::first_layer_sparse_forward(const float* params, int B, bool training, const DropoutSource&) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  if (!s.sparse_ready) {
+    s.Hp = padded_width(H);
+    s.Ld = s.Hp + 16;
+    const size_t row_groups = (max_batch_ + kRowGroup - 1) / kRowGroup;
+    const size_t column_groups = (I + kColumnGroup - 1) / kColumnGroup;
+    s.order.assign(max_batch_, 0);
+    s.sort_keys.assign(max_batch_, 0);
+    s.group_count.assign(row_groups, 0);
+    s.group_index.assign(row_groups * I, 0);
+    s.group_value.assign(row_groups * I * kRowGroup, 0.0f);
+    s.column_count.assign(column_groups, 0);
+    s.column_row.assign(column_groups * max_batch_, 0);
+    s.column_value.assign(column_groups * max_batch_ * kColumnGroup, 0.0f);
+    s.b1.assign(s.Hp, 0.0f);
+    s.bfold.assign(s.Hp, 0.0f);
+    s.w1t.assign((size_t)I * s.Ld, 0.0f);
+    s.dw1t.assign((size_t)I * s.Ld, 0.0f);
+    s.sparse_ready = true;
+  }
+  if (!shadow_valid_ || shadow_params_ != params) rebuild_shadow(params);
+  const float* b = params + bias_offset_[0];
+  for (int j = 0; j < H; j++) s.b1[j] = b[j] - s.bfold[j];  // bfold stays 0 without a transform
+  // Rows of one class share more non-zero inputs, so a group of neighbours in that order visits fewer positions.
+  if (loss_takes_labels(spec_.loss) && training) {
+    for (int r = 0; r < B; r++) s.sort_keys[r] = (int64_t)s.labels[r] << 32 | r;
+    std::sort(s.sort_keys.begin(), s.sort_keys.begin() + B);
+    for (int i = 0; i < B; i++) s.order[i] = (int32_t)(s.sort_keys[i] & 0xffffffff);
+  } else {
+    for (int i = 0; i < B; i++) s.order[i] = i;
+  }
+  const int groups = (B + kRowGroup - 1) / kRowGroup;
+  run_tasks(*team_, groups, [&](int g) {
+    const int first = g * kRowGroup, n = std::min(kRowGroup, B - first);
+    int32_t* index = s.group_index.data() + (size_t)g * I;
+    float* value = s.group_value.data() + (size_t)g * I * kRowGroup;
+    s.group_count[g] = s.pixels_batch ? merge_row_group(index, value, s.pixels.data(), s.order.data() + first, n, I)
+                                      : merge_row_group(index, value, s.features.data(), s.order.data() + first, n, I);
+  });
+  Layer& layer = s.layers[0];
+  const bool fused_relu = layer.hidden && spec_.activation == Activation::kRelu && layer.dropout.p == 0.0;
+  // Each member computes every row for its chunks of hidden units: the chunks its Adam updated in the shadow.
+  team_->run([&](int member, int team) {
+    long c0, c1;
+    split_range(s.Hp / kChunk, member, team, &c0, &c1);
+    forward_row_groups(layer.out.data(), s.w1t.data(), s.b1.data(), s.order.data(), s.group_count.data(),
+                       s.group_index.data(), s.group_value.data(), 0, groups, B, I, (int)c0 * kChunk, (int)c1 * kChunk,
+                       s.Ld, fused_relu);
+  });
+  if (!layer.hidden || fused_relu) return;
+  // Any other activation, or dropout: the epilogue of the dense tiles, over rows, in place.
+  ForwardEpilogue e;
+  e.hidden = true;
+  e.activation = spec_.activation;
+  e.slope = spec_.negative_slope;
+  e.pre = layer.pre.empty() ? nullptr : layer.pre.data();
+  e.dropped = layer.dropped.empty() ? nullptr : layer.dropped.data();
+  e.dropout = layer.dropout;
+  e.O = layer.O;
+  constexpr int kRows = 8;
+  run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
+    const int r0 = t * kRows, r1 = std::min(B, r0 + kRows);
+    for (int r = r0; r < r1; r++) {
+      float* o = layer.out.data() + (size_t)r * layer.ld;
+      for (int j = 0; j < H; j++) {
+        const float v = o[j];
+        if (e.pre != nullptr) e.pre[(size_t)r * layer.ld + j] = v;
+        const float y = activate(e.activation, v, e.slope);
+        o[j] = y;
+        if (e.dropout.p != 0.0) {
+          uint8_t* m = e.dropout.mask + (size_t)r * e.O + j;
+          if (!e.dropout.mask_given)
+            *m = dropout_keep(e.dropout.seed, e.dropout.step, e.dropout.layer, (uint32_t)((size_t)r * e.O + j), e.dropout.p);
+          e.dropped[(size_t)r * layer.ld + j] = *m ? y * e.dropout.scale : 0.0f;
+        }
+      }
+    }
+  });
+}
+
+void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  Layer& layer = s.layers[0];
+  if (L_ == 1) {  // no layer above ran the column merge alongside its own backward
+    constexpr int kBlocks = 8;
+    const int groups = (int)s.column_count.size();
+    run_tasks(*team_, kBlocks, [&](int m) {
+      const int g0 = groups * m / kBlocks, g1 = groups * (m + 1) / kBlocks;
+      if (s.pixels_batch)
+        merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0, g1,
+                            B, I);
+      else
+        merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
+                            g1, B, I);
+    });
+  }
+  lap(2);
+  float* db = p.grads + bias_offset_[0];
+  team_->run([&](int member, int team) {
+    // Each member takes column groups holding about the same number of entries, counting a group's stores as two.
+    const int groups = (int)s.column_count.size();
+    long total = 0;
+    for (int c = 0; c < groups; c++) total += s.column_count[c] + 2;
+    const long begin = total * member / team, end = total * (member + 1) / team;
+    int c0 = groups, c1 = groups;
+    long sum = 0;
+    for (int c = 0; c < groups; c++) {
+      if (c0 == groups && sum >= begin) c0 = c;
+      if (sum >= end) {
+        c1 = c;
+        break;
+      }
+      sum += s.column_count[c] + 2;
+    }
+    gradient_column_groups(s.dw1t.data(), layer.grad.data(), s.column_count.data(), s.column_row.data(),
+                           s.column_value.data(), c0, std::max(c0, c1), B, I, s.Hp, s.Ld);
+    long j0, j1;
+    split_range(H, member, team, &j0, &j1);
+    std::fill(db + j0, db + j1, 0.0f);
+    for (int r = 0; r < B; r++) {
+      const float* g = layer.grad.data() + (size_t)r * s.Ld;
+      for (long j = j0; j < j1; j++) db[j] += g[j];
+    }
+  });
+}
+
+void Network::download_gradients(float* grads) {
+  if (!gradients_inside_) return;
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  float* dw1 = grads + weight_offset_[0];
+  const float* db = grads + bias_offset_[0];
+  const bool transform = has_transform(spec_);
+  constexpr int T = 32;
+  for (int j0 = 0; j0 < H; j0 += T)
+    for (int k0 = 0; k0 < I; k0 += T)
+      for (int j = j0; j < std::min(H, j0 + T); j++)
+        for (int k = k0; k < std::min(I, k0 + T); k++) {
+          const float g = s.dw1t[(size_t)k * s.Ld + j];
+          dw1[(size_t)j * I + k] = transform ? (g - spec_.input_mean[k] * db[j]) / spec_.input_std[k] : g;
+        }
+  gradients_inside_ = false;
+}
+
+void Network::adam_sparse(const ParameterPointers& p, const AdamStepConstants& c) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  const bool transform = has_transform(spec_);
+  const FirstLayerFold fold{transform ? spec_.input_mean.data() : nullptr, transform ? spec_.input_std.data() : nullptr,
+                            p.grads + bias_offset_[0], s.bfold.data()};
+  team_->run([&](int member, int team) {
+    // Split on chunks, as the forward splits: each member updates the part of the shadow it reads next step.
+    long j0, j1;
+    split_range(s.Hp / kChunk, member, team, &j0, &j1);
+    j0 = std::min<long>(j0 * kChunk, H);
+    j1 = std::min<long>(j1 * kChunk, H);
+    adam_first_layer_rows(p.params, p.m, p.v, s.dw1t.data(), s.w1t.data(), (int)j0, (int)j1, I, s.Ld, c, fold);
+    const size_t rest = (size_t)I * H;
+    long i0, i1;
+    split_range((long)(parameter_count_ - rest), member, team, &i0, &i1);
+    adam_range(p.params + rest + i0, p.grads + rest + i0, p.m + rest + i0, p.v + rest + i0, (size_t)(i1 - i0), c);
+  });
+}
+
+double Network::train_batch(const ParameterPointers& p, const DataSource& data, int B, const AdamHyper& hyper,
+                            int64_t step, const DropoutSource& dropout) {
+  ensure_started();
+  mark_ns_ = now_ns();
+  gather(data, s_->indices.data(), B, true);
+  lap(0);
+  const double loss = forward_walk(p.params, B, true, true, dropout);
+  lap(1);
+  steps_++;
+  if (!std::isfinite(loss)) return loss;  // nothing updated
+  backward_walk(p, B);
+  lap(last_sparse_ ? 3 : 2);
+  const AdamStepConstants c = adam_step_constants(hyper, step);
+  if (last_sparse_) {
+    sparse_steps_++;
+    adam_sparse(p, c);
+    gradients_inside_ = true;
+  } else {
+    team_->run([&](int member, int team) {
+      long i0, i1;
+      split_range((long)parameter_count_, member, team, &i0, &i1);
+      adam_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
+    });
+    shadow_valid_ = false;
+    gradients_inside_ = false;
+  }
+  lap(4);
+  return loss;
+}
+
+double Network::compute_gradients(const ParameterPointers& p, const float* x, const float* values, int B,
+                                  const DropoutSource& dropout) {
+  ensure_started();
+  mark_ns_ = now_ns();
+  for (int r = 0; r < B; r++) s_->indices[r] = r;
+  DataSource data;
+  data.features = x;
+  data.values = values;
+  gather(data, s_->indices.data(), B, true);
+  const double loss = forward_walk(p.params, B, true, true, dropout);
+  backward_walk(p, B);
+  gradients_inside_ = last_sparse_;
+  download_gradients(p.grads);
+  return loss;
+}
+
+void Network::adam_step(const ParameterPointers& p, const AdamHyper& hyper, int64_t step) {
+  ensure_started();
+  const AdamStepConstants c = adam_step_constants(hyper, step);
+  team_->run([&](int member, int team) {
+    long i0, i1;
+    split_range((long)parameter_count_, member, team, &i0, &i1);
+    adam_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
+  });
+  shadow_valid_ = false;
+}
+
+void Network::forward(const float* params, const float* x, int64_t n, float* logits) {
+  ensure_started();
+  const int C = spec_.sizes.back();
+  for (int64_t offset = 0; offset < n; offset += max_batch_) {
+    const int B = (int)std::min<int64_t>(max_batch_, n - offset);
+    for (int r = 0; r < B; r++) s_->indices[r] = r;
+    DataSource data;
+    data.features = x + (size_t)offset * spec_.sizes[0];
+    gather(data, s_->indices.data(), B, false);
+    forward_walk(params, B, false, false, DropoutSource{});
+    const Layer& last = s_->layers[L_ - 1];
+    for (int r = 0; r < B; r++)
+      std::memcpy(logits + (size_t)(offset + r) * C, last.out.data() + (size_t)r * last.ld, sizeof(float) * C);
+  }
+}
+
+void Network::evaluate(const float* params, const DataSource& data, int64_t n, double* loss_sum, int64_t* correct) {
+  ensure_started();
+  *loss_sum = 0.0;
+  *correct = 0;
+  const int C = spec_.sizes.back();
+  for (int64_t offset = 0; offset < n; offset += max_batch_) {
+    const int B = (int)std::min<int64_t>(max_batch_, n - offset);
+    for (int r = 0; r < B; r++) s_->indices[r] = (int32_t)(offset + r);
+    gather(data, s_->indices.data(), B, true);
+    *loss_sum += forward_walk(params, B, false, true, DropoutSource{}) * B;
+    if (!loss_takes_labels(spec_.loss)) continue;
+    const Layer& last = s_->layers[L_ - 1];
+    for (int r = 0; r < B; r++) {
+      const float* z = last.out.data() + (size_t)r * last.ld;
+      if (std::max_element(z, z + C) - z == s_->labels[r]) ++*correct;
+    }
+  }
+}
+
+}  // namespace fcnet

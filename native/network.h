@@ -1,0 +1,140 @@
+// One engine for any stack of fully connected layers, as a list of ops walked forward then backward (darknet's
+// forward_network / backward_network, llm.c's gpt2_forward / gpt2_backward), on a team of threads:
+//   Linear(sizes[0] → sizes[1]) → activation → dropout → Linear → ... → Linear (logits) → loss.
+// Every product is split into tiles fixed by the shapes (linear_tiles.h) that the whole team takes in turn, so
+// any thread count gives the same bits. The first Linear has a second path for inputs that are mostly zeros
+// (sparse_tiles.h), chosen per batch from the batch's measured density; there the input transform
+// x' = (x − mean) / std is folded into the weights so that the zeros stay zeros:
+//   forward   W·x' + b = (W/σ)·x + (b − W·(μ/σ))
+//   gradient  dW[j,k] = (Σ_b dh[b,j]·x[b,k] − μ_k·Σ_b dh[b,j]) / σ_k
+// Parameters, gradients and Adam's moments stay in the caller's flat buffers in PyTorch's layout and state_dict
+// order, except the first layer's weight gradient after a sparse step, which download_gradients() writes there.
+// Nothing is allocated and no thread starts until the network is first used.
+// Dimension letters: B batch, I inputs, H the first layer's outputs, Hp = H padded to whole chunks, O a layer's
+// outputs, C classes, K outputs per row of float targets, N dataset rows.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "activations.h"
+#include "adam_math.h"
+#include "linear_tiles.h"
+#include "losses.h"
+#include "parameters.h"
+#include "thread_team.h"
+
+namespace fcnet {
+
+struct NetworkSpec {
+  std::vector<int> sizes;            // layer widths, input first
+  Activation activation = Activation::kRelu;
+  float negative_slope = 0.01f;
+  double dropout = 0.0;              // p in [0, 1)
+  Loss loss = Loss::kCrossEntropy;
+  std::vector<float> class_weights;  // (C) or empty
+  std::vector<float> input_mean;     // (I) or empty (then input_std is empty too)
+  std::vector<float> input_std;      // (I)
+};
+
+// Where a batch's rows come from: pixels (N, I) scaled by 1/255, or features (N, I). Targets: labels (N) checked to
+// lie in [0, C) for cross-entropy, else values (N, K).
+struct DataSource {
+  const uint8_t* pixels = nullptr;
+  const float* features = nullptr;
+  const int32_t* labels = nullptr;
+  const float* values = nullptr;
+};
+
+// Dropout for one training step: drawn from the hash with (seed, step), or given (B, O) per hidden layer, layer
+// after layer; none when the network has p = 0 or for evaluation.
+struct DropoutSource {
+  uint32_t seed = 0, step = 0;
+  const uint8_t* masks = nullptr;
+};
+
+class Network {
+ public:
+  // Throws std::length_error (with the estimate) when the parameters, their gradients and moments and the scratch
+  // would not fit in this machine's memory.
+  Network(const NetworkSpec& spec, int max_batch, int threads, bool reference = false);
+  ~Network();
+
+  // Bytes a network needs: 4 parameter-sized buffers (held by the caller) and the engine's scratch.
+  static double estimate_bytes(const NetworkSpec& spec, int max_batch);
+
+  // The batch's rows of the dataset: the caller copies and checks them here before train_batch (max_batch each).
+  int32_t* staged_indices();
+  int32_t* staged_labels();  // labels[indices[r]], cross-entropy only
+
+  // One step on the staged rows: gather, forward, loss, backward, Adam. Returns the batch's mean loss; when it is
+  // not finite, nothing is updated.
+  double train_batch(const ParameterPointers& p, const DataSource& data, int B, const AdamHyper& hyper, int64_t step,
+                     const DropoutSource& dropout);
+  // Forward and backward on x (B, I) with the staged labels or values (B, K): writes every gradient into p.grads.
+  double compute_gradients(const ParameterPointers& p, const float* x, const float* values, int B,
+                           const DropoutSource& dropout);
+  // One Adam step of every parameter from p.grads (a flat loop).
+  void adam_step(const ParameterPointers& p, const AdamHyper& hyper, int64_t step);
+  // logits (n, C) of x (n, I) in evaluation mode, in batches of at most max_batch.
+  void forward(const float* params, const float* x, int64_t n, float* logits);
+  // Over rows [0, n) of data in order: Σ over batches of (batch mean loss · batch rows), and (cross-entropy) how
+  // many rows' largest logit is their label.
+  void evaluate(const float* params, const DataSource& data, int64_t n, double* loss_sum, int64_t* correct);
+
+  // The last sparse step kept fc1.weight's gradient inside: writes it into grads in PyTorch's layout.
+  void download_gradients(float* grads);
+  // The caller changed the parameters: the sparse path's transposed copy of fc1.weight is stale.
+  void invalidate_shadow() { shadow_valid_ = false; }
+
+  static constexpr int kPhases = 5;  // gather, forward, loss + backward, first layer's gradient, Adam
+  const double* phase_seconds() const { return phase_seconds_; }
+  void reset_phase_seconds();
+  // How many of the steps since the last reset took the sparse path.
+  int64_t sparse_steps() const { return sparse_steps_; }
+  int64_t steps() const { return steps_; }
+
+  int threads() const { return threads_; }
+  int max_batch() const { return max_batch_; }
+  const NetworkSpec& spec() const { return spec_; }
+  size_t parameter_count() const { return parameter_count_; }
+  bool started() const { return team_ != nullptr; }
+
+ private:
+  struct Layer;
+  struct Scratch;
+  void ensure_started();
+  void gather(const DataSource& data, const int32_t* indices, int B, bool with_targets);
+  double forward_walk(const float* params, int B, bool training, bool with_loss, const DropoutSource& dropout);
+  void backward_walk(const ParameterPointers& p, int B);
+  void first_layer_sparse_forward(const float* params, int B, bool training, const DropoutSource& dropout);
+  void first_layer_sparse_gradient(const ParameterPointers& p, int B);
+  void adam_sparse(const ParameterPointers& p, const AdamStepConstants& c);
+  void rebuild_shadow(const float* params);
+  void set_dropout(Layer& layer, int B, bool training, const DropoutSource& dropout, int hidden_index);
+  double loss_rows(int r0, int r1, float grad_scale, bool with_gradient);
+  void lap(int phase);
+
+  const NetworkSpec spec_;
+  const int max_batch_, threads_;
+  const bool reference_;
+  const int L_;  // linear layers
+  size_t parameter_count_ = 0;
+  std::vector<size_t> weight_offset_, bias_offset_;
+  std::unique_ptr<Scratch> s_;
+  std::unique_ptr<ThreadTeam> team_;
+  bool shadow_valid_ = false;
+  const float* shadow_params_ = nullptr;  // the buffer the shadow was made from: another one makes it stale too
+  bool gradients_inside_ = false;
+  bool last_sparse_ = false;
+  double phase_seconds_[kPhases] = {0, 0, 0, 0, 0};
+  int64_t sparse_steps_ = 0, steps_ = 0;
+  int64_t mark_ns_ = 0;
+};
+
+// Above this fraction of non-zero inputs in a batch the first layer takes the dense product.
+constexpr double kSparseDensityLimit = 0.5;
+
+}  // namespace fcnet
