@@ -32,6 +32,8 @@ export class Adam {
   readonly hyper: AdamHyper;
   /** Steps taken; the next update is step + 1 (torch counts from 1). */
   step = 0;
+  /** torch's initial_lr: what a learning-rate schedule starts from. */
+  readonly initialLr: number;
 
   constructor(readonly model: MLP, options: AdamOptions = {}) {
     checkKnownOptions('Adam', options, knownOptions);
@@ -44,6 +46,7 @@ export class Adam {
       eps: checkNumber('eps', options.eps ?? 1e-8, 0, 1),
       weightDecay: checkNumber('weightDecay', options.weightDecay ?? 0, 0, 1e3),
     };
+    this.initialLr = this.hyper.lr;
   }
 
   /** One update of every parameter from the gradients the last backward pass left. */

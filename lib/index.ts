@@ -2,9 +2,14 @@
 export { MLP, parameterLayout, type MLPOptions, type ParameterInfo, type InputKind } from './model';
 export { activations, lossNames, type Activation, type LossName, type NetworkSpec } from './network';
 export { Adam, type AdamOptions, type AdamStateDict } from './adam';
-export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type Evaluation, type TrainingPosition } from './train';
+export { fit, evaluate, clipGradNorm, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type Evaluation, type TrainingPosition } from './train';
 export { loadMnist, mnistDataPackageDir, type Mnist } from './data/mnist';
-export { createDataset, createFeatureDataset, type Dataset, type FeatureDataset, type AnyDataset } from './data/dataset';
+export { createDataset, createFeatureDataset, sortedClassNames, type Dataset, type FeatureDataset, type FeatureDatasetOptions, type AnyDataset } from './data/dataset';
+export { splitDataset, subsetDataset, type SplitOptions } from './data/split';
+export { fitStandardization, type Standardization } from './data/standardize';
+export { SGD, AdamW, type SGDOptions, type AdamWOptions, type Optimizer } from './optimizers';
+export { type LrSchedule, type EarlyStopping, type Monitor } from './schedules';
+export { type ClassMetrics } from './metrics';
 export { parseIdx, readIdxFile, type IdxArray } from './data/idx';
 export { backends, resolveBackend, type BackendChoice, type BackendReport } from './backends';
 export type { BackendName, AdamHyper, Kernels, Engine, Features, Targets, DropoutSource } from './backends/types';

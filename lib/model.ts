@@ -41,6 +41,12 @@ export interface MLPOptions {
    * 'features' any finite floats (a model trained on createFeatureDataset).
    */
   input?: InputKind;
+  /** (K) class i's name, saved with the model: classify() answers with names. cross_entropy only. */
+  classNames?: readonly string[];
+  /** (I) the features' names (a CSV's columns), saved with the model: eval and predict pick columns by them. */
+  featureNames?: readonly string[];
+  /** The target columns' names, saved with the model (one for classes, K for float targets). */
+  targetNames?: readonly string[];
 }
 
 export type InputKind = 'pixels' | 'features';
@@ -66,7 +72,8 @@ export function parameterLayout(sizes: readonly number[]): ParameterInfo[] {
   return layout;
 }
 
-const knownOptions = ['sizes', 'seed', 'backend', 'threads', 'activation', 'negativeSlope', 'dropout', 'loss', 'classWeights', 'inputMean', 'inputStd', 'input'] as const;
+const knownOptions = ['sizes', 'seed', 'backend', 'threads', 'activation', 'negativeSlope', 'dropout', 'loss', 'classWeights', 'inputMean', 'inputStd', 'input',
+  'classNames', 'featureNames', 'targetNames'] as const;
 const RNG_STREAM_WEIGHTS = 1;
 /** Symbol.dispose where the runtime has it (Node ≥ 20.4 / 18.18), so `using` frees the engine. */
 const disposeSymbol: symbol = (Symbol as unknown as { dispose?: symbol }).dispose ?? Symbol.for('nodejs.dispose');
@@ -111,12 +118,30 @@ export function networkSpecFromOptions(sizes: readonly number[], options: MLPOpt
   return { sizes: Object.freeze([...sizes]), activation, negativeSlope, dropout, loss, classWeights, inputMean, inputStd };
 }
 
+/** A frozen copy of `value`: `length` distinct non-empty strings (any length when null). */
+function checkNameList(name: string, value: unknown, length: number | null): readonly string[] {
+  if (!Array.isArray(value) || (length !== null && value.length !== length) || value.length === 0) {
+    throw invalidArgument(length === null ? 'non-empty array of strings' : `array of ${length} strings`, name, value);
+  }
+  value.forEach((v, i) => {
+    if (typeof v !== 'string' || v.length === 0) throw invalidArgument('non-empty string', `${name}[${i}]`, v);
+    if (value.indexOf(v) !== i) throw invalidArgument(`name not used before in ${name}`, `${name}[${i}]`, v);
+  });
+  return Object.freeze([...value] as string[]);
+}
+
 export class MLP {
   readonly sizes: readonly number[];
   /** What the network computes: sizes, activation, dropout, loss, input transform. */
   readonly spec: NetworkSpec;
   /** What `logits()` takes: pixels / 255 in [0, 1], or any finite features. */
   readonly input: InputKind;
+  /** (K) class i's name (saved with the model), or null: classify() then answers with indices. */
+  readonly classNames: readonly string[] | null;
+  /** (I) the features' names (a CSV's columns), or null. */
+  readonly featureNames: readonly string[] | null;
+  /** The targets' names (a CSV's target columns), or null. */
+  readonly targetNames: readonly string[] | null;
   readonly layout: readonly ParameterInfo[];
   /** Parameters, gradients and Adam's moments: one flat Float32Array each, the same layout. */
   readonly buffers: ParameterBuffers;
@@ -144,6 +169,14 @@ export class MLP {
     }
     this.spec = networkSpecFromOptions(this.sizes, options);
     this.input = checkOneOf('input', options.input ?? 'pixels', inputKinds);
+    const outputs = this.sizes[this.sizes.length - 1];
+    if (options.classNames !== undefined && this.spec.loss !== 'cross_entropy') {
+      throw new TypeError(`classNames go with loss 'cross_entropy', not '${this.spec.loss}' (name float targets with targetNames)`);
+    }
+    this.classNames = options.classNames === undefined ? null : checkNameList('classNames', options.classNames, outputs);
+    this.featureNames = options.featureNames === undefined ? null : checkNameList('featureNames', options.featureNames, this.sizes[0]);
+    this.targetNames = options.targetNames === undefined ? null
+      : checkNameList('targetNames', options.targetNames, this.spec.loss === 'cross_entropy' ? 1 : outputs);
     // The BLAS's thread count is per process: set it only when asked, so one model doesn't change another's.
     if (options.threads !== undefined) loadNative().addon?.setThreads(this.threads);
     this.layout = parameterLayout(this.sizes);
@@ -302,8 +335,84 @@ export class MLP {
     return out;
   }
 
+  /**
+   * What the network predicts for raw samples x: rows (an array of N arrays of I numbers) or a Float32Array (N·I)
+   * of features as training took them (for a model of `input: 'pixels'`, a Uint8Array of 0..255 pixels, or
+   * floats in [0, 1]). The model's input transform (inputMean/inputStd, e.g. a saved standardisation) is
+   * applied, as in training. Returns (N, K): class probabilities (softmax of the logits) for cross_entropy,
+   * per-output probabilities (sigmoid) for bce_with_logits, the values themselves for mse and l1.
+   */
+  predict(x: Float32Array | Uint8Array | readonly (readonly number[])[]): Float32Array {
+    const { data, n } = this.samples(x);
+    const K = this.classes;
+    const z = this.logits(data, n);
+    if (this.spec.loss === 'cross_entropy') softmaxRows(z, n, K);
+    else if (this.spec.loss === 'bce_with_logits') for (let i = 0; i < z.length; i++) z[i] = 1 / (1 + Math.exp(-z[i]));
+    return z;
+  }
+
+  /**
+   * The class of each sample in x (as predict takes it): for cross_entropy the most probable class (the first on
+   * ties), as its saved name (string[]) when the model has classNames, else as indices (Int32Array (N)); for
+   * bce_with_logits each output's decision σ(z) ≥ 0.5 as 0/1 (Uint8Array (N·K)). Regression models throw.
+   */
+  classify(x: Float32Array | Uint8Array | readonly (readonly number[])[]): Int32Array | string[] | Uint8Array {
+    const loss = this.spec.loss;
+    if (loss !== 'cross_entropy' && loss !== 'bce_with_logits') {
+      throw new TypeError(`classify: a model with loss '${loss}' predicts values, not classes; use predict()`);
+    }
+    const { data, n } = this.samples(x);
+    const K = this.classes;
+    const z = this.logits(data, n);
+    if (loss === 'bce_with_logits') return Uint8Array.from(z, (v) => (v >= 0 ? 1 : 0));
+    const best = new Int32Array(n);
+    for (let r = 0; r < n; r++) {
+      let b = 0;
+      for (let k = 1; k < K; k++) if (z[r * K + k] > z[r * K + b]) b = k;
+      best[r] = b;
+    }
+    return this.classNames ? Array.from(best, (c) => this.classNames![c]) : best;
+  }
+
+  /** x as predict takes it → (N·I) floats as logits() takes them, and N. */
+  private samples(x: Float32Array | Uint8Array | readonly (readonly number[])[]): { data: Float32Array; n: number } {
+    const I = this.sizes[0];
+    if (Array.isArray(x)) {
+      if (x.length === 0) throw invalidArgument(`array of rows of ${I} numbers`, 'x', x);
+      const data = new Float32Array(x.length * I);
+      x.forEach((row, r) => {
+        if (!Array.isArray(row) || row.length !== I) throw invalidArgument(`array of ${I} numbers`, `x[${r}]`, row);
+        row.forEach((v, c) => {
+          if (typeof v !== 'number') throw invalidArgument('number', `x[${r}][${c}]`, v);
+          data[r * I + c] = v;
+        });
+      });
+      return { data, n: x.length };
+    }
+    if (x instanceof Uint8Array && this.input === 'pixels') {
+      if (x.length % I !== 0 || x.length === 0) throw invalidArgument(`Uint8Array of a non-zero multiple of ${I} pixels`, 'x', x);
+      return { data: Float32Array.from(x, (v) => v / 255), n: x.length / I };
+    }
+    if (!(x instanceof Float32Array) || x.length % I !== 0 || x.length === 0) {
+      throw invalidArgument(`Float32Array of N·${I} features or an array of rows`, 'x', x);
+    }
+    return { data: x, n: x.length / I };
+  }
+
   /** The network's outputs K (the classes, for cross_entropy). */
   get classes(): number {
     return this.sizes[this.sizes.length - 1];
+  }
+}
+
+/** Softmax of each row of z(N, K) in place, in float64 then rounded (max subtracted first, as torch.softmax). */
+function softmaxRows(z: Float32Array, n: number, K: number): void {
+  for (let r = 0; r < n; r++) {
+    const row = z.subarray(r * K, (r + 1) * K);
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) if (row[k] > max) max = row[k];
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(row[k] - max);
+    for (let k = 0; k < K; k++) row[k] = Math.exp(row[k] - max) / sum;
   }
 }

@@ -1,11 +1,15 @@
 // The training loop and evaluation, independent of the backend: the engine does the math, this file
 // decides the order of the samples, when to report, and when to let the event loop run.
-import type { Adam } from './adam';
-import type { DatasetHandle, Engine } from './backends/types';
+import { Adam } from './adam';
+import type { DatasetHandle, Engine, Targets } from './backends/types';
 import { checkInteger, checkKnownOptions, checkNumber, checkOneOf } from './check';
 import { checkTargets, datasetFeatures, datasetTargets, isPixelDataset, type AnyDataset } from './data/dataset';
+import { splitDataset } from './data/split';
+import { classificationReport, regressionErrors, type ClassMetrics } from './metrics';
 import type { MLP } from './model';
+import type { Optimizer } from './optimizers';
 import { Rng, type RngState } from './rng';
+import { EarlyStopper, LrScheduler, type EarlyStopping, type LrSchedule, type Monitor } from './schedules';
 
 /** Where a run stands: the next epoch and step, and the shuffle generator's state at that epoch's start. */
 export interface TrainingPosition {
@@ -34,6 +38,10 @@ export interface EpochInfo {
   seconds: number;
   samples: number;
   position: TrainingPosition;
+  /** The learning rate this epoch ran with. */
+  lr: number;
+  /** The model on the validation data after this epoch (validationData or validationSplit), else null. */
+  validation: Evaluation | null;
 }
 
 export interface FitOptions {
@@ -53,6 +61,19 @@ export interface FitOptions {
   yieldEveryMs?: number;
   /** A non-finite loss: 'throw' stops training (default), 'skip' skips that batch's update. */
   onNonFinite?: 'throw' | 'skip';
+  /** Evaluated after every epoch (onEpoch's `validation`); training never sees it. */
+  validationData?: AnyDataset;
+  /**
+   * Holds out this fraction of `data` (0 < f < 1) for validation, seeded by `seed`, stratified for classes
+   * (splitDataset); trains on the rest. Not with validationData.
+   */
+  validationSplit?: number;
+  /** Stop when the monitored metric stops improving, and put back the best epoch's weights (Keras's EarlyStopping). */
+  earlyStopping?: EarlyStopping;
+  /** The learning rate per epoch (torch.optim.lr_scheduler's StepLR, CosineAnnealingLR, ReduceLROnPlateau). */
+  lrSchedule?: LrSchedule;
+  /** Scale the gradients so that their global L2 norm is at most this (torch.nn.utils.clip_grad_norm_). */
+  clipGradNorm?: number;
 }
 
 export interface FitResult {
@@ -60,9 +81,14 @@ export interface FitResult {
   skippedBatches: number;
   seconds: number;
   position: TrainingPosition;
+  /** The epoch (0-based) after which early stopping ended the run, or null when it ran every epoch. */
+  stoppedEpoch: number | null;
+  /** The epoch whose weights the model holds after early stopping restored them, or null. */
+  bestEpoch: number | null;
 }
 
-const knownFitOptions = ['epochs', 'batchSize', 'seed', 'shuffle', 'onStep', 'onEpoch', 'lossEvery', 'resume', 'yieldEveryMs', 'onNonFinite'] as const;
+const knownFitOptions = ['epochs', 'batchSize', 'seed', 'shuffle', 'onStep', 'onEpoch', 'lossEvery', 'resume', 'yieldEveryMs', 'onNonFinite',
+  'validationData', 'validationSplit', 'earlyStopping', 'lrSchedule', 'clipGradNorm'] as const;
 
 const RNG_STREAM_SHUFFLE = 2;
 const busyModels = new WeakSet<MLP>();
@@ -84,6 +110,10 @@ function checkDatasetFits(model: MLP, data: AnyDataset, name: string): void {
   }
   if (data.n < 1) throw new RangeError(`${name} (${data.source}) holds no samples`);
   checkTargets(data, model.classes, model.spec.loss);
+  const names = isPixelDataset(data) ? null : data.classNames;
+  if (names && model.classNames && names.join('\u0000') !== model.classNames.join('\u0000')) {
+    throw new RangeError(`${name} (${data.source}) names its classes [${names.slice(0, 8).join(', ')}] but the model's are [${model.classNames.slice(0, 8).join(', ')}]: make the dataset with the model's classNames`);
+  }
 }
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -93,7 +123,7 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * Resolves when done; the event loop keeps running meanwhile. While it runs, nothing else (evaluate, logits,
  * callbacks) replaces or resizes the model's engine, so the same seed gives the same bits.
  */
-export async function fit(model: MLP, optimizer: Adam, data: AnyDataset, options: FitOptions = {}): Promise<FitResult> {
+export async function fit(model: MLP, optimizer: Optimizer, data: AnyDataset, options: FitOptions = {}): Promise<FitResult> {
   checkKnownOptions('fit', options, knownFitOptions);
   if (optimizer.model !== model) throw new TypeError('fit: the optimizer was made for another model');
   const epochs = checkInteger('epochs', options.epochs ?? 5, 0, 1e6);
@@ -103,11 +133,27 @@ export async function fit(model: MLP, optimizer: Adam, data: AnyDataset, options
   const yieldEveryMs = checkNumber('yieldEveryMs', options.yieldEveryMs ?? 4, 0, 1e6);
   const onNonFinite = checkOneOf('onNonFinite', options.onNonFinite ?? 'throw', ['throw', 'skip'] as const);
   const shuffle = options.shuffle ?? true;
+  if (options.validationData !== undefined && options.validationSplit !== undefined) {
+    throw new TypeError('fit: give validationData or validationSplit, not both');
+  }
+  let validation = options.validationData ?? null;
+  if (options.validationSplit !== undefined) {
+    const parts = splitDataset(data, checkNumber('validationSplit', options.validationSplit, 0, 0.99, true), { seed });
+    data = parts.train;
+    validation = parts.validation;
+  }
+  const clipGradNorm = options.clipGradNorm === undefined ? null : checkNumber('clipGradNorm', options.clipGradNorm, 0, 1e30, true);
+  const stopper = options.earlyStopping === undefined ? null : new EarlyStopper(options.earlyStopping, validation !== null);
+  const scheduler = options.lrSchedule === undefined ? null : new LrScheduler(options.lrSchedule, optimizer.initialLr, optimizer.hyper.lr);
+  for (const monitor of [stopper?.monitor, scheduler?.monitor]) {
+    if (monitor && monitor !== 'loss' && validation === null) throw new TypeError(`fit: monitoring '${monitor}' needs validationData or validationSplit`);
+  }
   checkDatasetFits(model, data, 'the training set');
+  if (validation !== null) checkDatasetFits(model, validation, 'the validation set');
   if (busyModels.has(model)) throw new Error('fit: this model is busy training; wait for the running fit() to finish before starting another');
   busyModels.add(model);
   try {
-    return await runEpochs(model, optimizer, data, { epochs, batchSize, seed, lossEvery, yieldEveryMs, onNonFinite, shuffle, options });
+    return await runEpochs(model, optimizer, data, { epochs, batchSize, seed, lossEvery, yieldEveryMs, onNonFinite, shuffle, options, validation, clipGradNorm, stopper, scheduler });
   } finally {
     busyModels.delete(model);
   }
@@ -122,9 +168,13 @@ interface LoopSettings {
   onNonFinite: 'throw' | 'skip';
   shuffle: boolean;
   options: FitOptions;
+  validation: AnyDataset | null;
+  clipGradNorm: number | null;
+  stopper: EarlyStopper | null;
+  scheduler: LrScheduler | null;
 }
 
-async function runEpochs(model: MLP, optimizer: Adam, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
+async function runEpochs(model: MLP, optimizer: Optimizer, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
   const engine = model.holdEngine(s.batchSize);
   try {
     return await runEpochsOn(engine, model, optimizer, data, s);
@@ -133,7 +183,7 @@ async function runEpochs(model: MLP, optimizer: Adam, data: AnyDataset, s: LoopS
   }
 }
 
-async function runEpochsOn(engine: Engine, model: MLP, optimizer: Adam, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
+async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
   engine.upload(); // the host buffers are the truth when a run starts: take in any change made to them since
   const handle = handleFor(engine, data);
   const stepsPerEpoch = Math.ceil(data.n / s.batchSize);
@@ -146,6 +196,10 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Adam, data: An
   let lastYield = started;
   let steps = 0;
   let skipped = 0;
+  let stoppedEpoch: number | null = null;
+  let bestWeights: Float32Array | null = null;
+  // Adam without clipping runs fused in the engine's step; anything else steps on the host buffers.
+  const stepper = optimizer instanceof Adam && s.clipGradNorm === null ? null : new HostStepper(engine, model, data, optimizer, s.clipGradNorm);
   try {
     for (let epoch = position.epoch; epoch < s.epochs; epoch++) {
       const epochStarted = performance.now();
@@ -161,7 +215,8 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Adam, data: An
         const offset = step * s.batchSize;
         const B = Math.min(s.batchSize, data.n - offset);
         const wantLoss = hostHasLoss || (step + 1) % s.lossEvery === 0 || step + 1 === stepsPerEpoch;
-        const loss = engine.trainBatch(handle, order, offset, B, optimizer.hyper, optimizer.step + 1, wantLoss, s.seed);
+        const loss = stepper ? stepper.trainBatch(order, offset, B, optimizer.step + 1, s.seed)
+          : engine.trainBatch(handle, order, offset, B, (optimizer as Adam).hyper, optimizer.step + 1, wantLoss, s.seed);
         if (wantLoss && !Number.isFinite(loss)) {
           if (s.onNonFinite === 'throw') {
             throw new Error(`fit: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped before that update (lower the learning rate, or check the data)`);
@@ -185,34 +240,178 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Adam, data: An
       }
       position = { epoch: epoch + 1, step: 0, rngState: rng.getState() };
       const seconds = (performance.now() - epochStarted) / 1000;
-      await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss: lossCount ? lossSum / lossCount : NaN, seconds, samples: data.n, position });
+      const meanLoss = lossCount ? lossSum / lossCount : NaN;
+      // Validation runs on the engine's evaluation path (forward in batches of maxBatch): the run is undisturbed.
+      const validation = s.validation ? evaluate(model, s.validation, s.batchSize) : null;
+      const lr = optimizer.hyper.lr;
+      await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss, seconds, samples: data.n, position, lr, validation });
+      const metric = (monitor: Monitor): number => (monitor === 'loss' ? meanLoss : monitoredValue(validation!, monitor));
+      if (s.scheduler) optimizer.hyper.lr = s.scheduler.step(s.scheduler.monitor ? metric(s.scheduler.monitor) : NaN);
+      if (s.stopper) {
+        if (s.stopper.update(epoch, metric(s.stopper.monitor)) && s.stopper.restoreBestWeights) {
+          engine.download();
+          bestWeights = model.buffers.params.slice();
+        }
+        if (s.stopper.shouldStop) {
+          stoppedEpoch = epoch;
+          break;
+        }
+      }
     }
   } finally {
     engine.download(); // the host buffers hold the result, also when training stopped early
   }
-  return { steps, skippedBatches: skipped, seconds: (performance.now() - started) / 1000, position };
+  const bestEpoch = s.stopper && bestWeights ? s.stopper.bestEpoch : null;
+  if (bestWeights) {
+    model.buffers.params.set(bestWeights);
+    engine.upload();
+  }
+  return { steps, skippedBatches: skipped, seconds: (performance.now() - started) / 1000, position, stoppedEpoch, bestEpoch };
+}
+
+function monitoredValue(e: Evaluation, monitor: Exclude<Monitor, 'loss'>): number {
+  return { val_loss: e.loss, val_accuracy: e.accuracy, val_mse: e.mse, val_mae: e.mae }[monitor];
+}
+
+/**
+ * One training step outside the engine's fused one: gather the batch on the host, the engine's forward and
+ * backward, then (optionally) clip the gradients' global norm and step the optimizer: Adam in the engine, SGD
+ * and AdamW as flat loops on the host buffers (lib/optimizers.ts), the parameters then handed back to the engine.
+ */
+class HostStepper {
+  private readonly x: Float32Array; // (maxBatch, D)
+  private readonly targets: Targets; // (maxBatch) or (maxBatch, K)
+  constructor(private readonly engine: Engine, private readonly model: MLP, private readonly data: AnyDataset,
+    private readonly optimizer: Optimizer, private readonly clipGradNorm: number | null) {
+    this.x = new Float32Array(engine.maxBatch * data.d);
+    const K = model.classes;
+    this.targets = datasetTargets(data) instanceof Int32Array ? new Int32Array(engine.maxBatch) : new Float32Array(engine.maxBatch * K);
+  }
+
+  trainBatch(order: Int32Array, offset: number, B: number, step: number, seed: number): number {
+    gatherRows(this.x, this.targets, this.data, order, offset, B, this.model.classes);
+    const targets = this.targets.subarray(0, this.targets instanceof Int32Array ? B : B * this.model.classes);
+    const loss = this.engine.computeGradients(this.x, targets, B, { seed: seed >>> 0, step });
+    if (!Number.isFinite(loss)) return loss; // nothing updated, as the fused step
+    this.engine.download(); // the gradients whole on the host
+    const { params, grads, m, v } = this.model.buffers;
+    if (this.clipGradNorm !== null) clipGradNorm(grads, this.model, this.clipGradNorm);
+    if (this.optimizer instanceof Adam) {
+      this.engine.adamStep(this.optimizer.hyper, step);
+      this.engine.upload(); // the parameters changed outside any fused step: drop the engine's transposed copy
+    } else {
+      this.optimizer.apply(params, grads, m, v, step);
+      this.engine.upload();
+    }
+    return loss;
+  }
+}
+
+/** x(B,D) and targets of rows order[offset .. offset+B) (pixels scaled by 1/255 as the engines' gather). */
+function gatherRows(x: Float32Array, targets: Targets, data: AnyDataset, order: Int32Array, offset: number, B: number, K: number): void {
+  const features = datasetFeatures(data), all = datasetTargets(data), D = data.d;
+  for (let r = 0; r < B; r++) {
+    const i = order[offset + r];
+    if (features instanceof Uint8Array) for (let k = 0; k < D; k++) x[r * D + k] = features[i * D + k] / 255;
+    else x.set(features.subarray(i * D, (i + 1) * D), r * D);
+    if (all instanceof Int32Array) targets[r] = all[i];
+    else (targets as Float32Array).set(all.subarray(i * K, (i + 1) * K), r * K);
+  }
+}
+
+/**
+ * torch.nn.utils.clip_grad_norm_(parameters, maxNorm) over the flat gradients: the global norm is the L2 norm of
+ * the per-tensor L2 norms (each in float64, rounded to float32 as torch's); every gradient is scaled by
+ * min(1, maxNorm / (norm + 1e-6)). Returns the norm before clipping.
+ */
+export function clipGradNorm(grads: Float32Array, model: MLP, maxNorm: number): number {
+  let total = 0;
+  for (const p of model.layout) {
+    const view = model.view(p.name, 'grads');
+    let sum = 0;
+    for (let k = 0; k < view.length; k++) sum += view[k] * view[k];
+    total += Math.fround(Math.sqrt(sum)) ** 2;
+  }
+  const norm = Math.fround(Math.sqrt(total));
+  const coef = Math.min(1, Math.fround(maxNorm / Math.fround(norm + 1e-6)));
+  for (let k = 0; k < grads.length; k++) grads[k] *= coef;
+  return norm;
 }
 
 export interface Evaluation {
   /** Mean loss over the dataset (the model's loss; no dropout). */
   loss: number;
-  /** Fraction correct, 0..1 (argmax = label); NaN where it means nothing (losses other than cross_entropy). */
+  /**
+   * Fraction correct, 0..1: argmax = label for cross_entropy; for bce_with_logits the samples whose every output's
+   * decision (σ(z) ≥ 0.5) matches its 0/1 target (scikit-learn's subset accuracy); NaN for mse and l1.
+   */
   accuracy: number;
-  /** Samples whose argmax is their label; NaN for losses other than cross_entropy. */
+  /** Samples counted correct as `accuracy` counts them; NaN for mse and l1. */
   correct: number;
   n: number;
+  /** Mean squared error of the outputs (sigmoid's for bce_with_logits) against float targets; NaN for classes. */
+  mse: number;
+  /** Mean absolute error, as mse. */
+  mae: number;
+  /** cross_entropy: precision, recall, F1 and support per class (named as the model's classNames); else null. */
+  perClass: ClassMetrics[] | null;
+  /** cross_entropy: confusion[t][p] = samples of true class t predicted as p; else null. */
+  confusion: number[][] | null;
 }
 
 /**
- * Loss (and, for cross_entropy, accuracy) of `model` on `data`, in batches of `batchSize` (default 100, like the
- * reference). During a fit() of this model (from a callback), it runs on the training engine in batches of at
- * most the fit's batch size, leaving the run undisturbed.
+ * The model's metrics on `data`, in batches of `batchSize` (default 100, like the reference): the mean loss; for
+ * cross_entropy accuracy, per-class precision/recall/F1 and the confusion matrix; for float targets MSE and MAE.
+ * During a fit() of this model (from a callback), it runs on the training engine in batches of at most the fit's
+ * batch size, leaving the run undisturbed.
  */
 export function evaluate(model: MLP, data: AnyDataset, batchSize = 100): Evaluation {
   checkInteger('batchSize', batchSize, 1);
   checkDatasetFits(model, data, 'the evaluation set');
   const engine = model.engine(batchSize);
-  const { lossSum, correct } = engine.evaluateDataset(handleFor(engine, data));
-  const counts = model.spec.loss === 'cross_entropy';
-  return { loss: lossSum / data.n, accuracy: counts ? correct / data.n : NaN, correct: counts ? correct : NaN, n: data.n };
+  const { lossSum } = engine.evaluateDataset(handleFor(engine, data));
+  const outputs = datasetLogits(engine, data);
+  const targets = datasetTargets(data);
+  const K = model.classes, n = data.n;
+  const base = { loss: lossSum / n, n, mse: NaN, mae: NaN, perClass: null, confusion: null, accuracy: NaN, correct: NaN };
+  if (targets instanceof Int32Array) {
+    const predicted = new Int32Array(n);
+    let correct = 0;
+    for (let r = 0; r < n; r++) {
+      let best = 0;
+      for (let k = 1; k < K; k++) if (outputs[r * K + k] > outputs[r * K + best]) best = k;
+      predicted[r] = best;
+      if (best === targets[r]) correct++;
+    }
+    const report = classificationReport(predicted, targets, K, model.classNames);
+    return { ...base, accuracy: correct / n, correct, perClass: report.perClass, confusion: report.confusion };
+  }
+  if (model.spec.loss === 'bce_with_logits') {
+    let correct = 0;
+    for (let r = 0; r < n; r++) {
+      let all = true;
+      for (let k = 0; k < K; k++) if ((outputs[r * K + k] >= 0 ? 1 : 0) !== targets[r * K + k]) all = false;
+      if (all) correct++;
+    }
+    for (let i = 0; i < outputs.length; i++) outputs[i] = 1 / (1 + Math.exp(-outputs[i]));
+    return { ...base, ...regressionErrors(outputs, targets), accuracy: correct / n, correct };
+  }
+  return { ...base, ...regressionErrors(outputs, targets) };
+}
+
+/** logits (N, K) of every sample of `data`, evaluation mode, in batches of the engine's maxBatch. */
+function datasetLogits(engine: Engine, data: AnyDataset): Float32Array {
+  const K = engine.sizes[engine.sizes.length - 1];
+  const out = new Float32Array(data.n * K);
+  const x = new Float32Array(engine.maxBatch * data.d);
+  const order = Int32Array.from({ length: engine.maxBatch }, (_, i) => i);
+  const targets = new Int32Array(engine.maxBatch);
+  const floatTargets = new Float32Array(datasetTargets(data) instanceof Int32Array ? 0 : engine.maxBatch * K);
+  for (let offset = 0; offset < data.n; offset += engine.maxBatch) {
+    const B = Math.min(engine.maxBatch, data.n - offset);
+    for (let r = 0; r < B; r++) order[r] = offset + r;
+    gatherRows(x, floatTargets.length ? floatTargets : targets, data, order, 0, B, K);
+    engine.forward(x.subarray(0, B * data.d), B, out.subarray(offset * K, (offset + B) * K));
+  }
+  return out;
 }

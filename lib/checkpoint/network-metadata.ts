@@ -1,7 +1,8 @@
 // What a weights file records of the network beyond its Linear layers (activation, dropout, loss, class weights,
 // input transform, what logits() takes): ONE versioned JSON entry in safetensors' __metadata__, key 'fcnet':
 //   {"format":1,"activation":"gelu","negative_slope":0.01,"dropout":0.1,"loss":"cross_entropy",
-//    "class_weights":null,"input_mean":[...],"input_std":[...],"input":"pixels"}
+//    "class_weights":null,"input_mean":[...],"input_std":[...],"input":"pixels",
+//    "class_names":["benign","malignant"],"feature_names":[...],"target_names":["diagnosis"]}   (the last three optional)
 // The tensors stay the Linear pairs (fc1.weight, fc1.bias, ...), so PyTorch still loads them with strict=True.
 // A file without the entry (earlier fcnet versions, PyTorch's own files) is ReLU + cross-entropy; a file of a
 // newer format is refused, rather than half understood.
@@ -14,7 +15,7 @@ export const NETWORK_METADATA_KEY = 'fcnet';
 export const NETWORK_FORMAT = 1;
 
 /** The options of MLP that a weights file records. */
-export type NetworkOptions = Pick<MLPOptions, 'activation' | 'negativeSlope' | 'dropout' | 'loss' | 'classWeights' | 'inputMean' | 'inputStd' | 'input'>;
+export type NetworkOptions = Pick<MLPOptions, 'activation' | 'negativeSlope' | 'dropout' | 'loss' | 'classWeights' | 'inputMean' | 'inputStd' | 'input' | 'classNames' | 'featureNames' | 'targetNames'>;
 
 const vector = (v: Float32Array | null): number[] | null => (v === null ? null : Array.from(v));
 
@@ -31,6 +32,11 @@ export function networkMetadata(model: MLP): Record<string, string> {
     input_mean: vector(s.inputMean),
     input_std: vector(s.inputStd),
     input: model.input,
+    // What the data called things (issue 14): class i's name, the feature columns and the target columns, so
+    // classify() answers with names and eval/predict pick a CSV's columns by name. Absent when unknown.
+    ...(model.classNames ? { class_names: [...model.classNames] } : {}),
+    ...(model.featureNames ? { feature_names: [...model.featureNames] } : {}),
+    ...(model.targetNames ? { target_names: [...model.targetNames] } : {}),
   };
   return { [NETWORK_METADATA_KEY]: JSON.stringify(entry) };
 }
@@ -56,7 +62,8 @@ export function networkOptionsFromMetadata(metadata: Record<string, string> | un
   if ((e.format as number) > NETWORK_FORMAT) {
     throw new Error(`${source}: written by a newer fcnet (network format ${e.format}; this fcnet reads format ${NETWORK_FORMAT}): upgrade fcnet to load it`);
   }
-  const known = ['format', 'activation', 'negative_slope', 'dropout', 'loss', 'class_weights', 'input_mean', 'input_std', 'input'];
+  const known = ['format', 'activation', 'negative_slope', 'dropout', 'loss', 'class_weights', 'input_mean', 'input_std', 'input',
+    'class_names', 'feature_names', 'target_names'];
   const unknown = Object.keys(e).filter((k) => !known.includes(k));
   if (unknown.length) throw fail(`has unknown field '${unknown[0].slice(0, 40)}' for format ${NETWORK_FORMAT}`);
   const options: NetworkOptions = {};
@@ -81,6 +88,17 @@ export function networkOptionsFromMetadata(metadata: Record<string, string> | un
   const inputStd = numbers('input_std', e.input_std);
   if (inputMean) options.inputMean = inputMean;
   if (inputStd) options.inputStd = inputStd;
+  const strings = (name: string, value: unknown): string[] | undefined => {
+    if (value === null || value === undefined) return undefined;
+    if (!Array.isArray(value) || !value.every((x) => typeof x === 'string')) throw fail(`field '${name}' must be null or an array of strings`);
+    return value;
+  };
+  const classNames = strings('class_names', e.class_names);
+  const featureNames = strings('feature_names', e.feature_names);
+  const targetNames = strings('target_names', e.target_names);
+  if (classNames) options.classNames = classNames;
+  if (featureNames) options.featureNames = featureNames;
+  if (targetNames) options.targetNames = targetNames;
   if (e.input !== undefined) {
     if (e.input !== 'pixels' && e.input !== 'features') throw fail(`field 'input' must be 'pixels' or 'features'`);
     options.input = e.input as InputKind;

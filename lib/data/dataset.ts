@@ -1,7 +1,7 @@
 // Datasets: labelled images kept as the original bytes (N images of D uint8 pixels, labels as Int32; batches
 // are gathered and scaled to [0, 1], like torchvision's ToTensor, by the backend's kernel), and float features
 // with class indices or float targets (createFeatureDataset).
-import { checkInteger, invalidArgument } from '../check';
+import { checkInteger, checkKnownOptions, invalidArgument } from '../check';
 import type { LossName } from '../network';
 import type { IdxArray } from './idx';
 
@@ -56,13 +56,13 @@ export function checkLabels(data: Dataset, classes: number): void {
 }
 
 /**
- * A dataset of float features: N samples of D float32 features, with class indices (Int32Array (N), for
- * cross_entropy) or float targets (Float32Array (N, K), for bce_with_logits, mse and l1). Features are taken
- * as they are (no 1/255 scaling); a model's inputMean/inputStd transform applies on top.
+ * A dataset of features: N samples of D values, float32 as they are or uint8 pixels (scaled by 1/255 when a batch
+ * is gathered, as createDataset's), with class indices (Int32Array (N), for cross_entropy) or float targets
+ * (Float32Array (N, K), for bce_with_logits, mse and l1). A model's inputMean/inputStd transform applies on top.
  */
 export interface FeatureDataset {
   /** (N, D) */
-  features: Float32Array;
+  features: Float32Array | Uint8Array;
   /** (N) class indices, or (N, K) float targets. */
   targets: Int32Array | Float32Array;
   n: number;
@@ -72,6 +72,12 @@ export interface FeatureDataset {
   k: number;
   /** Where it came from, for messages. */
   source: string;
+  /** Class i's name, for targets given as names (or names given with indices); null when classes are only indices. */
+  classNames: readonly string[] | null;
+  /** (D) the features' names (a CSV's column names), or null. */
+  featureNames: readonly string[] | null;
+  /** (K) the targets' names (a CSV's target columns), or null. */
+  targetNames: readonly string[] | null;
 }
 
 /** Either kind of dataset fit() and evaluate() take. */
@@ -92,42 +98,122 @@ export function datasetTargets(data: AnyDataset): Int32Array | Float32Array {
   return isPixelDataset(data) ? data.labels : data.targets;
 }
 
-/**
- * A dataset from float features in memory: features (N·D) with D = `featuresPerSample`, and targets either
- * class indices (Int32Array or an array of integers, length N) or float targets (Float32Array of length N·K).
- * Every value must be finite, so a NaN is found here, with its place, rather than mid-training.
- */
-export function createFeatureDataset(features: Float32Array, targets: Int32Array | Float32Array | ArrayLike<number>,
-  featuresPerSample: number, source = 'dataset'): FeatureDataset {
-  if (!(features instanceof Float32Array)) throw invalidArgument('Float32Array of features', 'features', features);
-  const d = checkInteger('featuresPerSample', featuresPerSample, 1, 1 << 24);
-  if (features.length % d !== 0 || features.length === 0) {
-    throw new RangeError(`Expected features of a non-zero multiple of ${d} (featuresPerSample) values but received ${features.length}`);
+export interface FeatureDatasetOptions {
+  /** Where the data came from, for messages. Default 'dataset'. */
+  source?: string;
+  /**
+   * The classes, in index order. With string targets: the names they may take (class i is classNames[i]); default:
+   * the distinct names sorted (numerically when every name is an integer, as '2' < '10'; else by code unit, as
+   * numpy's np.unique). With class indices: names for them, saved with the model so classify() returns names.
+   */
+  classNames?: readonly string[];
+  /** (D) names of the features, saved with the model (a CSV's columns). */
+  featureNames?: readonly string[];
+  /** (K) names of the targets, saved with the model. */
+  targetNames?: readonly string[];
+}
+
+const knownDatasetOptions = ['source', 'classNames', 'featureNames', 'targetNames'] as const;
+
+/** Class names in index order for these target names: integers numerically, anything else by code unit. */
+export function sortedClassNames(names: Iterable<string>): string[] {
+  const distinct = [...new Set(names)];
+  const integers = distinct.every((name) => /^-?(0|[1-9][0-9]{0,14})$/.test(name));
+  return integers ? distinct.sort((a, b) => Number(a) - Number(b)) : distinct.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function checkNames(name: string, value: unknown, length: number | null): readonly string[] {
+  if (!Array.isArray(value) || (length !== null && value.length !== length) || value.length === 0) {
+    throw invalidArgument(length === null ? 'non-empty array of strings' : `array of ${length} strings`, name, value);
   }
-  const n = features.length / d;
-  const badFeature = features.findIndex((x) => !Number.isFinite(x));
-  if (badFeature >= 0) {
-    throw new RangeError(`${source}: feature ${badFeature % d} of sample ${Math.floor(badFeature / d)} is ${features[badFeature]}; features must be finite`);
-  }
-  if (targets instanceof Float32Array) {
-    if (targets.length % n !== 0 || targets.length === 0) {
-      throw new RangeError(`${source}: ${n} samples but ${targets.length} float targets; expected N·K values (K per sample)`);
-    }
-    const bad = targets.findIndex((t) => !Number.isFinite(t));
-    if (bad >= 0) throw new RangeError(`${source}: target ${bad % (targets.length / n)} of sample ${Math.floor(bad / (targets.length / n))} is ${targets[bad]}; targets must be finite`);
-    return { features, targets, n, d, k: targets.length / n, source };
-  }
-  if (targets === null || typeof targets !== 'object' || typeof (targets as ArrayLike<number>).length !== 'number') {
-    throw invalidArgument('Int32Array of class indices or Float32Array of targets', 'targets', targets);
-  }
-  if (targets.length !== n) throw new RangeError(`${source}: ${n} samples but ${targets.length} labels; the counts must agree`);
+  const seen = new Set<string>();
+  value.forEach((v, i) => {
+    if (typeof v !== 'string' || v.length === 0) throw invalidArgument('non-empty string', `${name}[${i}]`, v);
+    if (seen.has(v)) throw invalidArgument(`name not used before in ${name}`, `${name}[${i}]`, v);
+    seen.add(v);
+  });
+  return Object.freeze([...value] as string[]);
+}
+
+/** Class indices (N) from targets given as indices (integers ≥ 0, below `classes` when known) or as names. */
+function classIndices(targets: ArrayLike<unknown>, n: number, classNames: readonly string[] | null): { labels: Int32Array; classNames: readonly string[] | null } {
   const labels = new Int32Array(n);
+  const byName = typeof targets[0] === 'string';
+  if (byName) {
+    for (let i = 0; i < n; i++) if (typeof targets[i] !== 'string') throw invalidArgument('class name (string), as targets[0]', `targets[${i}]`, targets[i]);
+    const names = classNames ?? Object.freeze(sortedClassNames(Array.from(targets as ArrayLike<string>)));
+    const index = new Map(names.map((name, i) => [name, i]));
+    const shown = names.length <= 8 ? names.map((c) => `'${c}'`).join(', ') : `${names.slice(0, 8).map((c) => `'${c}'`).join(', ')}, ... (${names.length})`;
+    for (let i = 0; i < n; i++) {
+      const y = index.get(targets[i] as string);
+      if (y === undefined) throw invalidArgument(`one of the classNames (${shown})`, `targets[${i}]`, targets[i]);
+      labels[i] = y;
+    }
+    return { labels, classNames: names };
+  }
+  const limit = classNames ? classNames.length - 1 : 0x7fffffff;
   for (let i = 0; i < n; i++) {
     const y = targets[i];
-    if (!Number.isInteger(y) || y < 0 || y > 0x7fffffff) throw new RangeError(`Expected a class index (integer ≥ 0) for labels[${i}] but received ${y}`);
+    if (typeof y !== 'number' || !Number.isInteger(y) || y < 0 || y > limit) {
+      throw invalidArgument(`class index (integer between 0 and ${limit})`, `targets[${i}]`, y);
+    }
     labels[i] = y;
   }
-  return { features, targets: labels, n, d, k: 1, source };
+  return { labels, classNames };
+}
+
+/**
+ * A dataset from features in memory: features (N·D) with D = `featuresPerSample`, float32 values or uint8 pixels
+ * (scaled by 1/255 as createDataset's), and targets as one of:
+ * - class indices: Int32Array or array of integers ≥ 0, length N (cross_entropy);
+ * - class names: array of N strings, mapped to indices by `options.classNames` or their sorted order; the names
+ *   are kept (dataset.classNames) and a model made with them saves them, so classify() answers with names;
+ * - float targets: Float32Array of N·K values (bce_with_logits for 0/1 multi-label, mse or l1 for regression).
+ * Every value is checked here, naming its place (`Expected finite number for features[14] (sample 2, feature 4)
+ * but received NaN of type number`), so bad data is found before training rather than mid-epoch.
+ * `options` may be a string: the source, as before.
+ */
+export function createFeatureDataset(features: Float32Array | Uint8Array, targets: Int32Array | Float32Array | ArrayLike<number> | readonly string[],
+  featuresPerSample: number, options: string | FeatureDatasetOptions = {}): FeatureDataset {
+  const opts: FeatureDatasetOptions = typeof options === 'string' ? { source: options } : options;
+  if (opts === null || typeof opts !== 'object') throw invalidArgument('object of options or a source string', 'options', options);
+  checkKnownOptions('createFeatureDataset', opts, knownDatasetOptions);
+  const source = opts.source ?? 'dataset';
+  if (typeof source !== 'string') throw invalidArgument('string', 'source', source);
+  if (!(features instanceof Float32Array) && !(features instanceof Uint8Array)) {
+    throw invalidArgument('Float32Array of features or Uint8Array of pixels', 'features', features);
+  }
+  const d = checkInteger('featuresPerSample', featuresPerSample, 1, 1 << 24);
+  if (features.length % d !== 0 || features.length === 0) {
+    throw invalidArgument(`Float32Array of a non-zero multiple of ${d} (featuresPerSample) values`, 'features', features);
+  }
+  const n = features.length / d;
+  if (features instanceof Float32Array) {
+    const bad = features.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) throw invalidArgument('finite number', `features[${bad}] (sample ${Math.floor(bad / d)}, feature ${bad % d})`, features[bad]);
+  }
+  const featureNames = opts.featureNames === undefined ? null : checkNames('featureNames', opts.featureNames, d);
+  let classNames = opts.classNames === undefined ? null : checkNames('classNames', opts.classNames, null);
+  if (targets instanceof Float32Array) {
+    if (targets.length % n !== 0 || targets.length === 0) {
+      throw invalidArgument(`Float32Array of N·K values (N = ${n} samples, K per sample)`, 'targets', targets);
+    }
+    const k = targets.length / n;
+    const bad = targets.findIndex((t) => !Number.isFinite(t));
+    if (bad >= 0) throw invalidArgument('finite number', `targets[${bad}] (sample ${Math.floor(bad / k)}, target ${bad % k})`, targets[bad]);
+    if (classNames !== null) throw new TypeError('classNames go with class targets (indices or names), not with float targets');
+    const targetNames = opts.targetNames === undefined ? null : checkNames('targetNames', opts.targetNames, k);
+    return { features, targets, n, d, k, source, classNames: null, featureNames, targetNames };
+  }
+  const isList = targets !== null && typeof targets === 'object' && typeof (targets as ArrayLike<unknown>).length === 'number' && !(ArrayBuffer.isView(targets) && !(targets instanceof Int32Array));
+  if (!isList) throw invalidArgument('Int32Array or array of class indices, array of class names, or Float32Array of targets', 'targets', targets);
+  if ((targets as ArrayLike<unknown>).length !== n) {
+    throw invalidArgument(`${n} class targets (one per sample)`, 'targets', targets);
+  }
+  const classes = classIndices(targets as ArrayLike<unknown>, n, classNames);
+  classNames = classes.classNames;
+  const targetNames = opts.targetNames === undefined ? null : checkNames('targetNames', opts.targetNames, 1);
+  return { features, targets: classes.labels, n, d, k: 1, source, classNames, featureNames, targetNames };
 }
 
 /**

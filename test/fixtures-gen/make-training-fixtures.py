@@ -32,6 +32,12 @@ LOSSES = {'cross_entropy': nn.CrossEntropyLoss}  # mean over the batch, on the l
 OPTIMIZERS = {
     'adam': (lambda params, lr: torch.optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0),
              {'betas': '0.9,0.999', 'eps': 1e-8, 'weight_decay': 0}),
+    'sgd': (lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.9, dampening=0.1, weight_decay=1e-3),
+            {'momentum': 0.9, 'dampening': 0.1, 'nesterov': False, 'weight_decay': 1e-3}),
+    'sgd_nesterov': (lambda params, lr: torch.optim.SGD(params, lr=lr, momentum=0.8, nesterov=True, weight_decay=1e-2),
+                     {'momentum': 0.8, 'dampening': 0, 'nesterov': True, 'weight_decay': 1e-2}),
+    'adamw': (lambda params, lr: torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.99), eps=1e-8, weight_decay=0.05),
+              {'betas': '0.9,0.99', 'eps': 1e-8, 'weight_decay': 0.05}),
 }
 
 # A weight with more elements than this keeps only some rows (output units) of its gradient, parameters after
@@ -147,6 +153,10 @@ def make_fixture(sizes, batch, seed, activation='relu', loss='cross_entropy', op
 FIXTURES = OrderedDict([
     ('mlp_H32_B8_seed1', lambda: make_fixture([784, 32, 10], 8, seed=1, steps=3)),
     ('mlp_H500_B100_seed2', lambda: make_fixture([784, 500, 10], 100, seed=2, steps=5)),
+    # issue 14's optimizers: torch.optim.SGD (momentum with dampening; Nesterov) and AdamW, 4 steps each.
+    ('sgd_H32_B8_seed3', lambda: make_fixture([784, 32, 10], 8, seed=3, optimizer='sgd', steps=4, lr=0.05)),
+    ('sgd_nesterov_H32_B8_seed4', lambda: make_fixture([784, 32, 10], 8, seed=4, optimizer='sgd_nesterov', steps=4, lr=0.05)),
+    ('adamw_H32_B8_seed5', lambda: make_fixture([784, 32, 10], 8, seed=5, optimizer='adamw', steps=4, lr=0.01)),
 ])
 
 DTYPES = {torch.float32: 'F32', torch.int64: 'I64'}

@@ -1,0 +1,49 @@
+// SGD (momentum with dampening, Nesterov, weight decay) and AdamW against PyTorch's torch.optim on every host
+// backend: the fixtures come from test/fixtures-gen/make-training-fixtures.py (4 steps on one batch).
+import { MLP } from '../lib/model';
+import { AdamW, SGD } from '../lib/optimizers';
+import { backends } from '../lib/backends';
+import { compareArrays, expectAllClose, type Difference } from './support/compare';
+import { fixturePart, loadFixture, parameterNames } from './support/fixtures';
+
+const available = backends().filter((b) => b.available && b.name !== 'cuda').map((b) => b.name);
+
+const cases = [
+  { name: 'sgd_H32_B8_seed3', state: ['momentum_buffer'], make: (model: MLP, lr: number) => new SGD(model, { lr, momentum: 0.9, dampening: 0.1, weightDecay: 1e-3 }) },
+  { name: 'sgd_nesterov_H32_B8_seed4', state: ['momentum_buffer'], make: (model: MLP, lr: number) => new SGD(model, { lr, momentum: 0.8, nesterov: true, weightDecay: 1e-2 }) },
+  { name: 'adamw_H32_B8_seed5', state: ['exp_avg', 'exp_avg_sq'], make: (model: MLP, lr: number) => new AdamW(model, { lr, betas: [0.9, 0.99], weightDecay: 0.05 }) },
+];
+
+describe.each(available)('on %s', (backend) => {
+  test.each(cases)('$name: losses, parameters and optimizer state after the steps equal torch.optim\'s', ({ name, state, make }) => {
+    const fixture = loadFixture(name);
+    const t = fixture.tensors;
+    const model = new MLP({ sizes: [784, fixture.hidden, 10], backend });
+    model.loadStateDict(Object.fromEntries(parameterNames.map((n) => [n, t[n]])));
+    const optimizer = make(model, fixture.lr);
+    const engine = model.engine(fixture.batch);
+    const losses: number[] = [];
+    for (let s = 0; s < fixture.steps; s++) {
+      losses.push(engine.computeGradients(t.x.data, fixture.labels, fixture.batch));
+      optimizer.update();
+    }
+    model.syncToHost();
+    const diffs: Difference[] = [compareArrays('losses', losses, t.losses.data)];
+    const buffers = { momentum_buffer: 'm', exp_avg: 'm', exp_avg_sq: 'v' } as const;
+    const prefix = name.startsWith('adamw') ? 'adamw' : name.startsWith('sgd_nesterov') ? 'sgd_nesterov' : 'sgd';
+    for (const p of parameterNames) {
+      diffs.push(compareArrays(`after.${p}`, fixturePart(fixture, model.view(p), p), t[`after.${p}`].data));
+      for (const key of state) diffs.push(compareArrays(`${prefix}.${key}.${p}`, fixturePart(fixture, model.view(p, buffers[key as keyof typeof buffers]), p), t[`${prefix}.${key}.${p}`].data));
+    }
+    expectAllClose(`${backend} vs PyTorch, ${name}, after ${fixture.steps} steps:`, diffs);
+    expect(optimizer.step).toBe(fixture.steps);
+  });
+});
+
+test('option messages', () => {
+  const model = new MLP({ sizes: [4, 3, 2], backend: 'js' });
+  expect(() => new SGD(model, { momentum: 1.5 })).toThrow(new RangeError('Expected number from 0 to 1 for momentum but received 1.5 of type number'));
+  expect(() => new SGD(model, { nesterov: true })).toThrow(new TypeError('Nesterov momentum requires a momentum and zero dampening (as torch.optim.SGD)'));
+  expect(() => new AdamW(model, { lr: 0 })).toThrow(new RangeError('Expected number above 0 up to 1000 for lr but received 0 of type number'));
+  expect(() => new SGD(model, { lrr: 1 } as never)).toThrow(TypeError);
+});
