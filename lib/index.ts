@@ -5,6 +5,8 @@ export { Adam, type AdamOptions, type AdamStateDict } from './adam';
 export { fit, evaluate, clipGradNorm, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type Evaluation, type TrainingPosition } from './train';
 export { loadMnist, mnistDataPackageDir, type Mnist } from './data/mnist';
 export { createDataset, createFeatureDataset, sortedClassNames, type Dataset, type FeatureDataset, type FeatureDatasetOptions, type AnyDataset } from './data/dataset';
+export { readCsvDataset, tasks, type CsvOptions, type Task } from './data/csv';
+export { readNpy, parseNpy, readNpyDataset, type NpyArray } from './data/npy';
 export { splitDataset, subsetDataset, type SplitOptions } from './data/split';
 export { fitStandardization, type Standardization } from './data/standardize';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions, type Optimizer } from './optimizers';
