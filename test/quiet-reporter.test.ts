@@ -12,14 +12,15 @@ const result = (file: string, assertions: Assertion[], extra: Record<string, unk
   ...extra,
 });
 
-function printed(run: (reporter: { onRunStart: Function; onTestResult: Function; onRunComplete: Function }) => void): string {
+type Reporter = { onRunStart: Function; onTestResult: Function; onRunComplete: Function };
+function printed(run: (reporter: Reporter) => void, config: Record<string, unknown> = {}): string {
   const lines: string[] = [];
   const write = jest.spyOn(process.stderr, 'write').mockImplementation((text: string | Uint8Array) => {
     lines.push(String(text));
     return true;
   });
   try {
-    run(new QuietReporter({ rootDir: '/repo' }));
+    run(new QuietReporter({ rootDir: '/repo', ...config }));
   } finally {
     write.mockRestore();
   }
@@ -61,4 +62,15 @@ test('skipped tests and the warnings that say why are listed at the end, once ea
     '  test/c.test.ts: cuda engine (skipped: no device)',
     '',
   ]);
+});
+
+test('with -t PATTERN, the tests it left out are not listed as skipped', () => {
+  const out = printed((r) => {
+    r.onTestResult({}, result('e.test.ts', [
+      { status: 'pending', fullName: 'left out by -t' },
+      { status: 'pending', fullName: 'cuda against PyTorch (skipped: no device)' },
+    ]));
+    r.onRunComplete();
+  }, { testNamePattern: 'PyTorch' });
+  expect(out).toBe('\nSkipped, and why (1 test):\n  test/e.test.ts: cuda against PyTorch (skipped: no device)\n');
 });

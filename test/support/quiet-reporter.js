@@ -9,6 +9,8 @@ const path = require('node:path');
 class QuietReporter {
   constructor(globalConfig) {
     this.rootDir = globalConfig.rootDir;
+    // With -t PATTERN the tests it leaves out count as skipped too: list only those that match it.
+    this.namePattern = globalConfig.testNamePattern ? new RegExp(globalConfig.testNamePattern, 'i') : null;
     this.skipped = []; // "file: title" of each skipped test
     this.notes = new Map(); // console warnings that say why something was skipped -> the first file to print it
     this.failed = []; // files with a failing test, or that failed to run
@@ -29,7 +31,8 @@ class QuietReporter {
       if (entry.type === 'warn' && /skip/i.test(entry.message) && !this.notes.has(entry.message)) this.notes.set(entry.message, file);
     }
     for (const assertion of result.testResults) {
-      if (['pending', 'skipped', 'todo'].includes(assertion.status)) this.skipped.push(`${file}: ${assertion.fullName}`);
+      if (!['pending', 'skipped', 'todo'].includes(assertion.status)) continue;
+      if (this.namePattern === null || this.namePattern.test(assertion.fullName)) this.skipped.push(`${file}: ${assertion.fullName}`);
     }
     if (result.numFailingTests === 0 && !result.testExecError) return;
     this.failed.push(file);
