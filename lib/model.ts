@@ -95,6 +95,21 @@ function checkVector(name: string, value: unknown, length: number, min: 'any' | 
   return Float32Array.from(value as ArrayLike<number>);
 }
 
+/**
+ * Refuses, before allocating, a model whose four flat buffers (parameters, gradients, Adam's m and v: 16 bytes a
+ * parameter) would not fit in this machine's memory, or exceed one typed array's limit (2³¹ − 1 values here, the
+ * native engines' int32 indexing). The engines' scratch comes on top (the native one refuses its own with an estimate).
+ */
+function checkFitsInMemory(sizes: readonly number[], count: number): void {
+  const bytes = 16 * count;
+  const gib = (n: number): string => (n / 2 ** 30).toFixed(1);
+  if (count > 0x7fffffff || bytes > os.totalmem()) {
+    throw new RangeError(`MLP ${sizes.join('-')} has ${count.toLocaleString('en-US')} parameters: its parameters, gradients and ` +
+      `Adam's moments would need ${gib(bytes)} GiB (16 bytes a parameter) but this machine has ${gib(os.totalmem())} GiB` +
+      (count > 0x7fffffff ? ' and one buffer holds at most 2,147,483,647 values' : ''));
+  }
+}
+
 /** The NetworkSpec an MLP's options describe, every field checked. */
 export function networkSpecFromOptions(sizes: readonly number[], options: MLPOptions): NetworkSpec {
   const activation = checkOneOf('activation', options.activation ?? 'relu', activations);
@@ -182,6 +197,7 @@ export class MLP {
     this.layout = parameterLayout(this.sizes);
     const last = this.layout[this.layout.length - 1];
     const count = last.offset + elementCount(last.shape);
+    checkFitsInMemory(this.sizes, count);
     this.buffers = { params: new Float32Array(count), grads: new Float32Array(count), m: new Float32Array(count), v: new Float32Array(count) };
     this.initialize(checkInteger('seed', options.seed ?? 0, 0, 0xffffffff));
   }

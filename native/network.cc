@@ -14,6 +14,7 @@
 #include "simd.h"
 #include "sparse_adam.h"
 #include "sparse_tiles.h"
+#include "thin_linear.h"
 
 namespace fcnet {
 
@@ -110,7 +111,8 @@ double Network::estimate_bytes(const NetworkSpec& spec, int max_batch) {
 
 Network::Network(const NetworkSpec& spec, int max_batch, int threads, bool reference)
     : spec_(spec), max_batch_(max_batch), threads_(threads < 1 ? 1 : threads), reference_(reference),
-      L_((int)spec.sizes.size() - 1) {
+      L_((int)spec.sizes.size() - 1),
+      thin_last_(!reference && spec.sizes.back() <= kThinOutputs) {
   size_t offset = 0;
   for (int l = 0; l < L_; l++) {
     weight_offset_.push_back(offset);
@@ -309,6 +311,22 @@ double Network::forward_walk(const float* params, int B, bool training, bool wit
     e.dropout = layer.dropout;
     e.O = layer.O;
     const float* w = params + weight_offset_[l];
+    if (!layer.hidden && thin_last_) {
+      // Row by row: logits, the loss, and (training) the gradient at the layer below, while the row is hot.
+      const bool input_gradient = training && with_loss && l > 0;
+      const BackwardEpilogue below = input_gradient ? backward_epilogue(l) : BackwardEpilogue{};
+      constexpr int kRows = 8;
+      run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
+        const int r0 = t * kRows, r1 = std::min(B, r0 + kRows);
+        thin_forward_rows(layer.out.data(), layer.ld, x, ld_x, w, params + bias_offset_[l], layer.I, layer.O, r0, r1);
+        if (!with_loss) return;
+        loss_rows(r0, r1, s.grad_scale, training);
+        if (input_gradient)
+          thin_backward_input_rows(s.layers[l - 1].grad.data(), s.layers[l - 1].ld, layer.grad.data(), layer.ld, w,
+                                   layer.O, layer.I, below, r0, r1);
+      });
+      continue;
+    }
     const TilePlan plan = plan_tiles(B, layer.O, layer.I, !layer.hidden);
     run_tasks(*team_, plan.count(), [&](int t) {
       int r0, r1, c0, c1;
@@ -341,22 +359,13 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
     const float* w = p.params + weight_offset_[l];
     float* dw = p.grads + weight_offset_[l];
     float* db = p.grads + bias_offset_[l];
-    const TilePlan weights = plan_tiles(layer.O, layer.I, B, false);
-    TilePlan inputs{0, 0, 1, 1};
-    BackwardEpilogue e;
-    Layer* below = l > 0 ? &s.layers[l - 1] : nullptr;
-    if (below != nullptr) {
-      inputs = plan_tiles(B, layer.I, layer.O, false);
-      e.apply = true;
-      e.activation = spec_.activation;
-      e.slope = spec_.negative_slope;
-      e.x_or_y = activation_needs_input(spec_.activation) ? below->pre.data() : below->out.data();
-      if (below->dropout.p != 0.0) {
-        e.mask = below->mask.data();
-        e.scale = below->dropout.scale;
-      }
-      e.O = below->O;
-    }
+    // A thin last layer's input gradient was computed with its loss; its weight gradient goes by blocks of columns.
+    const bool thin = !layer.hidden && thin_last_;
+    constexpr int kThinColumns = 64;
+    const TilePlan weights = thin ? TilePlan{1, layer.I, 1, kThinColumns} : plan_tiles(layer.O, layer.I, B, false);
+    Layer* below = l > 0 && !thin ? &s.layers[l - 1] : nullptr;
+    const TilePlan inputs = below != nullptr ? plan_tiles(B, layer.I, layer.O, false) : TilePlan{0, 0, 1, 1};
+    const BackwardEpilogue e = below != nullptr ? backward_epilogue(l) : BackwardEpilogue{};
     // The sparse first layer's inputs are laid out by column meanwhile, in blocks of column groups.
     const bool merge = l == 1 && last_sparse_;
     const int merges = merge ? 8 : 0;
@@ -365,8 +374,11 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
       int r0, r1, c0, c1;
       if (t < nw) {
         weights.tile(t, &r0, &r1, &c0, &c1);
-        linear_backward_weight_tile(dw, db, layer.grad.data(), layer.ld, x, ld_x, B, layer.I, r0, r1, c0, c1,
-                                    reference_);
+        if (thin)
+          thin_backward_weight_cols(dw, db, layer.grad.data(), layer.ld, x, ld_x, B, layer.I, layer.O, c0, c1);
+        else
+          linear_backward_weight_tile(dw, db, layer.grad.data(), layer.ld, x, ld_x, B, layer.I, r0, r1, c0, c1,
+                                      reference_);
       } else if (t < nw + nx) {
         inputs.tile(t - nw, &r0, &r1, &c0, &c1);
         linear_backward_input_tile(below->grad.data(), below->ld, layer.grad.data(), layer.ld, w, layer.O, layer.I, e,
@@ -383,6 +395,22 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
       }
     });
   }
+}
+
+// The input gradient's epilogue for the layer below layer l: its dropout mask and its activation's derivative.
+BackwardEpilogue Network::backward_epilogue(int l) const {
+  const Layer& below = s_->layers[l - 1];
+  BackwardEpilogue e;
+  e.apply = true;
+  e.activation = spec_.activation;
+  e.slope = spec_.negative_slope;
+  e.x_or_y = activation_needs_input(spec_.activation) ? below.pre.data() : below.out.data();
+  if (below.dropout.p != 0.0) {
+    e.mask = below.mask.data();
+    e.scale = below.dropout.scale;
+  }
+  e.O = below.O;
+  return e;
 }
 
 void Network::rebuild_shadow(const float* params) {

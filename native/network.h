@@ -113,6 +113,7 @@ class Network {
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
   void adam_sparse(const ParameterPointers& p, const AdamStepConstants& c);
   void rebuild_shadow(const float* params);
+  BackwardEpilogue backward_epilogue(int l) const;
   void set_dropout(Layer& layer, int B, bool training, const DropoutSource& dropout, int hidden_index);
   double loss_rows(int r0, int r1, float grad_scale, bool with_gradient);
   void lap(int phase);
@@ -121,6 +122,7 @@ class Network {
   const int max_batch_, threads_;
   const bool reference_;
   const int L_;  // linear layers
+  const bool thin_last_;  // the last layer takes the thin path (thin_linear.h)
   size_t parameter_count_ = 0;
   std::vector<size_t> weight_offset_, bias_offset_;
   std::unique_ptr<Scratch> s_;

@@ -106,13 +106,55 @@ __attribute__((always_inline)) inline void adam_rows(float* __restrict p, float*
   }
 }
 
-}  // namespace
+// Two functions, not one with a branch: each is a clone target of its own, and the plain one compiles exactly as
+// SparseTrainer's did (inlined together, the plain loop measured 15 % slower).
+FCNET_CLONES
+void adam_rows_plain(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict gt,
+                     float* __restrict pt, int j0, int j1, int I, int ld, const AdamStepConstants& c) {
+  for (int jb = j0; jb < j1; jb += 8) {
+    const int nj = std::min(8, j1 - jb);
+    for (int kb = 0; kb < I; kb += 8) {
+      const int nk = std::min(8, I - kb);
+      if (nj < 8 || nk < 8) {
+        for (int jj = 0; jj < nj; jj++) {
+          for (int k = 0; k < nk; k++) {
+            const size_t at = (size_t)(jb + jj) * I + kb + k;
+            p[at] = adam_value(p[at], gt[(size_t)(kb + k) * ld + jb + jj], m[at], v[at], c);
+            pt[(size_t)(kb + k) * ld + jb + jj] = p[at];
+          }
+        }
+        continue;
+      }
+      v8f tile[8];
+      for (int i = 0; i < 8; i++) tile[i] = load8(gt + (size_t)(kb + i) * ld + jb);
+      transpose8(tile);  // now tile[r] = gradient of row jb + r, columns kb .. kb + 7
+      for (int r = 0; r < 8; r++) {
+        const size_t at = (size_t)(jb + r) * I + kb;
+        v8f mr = load8(m + at), vr = load8(v + at);
+        tile[r] = adam_vector(load8(p + at), tile[r], mr, vr, c);
+        store8(p + at, tile[r]);
+        store8(m + at, mr);
+        store8(v + at, vr);
+      }
+      transpose8(tile);
+      for (int i = 0; i < 8; i++) store8(pt + (size_t)(kb + i) * ld + jb, tile[i]);
+    }
+  }
+}
 
 FCNET_CLONES
+void adam_rows_folded(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict gt,
+                      float* __restrict pt, int j0, int j1, int I, int ld, const AdamStepConstants& c,
+                      const FirstLayerFold& fold) {
+  adam_rows<true>(p, m, v, gt, pt, j0, j1, I, ld, c, fold);
+}
+
+}  // namespace
+
 void adam_first_layer_rows(float* p, float* m, float* v, const float* gt, float* pt, int j0, int j1, int I, int ld,
                            const AdamStepConstants& c, const FirstLayerFold& fold) {
-  if (fold.mean != nullptr) adam_rows<true>(p, m, v, gt, pt, j0, j1, I, ld, c, fold);
-  else adam_rows<false>(p, m, v, gt, pt, j0, j1, I, ld, c, fold);
+  if (fold.mean != nullptr) adam_rows_folded(p, m, v, gt, pt, j0, j1, I, ld, c, fold);
+  else adam_rows_plain(p, m, v, gt, pt, j0, j1, I, ld, c);
 }
 
 FCNET_CLONES

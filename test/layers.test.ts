@@ -10,9 +10,11 @@ import { dropoutKeeps, fillDropoutMask, lowbias32 } from '../lib/backends/dropou
 import { lossFunctions } from '../lib/backends/losses';
 import type { BackendName, DropoutSource, Targets } from '../lib/backends/types';
 import { readSafetensorsFile } from '../lib/checkpoint';
+import { createFeatureDataset } from '../lib/data/dataset';
 import { MLP, type MLPOptions } from '../lib/model';
 import { activations, lossNames, type Activation, type LossName } from '../lib/network';
 import type { StateDict } from '../lib/tensor';
+import { fit } from '../lib/train';
 import { compareArrays, expectAllClose, type Difference } from './support/compare';
 import { requireFixtureFile } from './support/fixtures-dir';
 
@@ -227,4 +229,28 @@ describe('central differences per op (float64)', () => {
       expect(Math.abs(grad[k] - numeric)).toBeLessThan(name === 'cross_entropy' || name === 'bce_with_logits' ? 1e-5 : 1e-6);
     }
   });
+});
+
+test('every available host backend trains alike with hash-drawn dropout, GELU, the input transform and float targets: 2 epochs of fit', async () => {
+  const hosts = available.filter((b) => b !== 'cuda');
+  const N = 96, D = 6, K = 3;
+  const features = Float32Array.from({ length: N * D }, (_, i) => Math.sin(i * 0.61) * 2 + (i % 5 === 0 ? 0 : 0.3));
+  const targets = Float32Array.from({ length: N * K }, (_, i) => Math.cos(i * 0.3));
+  const data = createFeatureDataset(features, targets, D, 'toy regression');
+  const results = [];
+  for (const backend of hosts) {
+    const model = new MLP({ sizes: [D, 16, 8, K], backend, seed: 4, activation: 'gelu', dropout: 0.3, loss: 'mse',
+      inputMean: [0.1, 0, -0.1, 0.2, 0, 0], inputStd: [1.5, 1, 2, 1, 0.5, 1], input: 'features' });
+    const losses: number[] = [];
+    await fit(model, new Adam(model, { lr: 0.01 }), data, { epochs: 2, batchSize: 16, seed: 9, onStep: (s) => { losses.push(s.loss); } });
+    model.syncToHost();
+    results.push({ backend, losses, params: model.buffers.params.slice() });
+  }
+  for (const r of results.slice(1)) {
+    expectAllClose(`${r.backend} vs ${results[0].backend}, 12 steps with dropout 0.3 drawn from the seed:`, [
+      compareArrays('losses', r.losses, results[0].losses),
+      compareArrays('params', r.params, results[0].params),
+    ]);
+  }
+  expect(results.length).toBeGreaterThanOrEqual(2);
 });

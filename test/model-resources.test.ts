@@ -131,3 +131,11 @@ test('threads above the core count are allowed and warned about once', () => {
     spy.mockRestore();
   }
 });
+
+test('a model whose buffers would not fit in memory is refused with an estimate, before allocating', () => {
+  const gib = (os.totalmem() / 2 ** 30).toFixed(1);
+  const count = 2 ** 20 * 2 ** 20 + 2 ** 20 + 2 * 2 ** 20 + 2; // fc1 (2²⁰, 2²⁰) + bias, fc2 (2, 2²⁰) + bias
+  expect(count).toBe(1_099_514_773_506);
+  expect(() => new MLP({ sizes: [1 << 20, 1 << 20, 2], backend: 'js' })).toThrow(new RangeError(
+    `MLP 1048576-1048576-2 has 1,099,514,773,506 parameters: its parameters, gradients and Adam's moments would need 16384.0 GiB (16 bytes a parameter) but this machine has ${gib} GiB and one buffer holds at most 2,147,483,647 values`));
+});

@@ -11,7 +11,7 @@ const root = packageRoot();
 const SHARED = 'shared';
 const outside: Array<[string, RegExp]> = [
   [`../${SHARED}`, new RegExp(`\\.\\./${SHARED}\\b`)],
-  [`'..', '${SHARED}'`, new RegExp(`['"]\\.\\.['"],\\s*['"]${SHARED}['"]`)], // path.join(root, '..', 'shared')
+  [`'..', '${SHARED}'`, new RegExp(`['"]\\.\\.['"],\\s*['"]${SHARED}['"]`)], // path.join(root, '..', SHARED)
   [`${SHARED}/fixtures or ${SHARED}/reference`, new RegExp(`\\b${SHARED}/(fixtures|reference)\\b`)],
   [`/work/${SHARED}`, new RegExp(`/work/${SHARED}\\b`)],
 ];

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "../activations.h"  // the CPU core's activation pair, so the ReLU cannot drift from cpu and js
 #include "adam_math.h"
 #include "device_compat.cuh"
 #include "matrix_view.cuh"
@@ -59,10 +60,10 @@ __device__ __forceinline__ void gemm_finish_output(const GemmProblem& p, int m, 
   const size_t at = static_cast<size_t>(m) * p.ldc + n;
   if (p.epilogue == kEpilogueBiasActivation) {
     if (p.bias != nullptr) sum += p.bias[n];
-    if (p.relu && sum < 0.0f) sum = 0.0f;  // a NaN passes, as torch.relu and the cpu and js backends let it
+    if (p.relu) sum = fcnet::relu_activate(sum);  // x < 0 ? 0 : x: a NaN passes, as in torch and on cpu and js
     p.c[at] = sum;
   } else if (p.epilogue == kEpilogueReluMask) {
-    p.c[at] = p.mask[at] <= 0.0f ? 0.0f : sum;  // torch's threshold_backward: a NaN output passes the gradient
+    p.c[at] = fcnet::relu_gradient(p.mask[at]) == 0.0f ? 0.0f : sum;  // y <= 0 ? 0 : grad: a NaN y passes it
   } else {
     p.c[at] = sum;
     if (adam) adam_update_one(p.w_param[at], p.w_m[at], p.w_v[at], sum, *p.adam);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "../activations.h"
 #include "launch.cuh"
 
 namespace {
@@ -108,7 +109,7 @@ __global__ void __launch_bounds__(kThreads) output_layer_kernel(OutputLayerArgs 
     __syncthreads();
     for (int i = tid; i < a.I; i += kThreads) {
       float s = 0.0f;
-      if (!(x_at(i) <= 0.0f)) {  // torch's threshold_backward: a NaN ReLU output passes the gradient
+      if (fcnet::relu_gradient(x_at(i)) != 0.0f) {  // y <= 0: no gradient; a NaN y passes it, as torch's
         for (int c = 0; c < a.C; ++c) s = fmaf(row_logits[c], a.w[static_cast<size_t>(c) * a.I + i], s);
       }
       a.dx[static_cast<size_t>(row) * a.I + i] = s;
