@@ -98,7 +98,7 @@ export function lockFile(file: string, purpose: string): () => void {
       ? `process ${other.pid}${other.host === hostname() ? '' : ` on ${other.host}`}, started ${other.started}`
       : 'another process';
     throw new Error(
-      `${file} is in use by ${who}, which holds ${lock}; ${purpose}. ` +
+      `${file}: in use by ${who}, which holds ${lock}; ${purpose}. ` +
         `Wait for that run to end, or name another file; if no such run is left, delete ${lock}`,
     );
   }
