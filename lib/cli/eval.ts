@@ -26,8 +26,8 @@ async function evalRun({ args, options: o }: CommandInput): Promise<void> {
   const backend = chosenBackend(o);
   const plotsDir = o.plots as string | undefined;
   if (plotsDir !== undefined) {
-    await loadPlotLibraries(); // missing packages: say so before any work
     checkOutputFolder(plotsDir, '--plots', [PLOT_FILES.confusion, PLOT_FILES.misclassified]);
+    await loadPlotLibraries(); // missing packages: say so before any work
   }
   const weights = readModelWeights(file);
   const test = loadMnistTestSet(o.data as string | undefined);

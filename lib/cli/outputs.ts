@@ -8,7 +8,8 @@ function statOrNull(path: string): Stats | null {
   try {
     return statSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null; // ENOTDIR: a file where a folder of the path should be
     throw new Error(`cannot check ${path}: ${(e as Error).message}`);
   }
 }

@@ -99,10 +99,9 @@ async function trainRun(input: CommandInput, context: CommandContext): Promise<v
   const checkpointEvery = o.checkpointEvery as number | undefined;
   if (checkpointEvery !== undefined && checkpointFile === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save');
   const plotsDir = o.plots as string | undefined;
-  if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so now, not after training
-
   const release = prepareOutputs(output, checkpointFile, plotsDir, o.checkpoint === undefined);
   try {
+    if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so now, not after training
     await train(input, context, { logEvery, backend, output, resumeFile, checkpointFile, checkpointEvery, plotsDir });
   } finally {
     release();
