@@ -123,13 +123,14 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /**
  * A pattern for the quoted lines over the masked output: `...` lines are gaps, `...` in a line any text.
- * `loose` also lets every number differ (to find where new numbers go when the docs are rewritten).
+ * `loose` also lets every decimal number differ (losses, accuracies: to find where the new ones go when the docs
+ * are rewritten); integers such as step numbers stay exact, so a line is not matched to its neighbour.
  */
 function quotedPattern(quoted: string[], loose: boolean): RegExp {
   const parts = quoted.map((line) => {
     if (line.trim() === '...') return '(?:[^\\n]*\\n)*?';
     let p = escape(mask(line)).replace(/\\\.\\\.\\\./g, '[^\\n]*?');
-    if (loose) p = p.replace(/\d+(?:\\\.\d+)?(?:e[-+]?\d+)?/g, '-?[\\d.]+(?:e[-+]?\\d+)?');
+    if (loose) p = p.replace(/\d+\\\.\d+(?:e[-+]?\d+)?/g, '-?\\d+\\.\\d+(?:e[-+]?\\d+)?'); // integers (steps, counts) still anchor
     return `(${p})\\n`;
   });
   return new RegExp(`^${parts.join('')}$`, 'd'); // d: the groups' offsets, to find each quoted line's output line

@@ -14,7 +14,8 @@ test('a quote matches its output with `...` for any lines or any text, timings m
   expect(placeOutput(['...', 'Epoch [1/5], Step [200/600], Loss: 0.2131', '...'], output, false)).not.toBeNull();
   expect(placeOutput(['...', 'Epoch [1/5], Step [200/600], Loss: 0.2132', '...'], output, false)).toBeNull();
   expect(placeOutput(['...', 'Epoch [1/5], Step [200/600], Loss: 0.2132', '...'], output, true)).toEqual([null, 'Epoch [1/5], Step [200/600], Loss: 0.2131', null]);
-  expect(placeOutput(quoted.slice(0, 2), output, false)).toBeNull(); // the last line is not quoted and not elided
+  expect(placeOutput(quoted.slice(0, 1), output, false)).toBeNull(); // the lines after it are neither quoted nor elided
+  expect(placeOutput(quoted.slice(0, 2), output, false)).toEqual([null, null]); // a last `...` stands for all of them
   expect(mask('{"seconds":1.42,"samplesPerSecond":103103.6,"loss":0.07} 2 threads 41,234 img/s ETA 0:07')).toBe('{"seconds":#,"samplesPerSecond":#,"loss":0.07} # threads # img/s ETA #');
 });
 
