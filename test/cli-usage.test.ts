@@ -70,6 +70,7 @@ describe('usage mistakes exit 2 before any work, in fcnet\'s words', () => {
     [['train', '--seed', '-3'], "fcnet train: Expected integer between 0 and 4294967295 for --seed but received '-3'", hint('train')],
     [['train', '--hidden', '256,0'], "fcnet train: Expected widths like 500 or 256,128, each between 1 and 16777216 for --hidden but received '256,0'", hint('train')],
     [['train', '--backend', 'tpu'], "fcnet train: Expected one of 'auto', 'cpu', 'js', 'cuda' for --backend but received 'tpu'", hint('train')],
+    [['train', '--backend', 'cpu', '--device', 'js'], "fcnet train: option '--device <name>' cannot be used with option '--backend <name>'", hint('train')],
     [['train', '--log-every', ''], "fcnet train: Expected integer at least 1 for --log-every but received ''", hint('train')],
     [['train', '--checkpoint-every', '5'], 'fcnet train: --checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save', hint('train')],
     [['train', 'now'], "fcnet train: too many arguments for 'train'. Expected 0 arguments but got 1.", hint('train')],

@@ -69,6 +69,8 @@ export interface OptionSpec {
   parse?: ValueParser<unknown>;
   default?: unknown;
   defaultText?: string;
+  /** Options (by camel-cased name) that may not be given with this one. */
+  conflicts?: string[];
 }
 
 /** The widths of the hidden layers: "500", "256,128" (MLP takes 1 to 2^24 per layer). */
@@ -77,7 +79,7 @@ export const hiddenWidths = listOf(integer(1, 1 << 24), 'widths like 500 or 256,
 /** --backend and its alias --device, in every command that runs a network. */
 export const backendOptions: OptionSpec[] = [
   { flags: '--backend <name>', description: `where the math runs: ${backendChoices.join(' | ')}`, parse: oneOf(backendChoices), defaultText: 'auto' },
-  { flags: '--device <name>', description: 'the same as --backend', parse: oneOf(backendChoices) },
+  { flags: '--device <name>', description: 'the same as --backend', parse: oneOf(backendChoices), conflicts: ['backend'] },
 ];
 
 /** The backend that --backend or --device names; 'auto' when neither is given. */

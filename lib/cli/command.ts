@@ -62,6 +62,7 @@ function commandFor(parent: Command, spec: CommandSpec, choose: (c: Chosen) => v
       option.argParser((value: string) => parse(value, option.long ?? o.flags));
     }
     if (o.default !== undefined) option.default(o.default, o.defaultText);
+    if (o.conflicts) option.conflicts(o.conflicts);
     command.addOption(option);
   }
   command.action(() => {
