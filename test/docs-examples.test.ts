@@ -25,7 +25,7 @@ if (cuda) console.log('docs examples test skipped: `auto` trains on cuda here, a
 
 (cuda ? test.skip : test)('every marked example prints what the docs quote', () => {
   const { commands, differences } = runExamples(false);
-  expect(commands).toBeGreaterThanOrEqual(10); // README.md and docs/cli.md mark 10 commands
+  expect(commands).toBeGreaterThanOrEqual(15); // README.md, docs/cli.md and docs/checkpoints.md mark 15 commands
   const report = differences.map((d) => `${d.where}: \`${d.command}\`\n--- quoted\n${d.quoted.join('\n')}\n--- now\n${d.output.join('\n')}`);
   expect(report).toEqual([]);
 }, 600_000);
