@@ -30,10 +30,10 @@ test('--activation gelu --dropout 0.2 trains and the weights file records the ne
 });
 
 test.each([
-  [['--activation', 'swish'], "--activation: expected one of relu, leaky_relu, tanh, sigmoid, gelu, got 'swish'"],
-  [['--dropout', '1'], "--dropout: expected a probability from 0 up to (not including) 1, got '1'"],
-  [['--dropout', 'x'], "--dropout: expected a probability from 0 up to (not including) 1, got 'x'"],
-  [['--loss', 'mse'], "--loss: MNIST's class labels allow only cross_entropy here, got 'mse' (bce_with_logits, mse and l1 need float targets: from code, createFeatureDataset)"],
+  [['--activation', 'swish'], "Expected one of 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu' for --activation but received 'swish'"],
+  [['--dropout', '1'], "Expected number from 0 up to (not including) 1 for --dropout but received '1'"],
+  [['--dropout', 'x'], "Expected number from 0 up to (not including) 1 for --dropout but received 'x'"],
+  [['--loss', 'mse'], "--loss: IDX class labels allow only cross_entropy, got 'mse' (bce_with_logits, mse and l1 need float targets: --data table.csv --target ... --task regress|multilabel)"],
 ])('%j is a usage error before any work', async (flags, message) => {
   const { error } = await captureConsole(() => trainCommand(['--data', folder, ...run, ...flags, '--output', join(folder, 'never.safetensors')]));
   expect(error).toEqual(new UsageError(message));

@@ -41,6 +41,10 @@ export interface EpochEvent {
   /** On MNIST's test set after this epoch; measured only with --json, --plots or the progress bar. */
   testAccuracy?: number;
   testLoss?: number;
+  /** A table's run (--data table.csv): the learning rate this epoch ran with. */
+  lr?: number;
+  /** A table's run with --validation: the held-out rows after this epoch (accuracy for classes, MSE/MAE for values). */
+  validation?: { loss: number; accuracy?: number; mse?: number; mae?: number };
 }
 
 export interface CheckpointEvent {
@@ -63,6 +67,10 @@ export interface EndEvent {
   seconds: number;
   /** The picture files written with --plots. */
   plots?: string[];
+  /** A table's run: which rows the figures are on ('validation' or 'training'), and MSE/MAE for values. */
+  rows?: 'validation' | 'training';
+  mse?: number;
+  mae?: number;
 }
 
 export type TrainEvent = StartEvent | StepEvent | EpochEvent | CheckpointEvent | EndEvent;
@@ -90,7 +98,16 @@ export type ReporterMode = 'plain' | 'terminal' | 'json';
 /** The reference program's text for the events that have one. */
 function referenceLine(e: TrainEvent): string | undefined {
   if (e.event === 'step') return `Epoch [${e.epoch}/${e.epochs}], Step [${e.step}/${e.steps}], Loss: ${e.loss.toFixed(4)}`;
+  if (e.event === 'end' && e.rows !== undefined) {
+    return e.mse !== undefined ? `MSE on the ${e.n} ${e.rows} rows: ${e.mse.toPrecision(6)}, MAE: ${e.mae!.toPrecision(6)}`
+      : `Accuracy of the network on the ${e.n} ${e.rows} rows: ${((100 * e.correct) / e.n).toFixed(2)} %`;
+  }
   if (e.event === 'end') return `Accuracy of the network on the ${e.n} test images: ${(100 * e.correct) / e.n} %`;
+  if (e.event === 'epoch' && e.validation !== undefined) {
+    const v = e.validation;
+    const metric = v.accuracy !== undefined ? `, accuracy ${(100 * v.accuracy).toFixed(2)} %` : v.mse !== undefined ? `, MSE ${v.mse.toPrecision(5)}, MAE ${v.mae!.toPrecision(5)}` : '';
+    return `Epoch [${e.epoch}/${e.epochs}], Loss: ${e.meanLoss.toFixed(4)}, validation loss: ${v.loss.toFixed(4)}${metric}`;
+  }
   return undefined;
 }
 

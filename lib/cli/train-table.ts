@@ -1,0 +1,157 @@
+// `fcnet train --data table.csv --target COLUMN` (or --data X.npy --target y.npy): training on a user's table.
+// The class count and the loss come from the data (--task), the held-out rows from --validation (seeded,
+// stratified), the scaler from the training rows only (--standardize); the model file records the classes,
+// the column names and the scaler, so `fcnet eval` and `fcnet predict` take raw rows, columns by name.
+import { statSync } from 'node:fs';
+import { Adam } from '../adam';
+import { backends, type BackendChoice } from '../backends';
+import { saveMLP } from '../checkpoint';
+import { readCsvDataset, tasks, type Task } from '../data/csv';
+import type { FeatureDataset } from '../data/dataset';
+import { readNpyDataset } from '../data/npy';
+import { splitDataset } from '../data/split';
+import { fitStandardization } from '../data/standardize';
+import { MLP } from '../model';
+import type { LossName } from '../network';
+import { AdamW, SGD, type Optimizer } from '../optimizers';
+import { fit, evaluate } from '../train';
+import { integer, listOf, numberAbove, oneOf, text, UsageError, type OptionSpec, type ValueParser } from './args';
+import type { CommandContext, CommandInput } from './command';
+import { createReporter, reporterMode } from './events';
+import { listenForStop, Interrupted } from './signals';
+
+const fraction: ValueParser<number> = (value, flag) => {
+  const f = value.trim() === value && value !== '' ? Number(value) : NaN;
+  if (!(f > 0 && f < 1)) throw new UsageError(`Expected number above 0 and below 1 for ${flag} but received '${value}'`);
+  return f;
+};
+const nonNegative: ValueParser<number> = (value, flag) => {
+  const x = value.trim() === value && value !== '' ? Number(value) : NaN;
+  if (!(x >= 0 && x <= 1e3)) throw new UsageError(`Expected number from 0 to 1000 for ${flag} but received '${value}'`);
+  return x;
+};
+
+/** The options only a table's run reads; `fcnet train --help` lists them with the others. */
+export const tableOptions: OptionSpec[] = [
+  { flags: '--target <names>', description: 'with a .csv: the target column(s), comma-separated; with a features .npy: the targets .npy', parse: text },
+  { flags: '--task <name>', description: `${tasks.join(', ')} (default: from the target values, as scikit-learn's type_of_target)`, parse: oneOf(tasks) },
+  { flags: '--ignore <columns>', description: 'columns that are not features (IDs), comma-separated', parse: listOf(text, 'column names, comma-separated') },
+  { flags: '--standardize', description: "fit each feature's mean and std on the training rows and save them with the model" },
+  { flags: '--optimizer <name>', description: 'adam, adamw or sgd (torch.optim semantics)', parse: oneOf(['adam', 'adamw', 'sgd'] as const), defaultText: 'adam' },
+  { flags: '--momentum <x>', description: "SGD's momentum", parse: nonNegative, defaultText: '0' },
+  { flags: '--weight-decay <x>', description: 'weight decay (L2 for adam and sgd, decoupled for adamw)', parse: nonNegative },
+  { flags: '--validation <fraction>', description: 'hold out this fraction of the rows (seeded, stratified for classes) and report on them each epoch', parse: fraction },
+  { flags: '--early-stop <patience>', description: 'stop after this many epochs without a better validation loss and keep the best weights', parse: integer(1) },
+];
+
+/** Whether the run trains on a table (a .csv or .npy file, or --target given) rather than IDX files. */
+export function isTableData(o: Record<string, unknown>): boolean {
+  const data = o.data as string | undefined;
+  if (o.target !== undefined) return true;
+  if (data === undefined) return false;
+  if (/\.(csv|npy)$/i.test(data)) return true;
+  try {
+    return statSync(data).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The loss a task trains with (--loss may choose l1 instead of mse for regress). */
+function lossFor(task: Task, asked: LossName | undefined): LossName {
+  const natural: LossName = task === 'classify' ? 'cross_entropy' : task === 'multilabel' ? 'bce_with_logits' : 'mse';
+  if (asked === undefined) return natural;
+  const fits = task === 'regress' ? asked === 'mse' || asked === 'l1' : asked === natural;
+  if (!fits) throw new UsageError(`--loss ${asked} does not fit task '${task}' (${task === 'regress' ? 'mse or l1' : natural})`);
+  return asked;
+}
+
+/** The table the options name: a CSV with its target columns, or two .npy files. */
+async function readTable(o: Record<string, unknown>): Promise<FeatureDataset & { task: Task }> {
+  const data = o.data as string | undefined;
+  const target = o.target as string | undefined;
+  if (data === undefined) throw new UsageError('--target needs --data FILE (a .csv table, or the features .npy)');
+  if (target === undefined) throw new UsageError(`--data ${data}: a table needs --target (the column to predict; for .npy features, the targets .npy)`);
+  if (/\.npy$/i.test(data)) {
+    const dataset = readNpyDataset(data, target, o.task as Task | undefined);
+    return { ...dataset, task: (o.task as Task | undefined) ?? (dataset.targets instanceof Int32Array ? 'classify' : 'regress') };
+  }
+  const dataset = await readCsvDataset(data, { target: target.split(','), ignore: (o.ignore as string[] | undefined) ?? [], task: o.task as Task | undefined });
+  return { ...dataset, task: dataset.task! };
+}
+
+function makeOptimizer(model: MLP, o: Record<string, unknown>): Optimizer {
+  const lr = o.lr as number;
+  const weightDecay = o.weightDecay as number | undefined;
+  const kind = (o.optimizer as string | undefined) ?? 'adam';
+  if (o.momentum !== undefined && kind !== 'sgd') throw new UsageError(`--momentum is SGD's: add --optimizer sgd (got --optimizer ${kind})`);
+  if (kind === 'sgd') return new SGD(model, { lr, momentum: (o.momentum as number | undefined) ?? 0, ...(weightDecay !== undefined && { weightDecay }) });
+  if (kind === 'adamw') return new AdamW(model, { lr, ...(weightDecay !== undefined && { weightDecay }) });
+  return new Adam(model, { lr, ...(weightDecay !== undefined && { weightDecay }) });
+}
+
+export async function trainTable(input: CommandInput, context: CommandContext, plan: { logEvery: number; backend: BackendChoice; output: string }): Promise<void> {
+  const o = input.options;
+  for (const flag of ['resume', 'checkpoint', 'checkpointEvery', 'plots'] as const) {
+    if (o[flag] !== undefined) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for IDX runs; a table's run does not take it yet`);
+  }
+  if (o.earlyStop !== undefined && o.validation === undefined) throw new UsageError('--early-stop watches the validation loss: add --validation FRACTION');
+  const all = await readTable(o);
+  const loss = lossFor(all.task, o.loss as LossName | undefined);
+  const seed = o.seed as number;
+  const parts = o.validation === undefined ? null : splitDataset(all, o.validation as number, { seed });
+  const train = parts?.train ?? all;
+  const scaler = o.standardize ? fitStandardization(train) : null;
+  const outputs = all.classNames ? all.classNames.length : all.k;
+  if (all.classNames && outputs < 2) throw new Error(`${all.source}: the target has one class ('${all.classNames[0]}'); classifying needs at least 2`);
+  const model = new MLP({
+    sizes: [all.d, ...(o.hidden as number[]), outputs], seed, backend: plan.backend, input: all.features instanceof Uint8Array ? 'pixels' : 'features', loss,
+    ...(o.activation !== undefined && { activation: o.activation as never }),
+    ...(o.dropout !== undefined && { dropout: o.dropout as number }),
+    ...(scaler && { inputMean: scaler.mean, inputStd: scaler.std }),
+    ...(all.classNames && { classNames: all.classNames }),
+    ...(all.featureNames && { featureNames: all.featureNames }),
+    ...(all.targetNames && { targetNames: all.targetNames }),
+  });
+  const optimizer = makeOptimizer(model, o);
+  const epochs = o.epochs as number;
+  const batchSize = Math.min(o.batchSize as number, train.n);
+  const reporter = createReporter(reporterMode({ json: o.json === true, plain: o.plain === true }));
+  const stop = listenForStop(() => reporter.note('fcnet: stopping after this step (the weights are not saved)'), context.interrupt);
+  try {
+    const report = backends().find((b) => b.name === model.backend);
+    reporter.note(`fcnet: training ${model.sizes.join('-')} (${all.task}, ${loss}) on ${model.backend} (${report?.detail.split(';')[0]}): ${train.n} training rows${parts ? `, ${parts.validation.n} held out` : ''}`);
+    const stepsPerEpoch = Math.ceil(train.n / batchSize);
+    reporter.emit({ event: 'start', sizes: [...model.sizes], backend: model.backend, epochs, batchSize, lr: optimizer.hyper.lr, seed, stepsPerEpoch, trainImages: train.n, testImages: parts?.validation.n ?? 0 });
+    let samples = 0;
+    const started = performance.now();
+    const result = await fit(model, optimizer, train, {
+      epochs, batchSize, seed,
+      ...(parts && { validationData: parts.validation }),
+      ...(o.earlyStop !== undefined && { earlyStopping: { patience: o.earlyStop as number } }),
+      onStep: ({ epoch, step, loss: l, batchSize: B }) => {
+        samples += B;
+        reporter.progress({ epoch, step, loss: l, batchSize: B });
+        if ((step + 1) % plan.logEvery === 0) reporter.emit({ event: 'step', epoch: epoch + 1, epochs, step: step + 1, steps: stepsPerEpoch, loss: l });
+        if (stop.signal.aborted) throw new Interrupted(stop.by!, `interrupted at epoch ${epoch + 1}, step ${step + 1}; nothing saved (${plan.output} is as it was)`);
+      },
+      onEpoch: ({ epoch, seconds, meanLoss, lr, validation }) => {
+        const v = validation && { loss: validation.loss, ...(Number.isFinite(validation.accuracy) && { accuracy: validation.accuracy }), ...(Number.isFinite(validation.mse) && { mse: validation.mse, mae: validation.mae }) };
+        reporter.emit({ event: 'epoch', epoch: epoch + 1, epochs, seconds, meanLoss, samplesPerSecond: samples / seconds, lr, ...(v && { validation: v }) });
+        samples = 0;
+      },
+    });
+    if (result.stoppedEpoch !== null) reporter.note(`fcnet: early stop after epoch ${result.stoppedEpoch + 1}; kept the weights of epoch ${result.bestEpoch! + 1}`);
+    const rows = parts ? 'validation' : 'training';
+    const e = evaluate(model, parts?.validation ?? train, batchSize);
+    saveMLP(plan.output, model);
+    reporter.emit({
+      event: 'end', accuracy: e.accuracy, correct: e.correct, n: e.n, loss: e.loss, output: plan.output, seconds: (performance.now() - started) / 1000, rows,
+      ...(Number.isFinite(e.mse) && loss !== 'bce_with_logits' && { mse: e.mse, mae: e.mae }),
+    });
+    reporter.note(`fcnet: saved the weights, ${[all.classNames && 'the class names', 'the column names', scaler && 'the scaler'].filter(Boolean).join(', ')} to ${plan.output}`);
+  } finally {
+    stop.dispose();
+    reporter.close();
+  }
+}

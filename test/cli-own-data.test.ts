@@ -1,0 +1,109 @@
+// The command line on a user's table (issue 14): fcnet train --data table.csv --target COLUMN, fcnet eval and
+// fcnet predict on a model file that carries its classes, columns and scaler; eval --normalize for IDX models.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadMLP } from '../lib/checkpoint';
+import { evalCommand } from '../lib/cli/eval';
+import { predictCommand } from '../lib/cli/predict';
+import { trainCommand } from '../lib/cli/train';
+import { readCsvDataset } from '../lib/data/csv';
+import { splitDataset } from '../lib/data/split';
+import { fitStandardization } from '../lib/data/standardize';
+import { captureConsole } from './support/console-capture';
+import { referenceCheckpoint } from './support/fixtures-dir';
+
+const data = join(__dirname, '..', 'examples', 'data');
+const trainCsv = join(data, 'breast-cancer-train.csv');
+const testCsv = join(data, 'breast-cancer-test.csv');
+let folder: string;
+let model: string;
+let events: Record<string, unknown>[];
+beforeAll(async () => {
+  folder = mkdtempSync(join(tmpdir(), 'fcnet-own-cli-'));
+  model = join(folder, 'cancer.safetensors');
+  const run = ['--data', trainCsv, '--target', 'diagnosis', '--standardize', '--hidden', '16', '--epochs', '8', '--batch-size', '16',
+    '--validation', '0.2', '--seed', '3', '--backend', 'js', '--output', model, '--json'];
+  const { stdout, error } = await captureConsole(() => trainCommand(run));
+  if (error) throw error;
+  events = stdout.map((line) => JSON.parse(line));
+});
+afterAll(() => rmSync(folder, { recursive: true, force: true }));
+
+test('train: the class count, the held-out rows and the scaler come from the table; the file records them', async () => {
+  expect(events[0]).toMatchObject({ event: 'start', sizes: [30, 16, 2], trainImages: 227, testImages: 57 });
+  const epochs = events.filter((e) => e.event === 'epoch');
+  expect(epochs).toHaveLength(8);
+  expect(epochs[7]).toMatchObject({ lr: 0.001, validation: { loss: expect.any(Number), accuracy: expect.any(Number) } });
+  expect(events[events.length - 1]).toMatchObject({ event: 'end', rows: 'validation', n: 57 });
+  const saved = loadMLP(model, { backend: 'js' });
+  expect(saved.classNames).toEqual(['benign', 'malignant']);
+  expect(saved.targetNames).toEqual(['diagnosis']);
+  expect(saved.featureNames![0]).toBe('mean_radius');
+  // The scaler was fitted on the training part only: the same split, seeded as fit's.
+  const table = await readCsvDataset(trainCsv, { target: 'diagnosis' });
+  expect(saved.spec.inputMean).toEqual(fitStandardization(splitDataset(table, 0.2, { seed: 3 }).train).mean);
+});
+
+test('eval: accuracy, per-class report and confusion matrix; a file with its columns reordered gives the same numbers', async () => {
+  const run = async (file: string): Promise<Record<string, unknown>> => {
+    const { stdout, error } = await captureConsole(() => evalCommand([model, '--data', file, '--backend', 'js', '--json']));
+    if (error) throw error;
+    return JSON.parse(stdout[0]);
+  };
+  const result = await run(testCsv);
+  expect(result.n).toBe(285);
+  expect(result.accuracy as number).toBeGreaterThan(0.85);
+  expect((result.confusion as number[][]).flat().reduce((a, b) => a + b, 0)).toBe(285);
+  const lines = readFileSync(testCsv, 'utf8').trim().split('\n').map((l) => l.split(','));
+  const order = lines[0].map((_, i) => i).reverse();
+  const reordered = join(folder, 'reordered.csv');
+  writeFileSync(reordered, lines.map((cells) => order.map((i) => cells[i]).join(',')).join('\n') + '\n');
+  expect(await run(reordered)).toEqual(result);
+});
+
+test('predict: one row of CSV per input row, with the saved class names', async () => {
+  const rows = join(folder, 'rows.csv');
+  const lines = readFileSync(testCsv, 'utf8').trim().split('\n').slice(0, 4).map((l) => l.split(',').slice(0, 30).join(','));
+  writeFileSync(rows, lines.join('\n') + '\n');
+  const { stdout, error } = await captureConsole(() => predictCommand([model, '--data', rows, '--backend', 'js']));
+  if (error) throw error;
+  const out = stdout.join('\n').split('\n');
+  expect(out[0]).toBe('prediction,p_benign,p_malignant');
+  expect(out).toHaveLength(4);
+  for (const line of out.slice(1)) {
+    const [name, a, b] = line.split(',');
+    expect(['benign', 'malignant']).toContain(name);
+    expect(Number(a) + Number(b)).toBeCloseTo(1, 6);
+  }
+});
+
+test.each([
+  [['--early-stop', '3'], '--early-stop watches the validation loss: add --validation FRACTION'],
+  [['--momentum', '0.9'], '--momentum is SGD\'s: add --optimizer sgd (got --optimizer adam)'],
+  [['--validation', '1'], "Expected number above 0 and below 1 for --validation but received '1'"],
+  [['--loss', 'mse'], "--loss mse does not fit task 'classify' (cross_entropy)"],
+])('usage mistakes: %j', async (flags, message) => {
+  const { error } = await captureConsole(() => trainCommand(['--data', trainCsv, '--target', 'diagnosis', ...flags, '--output', join(folder, 'never.safetensors')]));
+  expect(error?.message).toBe(message);
+});
+
+test('a table error names file, line and column before any training', async () => {
+  const bad = join(folder, 'bad.csv');
+  writeFileSync(bad, 'a,b,y\n1,2,x\n3,four,y\n');
+  const { error } = await captureConsole(() => trainCommand(['--data', bad, '--target', 'y', '--output', join(folder, 'never.safetensors')]));
+  expect(error?.message).toBe(`${bad}: line 3, column 'b': 'four' is not a number; encode categories as numbers first (one 0/1 column per category), or --ignore the column`);
+});
+
+test('eval --normalize applies (x − mean) / std to every pixel: 0,1 changes nothing, 0.1307,0.3081 changes the logits', async () => {
+  const run = async (...flags: string[]): Promise<{ accuracy: number; loss: number }> => {
+    const { stdout, error } = await captureConsole(() => evalCommand([referenceCheckpoint, '--backend', 'cpu', '--json', ...flags]));
+    if (error) throw error;
+    return JSON.parse(stdout[0]);
+  };
+  const plain = await run();
+  expect(await run('--normalize', '0,1')).toEqual(plain);
+  expect((await run('--normalize', '0.1307,0.3081')).loss).not.toBe(plain.loss);
+  const { error } = await captureConsole(() => evalCommand([referenceCheckpoint, '--normalize', '0.1,0']));
+  expect(error?.message).toBe("Expected MEAN,STD (two numbers, STD above 0, e.g. 0.1307,0.3081) for --normalize but received '0.1,0'");
+});
