@@ -26,6 +26,8 @@ export {
   readModelWeights,
   loadMLP,
   saveMLP,
+  restoreOptimizer,
+  type OptimizerCheckpoint,
   type SafetensorsContents,
   type TrainingCheckpoint,
   type TrainingSettings,

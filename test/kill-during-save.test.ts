@@ -27,12 +27,12 @@ function savedK(file: string): number {
   const checkpoint = loadTrainingCheckpoint(file);
   const k = checkpoint.position.step;
   const value = Math.fround((k % 1000) / 1000);
-  const arrays = [...Object.values(checkpoint.parameters).map((t) => t.data), ...Object.values(checkpoint.adam.state).flatMap((s) => [s.exp_avg, s.exp_avg_sq])];
+  const arrays = [...Object.values(checkpoint.parameters).map((t) => t.data), ...Object.values(checkpoint.adam!.state).flatMap((s) => [s.exp_avg, s.exp_avg_sq])];
   for (const data of arrays) {
     const bad = data.findIndex((x) => x !== value);
     if (bad >= 0) throw new Error(`${file}: save ${k} holds ${data[bad]} at index ${bad} where ${value} belongs: parts of two saves`);
   }
-  expect(checkpoint.adam.state[0].step).toBe(k);
+  expect(checkpoint.adam!.state[0].step).toBe(k);
   return k;
 }
 

@@ -99,8 +99,8 @@ describe('the file', () => {
     const path = join(folder, 'fresh.safetensors');
     saveTrainingCheckpoint(path, fresh, new Adam(fresh), { epoch: 0, step: 0, rngState: [9, 9, 9, 9] }, SETTINGS);
     const checkpoint = loadTrainingCheckpoint(path);
-    expect(checkpoint.adam.state).toEqual({});
-    expect(checkpoint.adam.param_groups[0]).toMatchObject({ lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 });
+    expect(checkpoint.adam!.state).toEqual({});
+    expect(checkpoint.adam!.param_groups[0]).toMatchObject({ lr: 0.001, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0 });
   });
 });
 

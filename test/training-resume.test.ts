@@ -83,7 +83,7 @@ function resumedRun(backend: Backend, path: string): { model: MLP; optimizer: Ad
   const model = new MLP({ sizes: checkpoint.sizes, seed: MODEL_SEED + 1000, backend });
   const optimizer = new Adam(model, { lr: 0.5 });
   model.loadStateDict(checkpoint.parameters);
-  optimizer.loadStateDict(checkpoint.adam);
+  optimizer.loadStateDict(checkpoint.adam!);
   return { model, optimizer };
 }
 

@@ -23,3 +23,4 @@ export {
 } from './training-checkpoint';
 export { layerSizesOf, loadMLP, readModelWeights, saveMLP, type LoadMLPOptions, type ModelWeights, type WeightsFormat } from './model-weights';
 export { NETWORK_FORMAT, NETWORK_METADATA_KEY, networkMetadata, networkOptionsFromMetadata, type NetworkOptions } from './network-metadata';
+export { restoreOptimizer, OPTIMIZER_KEY, type OptimizerCheckpoint } from './optimizer-checkpoint';

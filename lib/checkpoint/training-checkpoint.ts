@@ -12,6 +12,8 @@ import type { TrainingPosition } from '../train';
 import { fcnetVersion } from '../version';
 import { checkExpectedShapes, formatShape, type ExpectedShapes } from './expected-shapes';
 import { networkMetadata, networkOptionsFromMetadata, type NetworkOptions } from './network-metadata';
+import { OPTIMIZER_KEY, optimizerCheckpointParts, readOptimizerEntry, type OptimizerCheckpoint } from './optimizer-checkpoint';
+import { SGD, AdamW, type Optimizer } from '../optimizers';
 import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsContents } from './safetensors';
 
 /** Raised when the layout changes in a way that older readers would misread. */
@@ -43,8 +45,10 @@ export interface TrainingCheckpoint {
   sizes: number[];
   /** For MLP.loadStateDict. */
   parameters: StateDict;
-  /** For Adam.loadStateDict: torch.optim.Adam's shape, with the step count and hyper-parameters. */
-  adam: AdamStateDict;
+  /** For Adam.loadStateDict: torch.optim.Adam's shape, with the step count and hyper-parameters; null for SGD and AdamW. */
+  adam: AdamStateDict | null;
+  /** SGD's or AdamW's state (restoreOptimizer makes the optimizer); null for Adam. */
+  optimizer: OptimizerCheckpoint | null;
   /** For fit's `resume`. */
   position: TrainingPosition;
   settings: TrainingSettings;
@@ -58,10 +62,11 @@ const MAX_UINT32 = 0xffffffff;
 const MAX_BETA = 0.999999999; // Adam's own limit
 
 /** The tensors a training checkpoint of these sizes holds, with their shapes. */
-function expectedTensors(sizes: readonly number[]): ExpectedShapes {
+function expectedTensors(sizes: readonly number[], adam = true): ExpectedShapes {
   const layout = parameterLayout(sizes);
   const expected: ExpectedShapes = {};
   for (const p of layout) expected[p.name] = p.shape;
+  if (!adam) return expected;
   for (const p of layout) expected[`adam.exp_avg.${p.name}`] = p.shape;
   for (const p of layout) expected[`adam.exp_avg_sq.${p.name}`] = p.shape;
   return expected;
@@ -91,10 +96,10 @@ function checkSettings(settings: TrainingSettings, model: MLP): void {
  * Writes a training checkpoint, atomically: the model's parameters, Adam's moments, step and
  * hyper-parameters, where to resume (`position`, e.g. a StepInfo's or EpochInfo's) and the run's settings.
  */
-export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Adam, position: TrainingPosition, settings: TrainingSettings): void {
+export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Optimizer, position: TrainingPosition, settings: TrainingSettings): void {
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
   if (!(model instanceof MLP)) throw invalidArgument('MLP', 'model', model);
-  if (!(optimizer instanceof Adam)) throw invalidArgument('Adam', 'optimizer', optimizer);
+  if (!(optimizer instanceof Adam) && !(optimizer instanceof SGD) && !(optimizer instanceof AdamW)) throw invalidArgument('Adam, SGD or AdamW', 'optimizer', optimizer);
   if (optimizer.model !== model) throw new TypeError('saveTrainingCheckpoint: the optimizer was made for another model');
   checkSettings(settings, model);
   if (typeof position !== 'object' || position === null) throw invalidArgument('object', 'position', position);
@@ -102,13 +107,14 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Adam
   checkInteger('position.step', position.step, 0);
   checkRngState('position.rngState', position.rngState);
 
-  const h = optimizer.hyper;
+  const other = optimizer instanceof Adam ? null : optimizerCheckpointParts(optimizer);
+  const h = optimizer.hyper as Adam['hyper'];
   const metadata: Record<string, string> = {
     format: 'pt',
     [KEYS.version]: JSON.stringify(TRAINING_CHECKPOINT_VERSION),
     [KEYS.fcnetVersion]: JSON.stringify(fcnetVersion()),
     [KEYS.sizes]: JSON.stringify(model.sizes),
-    [KEYS.adam]: JSON.stringify({ step: optimizer.step, lr: h.lr, betas: [h.beta1, h.beta2], eps: h.eps, weight_decay: h.weightDecay }),
+    ...(other ? other.metadata : { [KEYS.adam]: JSON.stringify({ step: optimizer.step, lr: h.lr, betas: [h.beta1, h.beta2], eps: h.eps, weight_decay: h.weightDecay }) }),
     [KEYS.position]: JSON.stringify({ epoch: position.epoch, step: position.step, rng_state: [...position.rngState] }),
     [KEYS.settings]: JSON.stringify({
       epochs: settings.epochs,
@@ -119,7 +125,7 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Adam
     }),
     ...networkMetadata(model),
   };
-  writeSafetensorsFile(path, { ...model.stateDict(), ...adamMomentTensors(optimizer) }, metadata);
+  writeSafetensorsFile(path, { ...model.stateDict(), ...(other ? other.tensors : adamMomentTensors(optimizer as Adam)) }, metadata);
 }
 
 // ---------------------------------------------------------------------------------------------- loading
@@ -258,19 +264,30 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
   if (typeof version !== 'string') throw meta.problem(KEYS.fcnetVersion, null, 'a string', version);
   const sizes = meta.integers(KEYS.sizes, null, meta.json(KEYS.sizes), null, 1, 1 << 24);
   if (sizes.length < 2) throw meta.problem(KEYS.sizes, null, 'at least 2 layer sizes', sizes);
-  const adam = readAdamMetadata(meta);
+  // SGD and AdamW write 'fcnet.optimizer' instead of 'fcnet.adam' (lib/checkpoint/optimizer-checkpoint.ts).
+  const other = metadata[OPTIMIZER_KEY] === undefined ? null : readOptimizerEntry(meta.json(OPTIMIZER_KEY), sizes, fail);
+  if (other && metadata[KEYS.adam] !== undefined) throw fail(`__metadata__ has both '${KEYS.adam}' and '${OPTIMIZER_KEY}'`);
   const settings = readSettings(meta);
   if (settings.hidden.join(',') !== sizes.slice(1, -1).join(',')) {
     throw fail(`__metadata__ '${KEYS.settings}' field 'hidden' is ${JSON.stringify(settings.hidden)} but '${KEYS.sizes}' is ${JSON.stringify(sizes)}`);
   }
   const position = readPosition(meta, settings);
 
-  checkExpectedShapes(Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })), expectedTensors(sizes), fail);
+  checkExpectedShapes(Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })), { ...expectedTensors(sizes, other === null), ...other?.expected }, fail);
   checkValues(tensors, fail);
 
   const layout = parameterLayout(sizes);
   const parameters: StateDict = {};
   for (const p of layout) parameters[p.name] = tensors[p.name];
+  const network = networkOptionsFromMetadata(metadata, source);
+  if (other) {
+    const buffers: StateDict = {};
+    for (const name of Object.keys(other.expected)) buffers[name] = tensors[name];
+    const negative = Object.keys(buffers).find((n) => n.startsWith('adamw.exp_avg_sq.') && buffers[n].data.some((x) => x < 0));
+    if (negative) throw fail(`tensor '${negative}' holds a negative value`);
+    return { sizes, parameters, adam: null, optimizer: { ...other.entry, buffers } as OptimizerCheckpoint, position, settings, fcnetVersion: version, network };
+  }
+  const adam = readAdamMetadata(meta);
   if (adam.step === 0) {
     const moved = layout.find((p) => tensors[`adam.exp_avg.${p.name}`].data.some((x) => x !== 0) || tensors[`adam.exp_avg_sq.${p.name}`].data.some((x) => x !== 0));
     if (moved) throw fail(`Adam's step is 0 but the moments of '${moved.name}' are not all 0 (shape ${formatShape(moved.shape)})`);
@@ -290,6 +307,5 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
     maximize: false as const,
     params: layout.map((_, i) => i),
   };
-  const network = networkOptionsFromMetadata(metadata, source);
-  return { sizes, parameters, adam: { state, param_groups: [paramGroup] }, position, settings, fcnetVersion: version, network };
+  return { sizes, parameters, adam: { state, param_groups: [paramGroup] }, optimizer: null, position, settings, fcnetVersion: version, network };
 }

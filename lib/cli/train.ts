@@ -197,6 +197,7 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
     const stepsPerEpoch = Math.ceil(mnist.train.n / batchSize);
     if (resumed) {
       model.loadStateDict(resumed.parameters);
+      if (resumed.adam === null) throw new Error(`${resumeFile}: saved by a run with ${resumed.optimizer!.kind}; fcnet train resumes Adam runs (resume it from code: restoreOptimizer)`);
       optimizer.loadStateDict(resumed.adam);
       const { epoch, step } = resumed.position;
       reporter.note(epoch < epochs
