@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import { Adam } from '../lib/adam';
 import { activationDerivative, activationForward } from '../lib/backends/activations';
 import { backends } from '../lib/backends';
+import { CpuEngine } from '../lib/backends/cpu-engine';
 import { dropoutKeeps, fillDropoutMask, lowbias32 } from '../lib/backends/dropout-mask';
 import { lossFunctions } from '../lib/backends/losses';
 import type { BackendName, DropoutSource, Targets } from '../lib/backends/types';
@@ -27,6 +28,8 @@ interface LayerCase {
   loss: LossName;
   class_weights: boolean;
   normalize: boolean;
+  /** x = pixels / 255, with the bytes as `pixels` (stored as float32). */
+  pixels?: boolean;
   steps: number;
   lr: number;
   betas: [number, number];
@@ -91,6 +94,7 @@ test('the layer fixtures cover every activation and loss at two depths, with cla
   expect(new Set(cases.map((c) => c.loss))).toEqual(new Set(lossNames));
   expect(new Set(cases.map((c) => c.sizes.length))).toEqual(new Set([3, 4]));
   expect(cases.some((c) => c.class_weights) && cases.some((c) => c.dropout > 0) && cases.some((c) => c.normalize)).toBe(true);
+  expect(cases.some((c) => c.pixels && c.normalize) && cases.some((c) => c.pixels && !c.normalize)).toBe(true);
 });
 
 describe.each(available.map((b) => [b]))('backend %s', (backend) => {
@@ -134,6 +138,29 @@ describe.each(available.map((b) => [b]))('backend %s', (backend) => {
       }
       expectAllClose(`${backend} vs PyTorch, ${name}, after ${c.steps} Adam steps:`, diffs);
     });
+
+    if (c.pixels && c.dropout === 0) {
+      test('the dataset path: trainBatch on the uint8 pixels gives the same steps', () => {
+        const model = modelOf(name, c, backend);
+        const optimizer = new Adam(model, { lr: c.lr, betas: c.betas, eps: c.eps });
+        const engine = model.engine(c.batch);
+        const data = engine.attachDataset(Uint8Array.from(tensor(name, 'pixels')), targetsOf(name, c), c.batch, c.sizes[0]);
+        const order = Int32Array.from({ length: c.batch }, (_, i) => i);
+        const losses: number[] = [];
+        if (engine instanceof CpuEngine) engine.takePhaseSeconds();
+        for (let s = 0; s < c.steps; s++) losses.push(engine.trainBatch(data, order, 0, c.batch, optimizer.hyper, ++optimizer.step, true, 0));
+        // The cpu engine took its sparse first layer (30 % of the pixels are not 0), the transform folded into it.
+        if (engine instanceof CpuEngine) expect(engine.takePhaseSeconds().sparseSteps).toBe(c.steps);
+        model.syncToHost();
+        const diffs: Difference[] = [compareArrays('losses', losses, tensor(name, 'losses'))];
+        for (const p of parameterNames(c.sizes)) {
+          diffs.push(compareArrays(`after.${p}`, model.view(p), tensor(name, `after.${p}`)));
+          diffs.push(compareArrays(`adam.exp_avg.${p}`, model.view(p, 'm'), tensor(name, `adam.exp_avg.${p}`)));
+          diffs.push(compareArrays(`adam.exp_avg_sq.${p}`, model.view(p, 'v'), tensor(name, `adam.exp_avg_sq.${p}`)));
+        }
+        expectAllClose(`${backend} vs PyTorch, ${name}, ${c.steps} trainBatch steps on uint8 pixels:`, diffs);
+      });
+    }
   });
 
   test('dropout with p = 0 gives the same bits as no dropout option, in training and evaluation', () => {

@@ -106,6 +106,15 @@ describe('models made in a synchronous loop do not pile up threads', () => {
     expect(threadCount()).toBe(before);
   });
 
+  test('an engine that computed holds threads until dispose, which ends them at once', () => {
+    const before = threadCount();
+    const models = Array.from({ length: 5 }, (_, i) => new MLP({ sizes: [784, 32, 10], seed: i, backend: 'cpu', threads: 2 }));
+    for (const model of models) model.logits(new Float32Array(784), 1);
+    expect(threadCount()).toBeGreaterThanOrEqual(before + 5); // what piled up before dispose existed
+    for (const model of models) model.dispose();
+    expect(threadCount()).toBeLessThanOrEqual(before + 1);
+  });
+
   test('with dispose, the threads of each engine end with it', () => {
     const before = threadCount();
     for (let i = 0; i < 40; i++) {

@@ -210,7 +210,7 @@ export class HostEngine implements Engine {
     const params = layerSlices(sizes, buffers.params);
     const grads = layerSlices(sizes, buffers.grads);
     const hidden = hiddenLayerCount(spec);
-    this.input = slot(maxBatch, sizes[0], false);
+    this.input = { values: new Float32Array(0), grad: null, width: sizes[0] }; // each pass points it at its x
     this.ops = [];
     let current = this.input;
     if (spec.inputMean !== null && spec.inputStd !== null) {

@@ -81,11 +81,16 @@ class Net(nn.Module):
 
 
 def make_case(sizes, batch, seed, activation='relu', loss='cross_entropy', slope=0.01, dropout=0.0,
-              class_weights=False, normalize=False, steps=3, lr=1e-2):
+              class_weights=False, normalize=False, pixels=False, steps=3, lr=1e-2):
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed + 1000)
     I, K = sizes[0], sizes[-1]
-    x = torch.randn(batch, I, generator=generator) * 1.5
+    if pixels:  # uint8 pixels, 70 % zeros like MNIST's, scaled as ToTensor: the engines' sparse uint8 path
+        raw = torch.randint(1, 256, (batch, I), generator=generator)
+        raw[torch.rand(batch, I, generator=generator) < 0.7] = 0
+        x = raw.to(torch.uint8).float().div(255)
+    else:
+        x = torch.randn(batch, I, generator=generator) * 1.5
     if loss == 'cross_entropy':
         target = torch.randint(0, K, (batch,), generator=generator)
     elif loss == 'bce_with_logits':
@@ -94,12 +99,17 @@ def make_case(sizes, batch, seed, activation='relu', loss='cross_entropy', slope
     else:
         target = torch.randn(batch, K, generator=generator)
     weight = torch.rand(K, generator=generator) + 0.2 if class_weights else None
-    mean = torch.randn(I, generator=generator) * 0.5 if normalize else None
-    std = torch.rand(I, generator=generator) + 0.5 if normalize else None
+    if normalize and pixels:  # MNIST's Normalize((0.1307,), (0.3081,)) on every feature
+        mean, std = torch.full((I,), 0.1307), torch.full((I,), 0.3081)
+    else:
+        mean = torch.randn(I, generator=generator) * 0.5 if normalize else None
+        std = torch.rand(I, generator=generator) + 0.5 if normalize else None
     model = Net(sizes, activation, slope, dropout, mean, std)
     criterion = LOSSES[loss](weight)
 
     tensors = OrderedDict([('x', x), ('y' if loss == 'cross_entropy' else 't', target)])
+    if pixels:
+        tensors['pixels'] = (x * 255).round()  # the bytes, as float32 (the writer stores F32 and I64)
     if weight is not None:
         tensors['class_weights'] = weight
     if normalize:
@@ -133,7 +143,7 @@ def make_case(sizes, batch, seed, activation='relu', loss='cross_entropy', slope
     meta = OrderedDict([
         ('sizes', list(sizes)), ('batch', batch), ('seed', seed), ('activation', activation),
         ('negative_slope', slope), ('dropout', dropout), ('loss', loss), ('class_weights', class_weights),
-        ('normalize', normalize), ('steps', steps), ('lr', lr), ('betas', [0.9, 0.999]), ('eps', 1e-8),
+        ('normalize', normalize), ('pixels', pixels), ('steps', steps), ('lr', lr), ('betas', [0.9, 0.999]), ('eps', 1e-8),
         ('loss_value', tensors['loss'].item()), ('losses', losses),
     ])
     return tensors, meta
@@ -152,6 +162,11 @@ CASES['leaky_relu_slope0.2_ce_d2'] = dict(sizes=D2, batch=4, seed=13, activation
 CASES['dropout0.3_relu_ce_d1'] = dict(sizes=D1, batch=5, seed=14, activation='relu', dropout=0.3)
 CASES['dropout0.5_gelu_mse_d2'] = dict(sizes=D2, batch=4, seed=15, activation='gelu', loss='mse', dropout=0.5)
 CASES['normalize_leaky_relu_ce_d2'] = dict(sizes=D2, batch=4, seed=16, activation='leaky_relu', normalize=True)
+# uint8 pixels through the engines' dataset path (trainBatch), raw and normalised as MNIST usually is.
+CASES['pixels_relu_ce_d1'] = dict(sizes=[40, 12, 4], batch=16, seed=17, activation='relu', pixels=True)
+CASES['pixels_normalize_relu_ce_d1'] = dict(sizes=[40, 12, 4], batch=16, seed=18, activation='relu', pixels=True, normalize=True)
+CASES['pixels_normalize_gelu_dropout0.2_ce_d2'] = dict(sizes=[40, 12, 8, 4], batch=16, seed=19, activation='gelu', pixels=True,
+                                                        normalize=True, dropout=0.2)
 
 
 def check_recorded_dropout():
