@@ -7,6 +7,7 @@ export { loadMnist, mnistDataPackageDir, type Mnist } from './data/mnist';
 export { createDataset, createFeatureDataset, sortedClassNames, type Dataset, type FeatureDataset, type FeatureDatasetOptions, type AnyDataset } from './data/dataset';
 export { readCsvDataset, tasks, type CsvOptions, type Task } from './data/csv';
 export { readNpy, parseNpy, readNpyDataset, type NpyArray } from './data/npy';
+export { openNpyFileDataset, isNpyFileDataset, type NpyFileDataset } from './data/npy-file';
 export { splitDataset, subsetDataset, type SplitOptions } from './data/split';
 export { fitStandardization, type Standardization } from './data/standardize';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions, type Optimizer } from './optimizers';

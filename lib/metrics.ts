@@ -21,6 +21,12 @@ export function classificationReport(predicted: Int32Array, labels: Int32Array, 
   { perClass: ClassMetrics[]; confusion: number[][]; macroF1: number } {
   const confusion = Array.from({ length: C }, () => new Array<number>(C).fill(0));
   for (let i = 0; i < labels.length; i++) confusion[labels[i]][predicted[i]] += 1;
+  return reportFromConfusion(confusion, names);
+}
+
+/** The report from a confusion matrix (confusion[t][p]: samples of true class t predicted as p). */
+export function reportFromConfusion(confusion: number[][], names: readonly string[] | null): { perClass: ClassMetrics[]; confusion: number[][]; macroF1: number } {
+  const C = confusion.length;
   const perClass: ClassMetrics[] = [];
   for (let c = 0; c < C; c++) {
     const truePositive = confusion[c][c];

@@ -5,7 +5,8 @@ import type { DatasetHandle, Engine, Targets } from './backends/types';
 import { checkInteger, checkKnownOptions, checkNumber, checkOneOf } from './check';
 import { checkTargets, datasetFeatures, datasetTargets, isPixelDataset, type AnyDataset } from './data/dataset';
 import { splitDataset } from './data/split';
-import { classificationReport, regressionErrors, type ClassMetrics } from './metrics';
+import { isNpyFileDataset, NpyRowReader, type NpyFileDataset } from './data/npy-file';
+import { classificationReport, regressionErrors, reportFromConfusion, type ClassMetrics } from './metrics';
 import type { MLP } from './model';
 import type { Optimizer } from './optimizers';
 import { Rng, type RngState } from './rng';
@@ -123,9 +124,10 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * Resolves when done; the event loop keeps running meanwhile. While it runs, nothing else (evaluate, logits,
  * callbacks) replaces or resizes the model's engine, so the same seed gives the same bits.
  */
-export async function fit(model: MLP, optimizer: Optimizer, data: AnyDataset, options: FitOptions = {}): Promise<FitResult> {
+export async function fit(model: MLP, optimizer: Optimizer, data: AnyDataset | NpyFileDataset, options: FitOptions = {}): Promise<FitResult> {
   checkKnownOptions('fit', options, knownFitOptions);
   if (optimizer.model !== model) throw new TypeError('fit: the optimizer was made for another model');
+  if (isNpyFileDataset(data)) return fitFromDisk(model, optimizer, data, options);
   const epochs = checkInteger('epochs', options.epochs ?? 5, 0, 1e6);
   const batchSize = checkInteger('batchSize', options.batchSize ?? 100, 1, Math.max(1, data.n));
   const seed = checkInteger('seed', options.seed ?? 0, 0, 0xffffffff);
@@ -153,9 +155,48 @@ export async function fit(model: MLP, optimizer: Optimizer, data: AnyDataset, op
   if (busyModels.has(model)) throw new Error('fit: this model is busy training; wait for the running fit() to finish before starting another');
   busyModels.add(model);
   try {
-    return await runEpochs(model, optimizer, data, { epochs, batchSize, seed, lossEvery, yieldEveryMs, onNonFinite, shuffle, options, validation, clipGradNorm, stopper, scheduler });
+    return await runEpochs(model, optimizer, data, { epochs, batchSize, seed, lossEvery, yieldEveryMs, onNonFinite, shuffle, options, validation, clipGradNorm, stopper, scheduler, reader: null });
   } finally {
     busyModels.delete(model);
+  }
+}
+
+/**
+ * fit() on features in a .npy file (openNpyFileDataset): each batch's rows are read from disk in the shuffled
+ * order into a one-batch window, so the run holds one batch of features and gives the same bits as the array in
+ * memory. Not with validationSplit (give validationData) nor on cuda (its engine uploads whole datasets).
+ */
+async function fitFromDisk(model: MLP, optimizer: Optimizer, data: NpyFileDataset, options: FitOptions): Promise<FitResult> {
+  if (options.validationSplit !== undefined) throw new TypeError('fit: a dataset on disk takes validationData, not validationSplit');
+  if (model.backend === 'cuda') throw new Error(`fit: the cuda backend trains from memory only (its engine uploads the whole dataset); ${data.file} is read batch by batch on cpu and js`);
+  const batchSize = checkInteger('batchSize', options.batchSize ?? 100, 1, Math.max(1, data.n));
+  const reader = new NpyRowReader(data, batchSize);
+  try {
+    checkDatasetFits(model, { ...reader.window, targets: data.targets, n: data.n }, 'the training set');
+    const { validationData, ...rest } = options;
+    const epochs = checkInteger('epochs', options.epochs ?? 5, 0, 1e6);
+    const seed = checkInteger('seed', options.seed ?? 0, 0, 0xffffffff);
+    const validation = validationData ?? null;
+    if (validation !== null) checkDatasetFits(model, validation, 'the validation set');
+    const stopper = rest.earlyStopping === undefined ? null : new EarlyStopper(rest.earlyStopping, validation !== null);
+    const scheduler = rest.lrSchedule === undefined ? null : new LrScheduler(rest.lrSchedule, optimizer.initialLr, optimizer.hyper.lr);
+    if (busyModels.has(model)) throw new Error('fit: this model is busy training; wait for the running fit() to finish before starting another');
+    busyModels.add(model);
+    try {
+      return await runEpochs(model, optimizer, reader.window, {
+        epochs, batchSize, seed,
+        lossEvery: checkInteger('lossEvery', options.lossEvery ?? 100, 1),
+        yieldEveryMs: checkNumber('yieldEveryMs', options.yieldEveryMs ?? 4, 0, 1e6),
+        onNonFinite: checkOneOf('onNonFinite', options.onNonFinite ?? 'throw', ['throw', 'skip'] as const),
+        shuffle: options.shuffle ?? true, options, validation,
+        clipGradNorm: options.clipGradNorm === undefined ? null : checkNumber('clipGradNorm', options.clipGradNorm, 0, 1e30, true),
+        stopper, scheduler, reader: { reader, n: data.n },
+      });
+    } finally {
+      busyModels.delete(model);
+    }
+  } finally {
+    reader.close();
   }
 }
 
@@ -172,6 +213,8 @@ interface LoopSettings {
   clipGradNorm: number | null;
   stopper: EarlyStopper | null;
   scheduler: LrScheduler | null;
+  /** Features on disk: each batch is read into `data` (a one-batch window) first; n is the file's row count. */
+  reader: { reader: NpyRowReader; n: number } | null;
 }
 
 async function runEpochs(model: MLP, optimizer: Optimizer, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
@@ -186,9 +229,11 @@ async function runEpochs(model: MLP, optimizer: Optimizer, data: AnyDataset, s: 
 async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
   engine.upload(); // the host buffers are the truth when a run starts: take in any change made to them since
   const handle = handleFor(engine, data);
-  const stepsPerEpoch = Math.ceil(data.n / s.batchSize);
+  const n = s.reader?.n ?? data.n; // samples in an epoch
+  const windowRows = Int32Array.from({ length: s.batchSize }, (_, i) => i);
+  const stepsPerEpoch = Math.ceil(n / s.batchSize);
   const rng = new Rng(s.seed, RNG_STREAM_SHUFFLE);
-  const order = new Int32Array(data.n);
+  const order = new Int32Array(n);
   const hostHasLoss = engine.backend !== 'cuda';
   let position: TrainingPosition = s.options.resume ?? { epoch: 0, step: 0, rngState: rng.getState() };
   if (position.step >= stepsPerEpoch) throw new RangeError(`fit: resume step ${position.step} is past the ${stepsPerEpoch} steps of an epoch`);
@@ -206,17 +251,19 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
       // The order depends only on the generator's state at the epoch's start, so a resumed run can remake it.
       const rngState = epoch === position.epoch ? position.rngState : rng.getState();
       rng.setState(rngState);
-      for (let i = 0; i < data.n; i++) order[i] = i;
+      for (let i = 0; i < n; i++) order[i] = i;
       if (s.shuffle) rng.shuffle(order);
       const firstStep = epoch === position.epoch ? position.step : 0;
       let lossSum = 0;
       let lossCount = 0;
       for (let step = firstStep; step < stepsPerEpoch; step++) {
         const offset = step * s.batchSize;
-        const B = Math.min(s.batchSize, data.n - offset);
+        const B = Math.min(s.batchSize, n - offset);
         const wantLoss = hostHasLoss || (step + 1) % s.lossEvery === 0 || step + 1 === stepsPerEpoch;
-        const loss = stepper ? stepper.trainBatch(order, offset, B, optimizer.step + 1, s.seed)
-          : engine.trainBatch(handle, order, offset, B, (optimizer as Adam).hyper, optimizer.step + 1, wantLoss, s.seed);
+        s.reader?.reader.read(order, offset, B); // from disk: the batch's rows, in the shuffled order, into the window
+        const [rows, first] = s.reader ? [windowRows, 0] : [order, offset];
+        const loss = stepper ? stepper.trainBatch(rows, first, B, optimizer.step + 1, s.seed)
+          : engine.trainBatch(handle, rows, first, B, (optimizer as Adam).hyper, optimizer.step + 1, wantLoss, s.seed);
         if (wantLoss && !Number.isFinite(loss)) {
           if (s.onNonFinite === 'throw') {
             throw new Error(`fit: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped before that update (lower the learning rate, or check the data)`);
@@ -244,7 +291,7 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
       // Validation runs on the engine's evaluation path (forward in batches of maxBatch): the run is undisturbed.
       const validation = s.validation ? evaluate(model, s.validation, s.batchSize) : null;
       const lr = optimizer.hyper.lr;
-      await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss, seconds, samples: data.n, position, lr, validation });
+      await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss, seconds, samples: n, position, lr, validation });
       const metric = (monitor: Monitor): number => (monitor === 'loss' ? meanLoss : monitoredValue(validation!, monitor));
       if (s.scheduler) optimizer.hyper.lr = s.scheduler.step(s.scheduler.monitor ? metric(s.scheduler.monitor) : NaN);
       if (s.stopper) {
@@ -365,8 +412,9 @@ export interface Evaluation {
  * During a fit() of this model (from a callback), it runs on the training engine in batches of at most the fit's
  * batch size, leaving the run undisturbed.
  */
-export function evaluate(model: MLP, data: AnyDataset, batchSize = 100): Evaluation {
+export function evaluate(model: MLP, data: AnyDataset | NpyFileDataset, batchSize = 100): Evaluation {
   checkInteger('batchSize', batchSize, 1);
+  if (isNpyFileDataset(data)) return evaluateFromDisk(model, data, batchSize);
   checkDatasetFits(model, data, 'the evaluation set');
   const engine = model.engine(batchSize);
   const { lossSum } = engine.evaluateDataset(handleFor(engine, data));
@@ -397,6 +445,33 @@ export function evaluate(model: MLP, data: AnyDataset, batchSize = 100): Evaluat
     return { ...base, ...regressionErrors(outputs, targets), accuracy: correct / n, correct };
   }
   return { ...base, ...regressionErrors(outputs, targets) };
+}
+
+/** evaluate() on a .npy file, in chunks of rows read in order: the same sums as in memory, one chunk held at a time. */
+function evaluateFromDisk(model: MLP, data: NpyFileDataset, batchSize: number): Evaluation {
+  const chunk = Math.min(data.n, Math.max(batchSize, 4096));
+  const reader = new NpyRowReader(data, chunk);
+  const rows = Int32Array.from({ length: data.n }, (_, i) => i);
+  let lossSum = 0, correct = 0, squares = 0, absolutes = 0;
+  let confusion: number[][] | null = null;
+  try {
+    for (let first = 0; first < data.n; first += chunk) {
+      const B = Math.min(chunk, data.n - first);
+      reader.read(rows, first, B);
+      const w = reader.window;
+      const part = evaluate(model, { ...w, n: B, features: w.features.subarray(0, B * w.d), targets: w.targets.subarray(0, w.targets instanceof Int32Array ? B : B * w.k) }, batchSize);
+      lossSum += part.loss * B;
+      correct += part.correct;
+      squares += part.mse * B * model.classes;
+      absolutes += part.mae * B * model.classes;
+      if (part.confusion) confusion = confusion ? confusion.map((row, t) => row.map((v, p) => v + part.confusion![t][p])) : part.confusion;
+    }
+  } finally {
+    reader.close();
+  }
+  const values = data.n * model.classes;
+  const report = confusion && reportFromConfusion(confusion, model.classNames);
+  return { loss: lossSum / data.n, n: data.n, accuracy: correct / data.n, correct, mse: squares / values, mae: absolutes / values, perClass: report?.perClass ?? null, confusion };
 }
 
 /** logits (N, K) of every sample of `data`, evaluation mode, in batches of the engine's maxBatch. */

@@ -8,7 +8,7 @@ import type { Task } from './csv';
 
 /** The dtypes read, by numpy's descr: little-endian (or byte-sized) only. */
 const DTYPES = { '<f4': 4, '<f8': 8, '|u1': 1, '<u1': 1, '<i4': 4, '<i8': 8 } as const;
-type Descr = keyof typeof DTYPES;
+export type Descr = keyof typeof DTYPES;
 const MAX_HEADER = 10000;
 
 export interface NpyArray {
@@ -58,7 +58,8 @@ export function readNpy(file: string): NpyArray {
   return parseNpy(bytes, file);
 }
 
-export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
+/** Where a .npy file's data starts, its dtype and shape, from its first bytes (at most 12 + 10,000 are read). */
+export function parseNpyHeader(bytes: Uint8Array, fileSize: number, source: string): { descr: Descr; shape: number[]; offset: number; itemSize: number; count: number } {
   const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
   if (bytes.length < 10 || magic.some((b, i) => bytes[i] !== b)) throw new Error(`${source}: not a .npy file (no '\\x93NUMPY' magic)`);
   const major = bytes[6];
@@ -72,24 +73,36 @@ export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const { descr, fortran, shape } = parseHeader(text, source);
   if (fortran && shape.length > 1) throw new Error(`${source}: Fortran order is not read; save the array in C order (np.ascontiguousarray)`);
   const count = shape.reduce((a, b) => a * b, 1);
-  const size = DTYPES[descr];
+  const itemSize = DTYPES[descr];
   const offset = start + headerLength;
-  if (!Number.isSafeInteger(count * size) || count * size !== bytes.length - offset) {
-    throw new Error(`${source}: shape (${shape.join(', ')}) of ${descr} needs ${count * size} bytes of data but the file has ${bytes.length - offset}`);
+  if (!Number.isSafeInteger(count * itemSize) || count * itemSize !== fileSize - offset) {
+    throw new Error(`${source}: shape (${shape.join(', ')}) of ${descr} needs ${count * itemSize} bytes of data but the file has ${fileSize - offset}`);
   }
+  return { descr, shape, offset, itemSize, count };
+}
+
+/** Values of `count` items of dtype `descr` from `bytes` (little-endian) into `out` as float32 (or copies uint8). */
+export function decodeNpyValues(out: Float32Array | Float64Array | Uint8Array, bytes: Uint8Array, descr: Descr, count: number, source: string, first = 0): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const size = DTYPES[descr];
+  for (let i = 0; i < count; i++) {
+    const at = i * size;
+    if (descr === '<f4') out[i] = view.getFloat32(at, true);
+    else if (descr === '<f8') out[i] = view.getFloat64(at, true);
+    else if (descr === '<i4') out[i] = view.getInt32(at, true);
+    else if (descr === '<i8') {
+      const v = view.getBigInt64(at, true);
+      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${source}: int64 value ${v} at index ${first + i} does not fit a double`);
+      out[i] = Number(v);
+    } else out[i] = bytes[at];
+  }
+}
+
+export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
+  const { descr, shape, offset, count } = parseNpyHeader(bytes, bytes.length, source);
   if (descr === '|u1' || descr === '<u1') return { descr, shape, data: Uint8Array.from(bytes.subarray(offset)) };
   const data = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    const at = offset + i * size;
-    if (descr === '<f4') data[i] = view.getFloat32(at, true);
-    else if (descr === '<f8') data[i] = view.getFloat64(at, true);
-    else if (descr === '<i4') data[i] = view.getInt32(at, true);
-    else {
-      const v = view.getBigInt64(at, true);
-      if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < -BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${source}: int64 value ${v} at index ${i} does not fit a double`);
-      data[i] = Number(v);
-    }
-  }
+  decodeNpyValues(data, bytes.subarray(offset), descr, count, source);
   return { descr, shape, data };
 }
 
