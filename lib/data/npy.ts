@@ -14,8 +14,8 @@ const MAX_HEADER = 10000;
 export interface NpyArray {
   descr: Descr;
   shape: number[];
-  /** The values, converted: floats to Float64Array (exact for f4 and f8), integers to Float64Array too (int64 must fit in 2^53). */
-  data: Float64Array | Uint8Array;
+  /** The values: float32 as Float32Array, uint8 as Uint8Array, the others as Float64Array (exact; int64 must fit in 2^53). */
+  data: Float32Array | Float64Array | Uint8Array;
 }
 
 /** The parts of a .npy file's header dict, or an Error saying what is wrong. */
@@ -101,6 +101,11 @@ export function decodeNpyValues(out: Float32Array | Float64Array | Uint8Array, b
 export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const { descr, shape, offset, count } = parseNpyHeader(bytes, bytes.length, source);
   if (descr === '|u1' || descr === '<u1') return { descr, shape, data: Uint8Array.from(bytes.subarray(offset)) };
+  if (descr === '<f4') { // one copy, no per-value decoding: the file's bytes are the array's (a little-endian host)
+    const copy = new Uint8Array(count * 4);
+    copy.set(bytes.subarray(offset, offset + count * 4));
+    return { descr, shape, data: new Float32Array(copy.buffer) };
+  }
   const data = new Float64Array(count);
   decodeNpyValues(data, bytes.subarray(offset), descr, count, source);
   return { descr, shape, data };
@@ -120,7 +125,7 @@ export function readNpyDataset(featuresFile: string, targetsFile: string, task?:
   if (y.shape.length < 1 || y.shape.length > 2 || y.shape[0] !== n) {
     throw new Error(`${targetsFile}: targets of shape (${y.shape.join(', ')}); expected (${n}) or (${n}, K) to go with ${featuresFile}`);
   }
-  const features = x.data instanceof Uint8Array ? x.data : Float32Array.from(x.data);
+  const features = x.data instanceof Uint8Array || x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
   const integers = y.descr !== '<f4' && y.descr !== '<f8';
   const chosen: Task = task ?? (integers && y.shape.length === 1 ? 'classify' : y.shape.length === 2 && Array.from(y.data).every((v) => v === 0 || v === 1) ? 'multilabel' : 'regress');
   if (chosen === 'classify') {
