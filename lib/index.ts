@@ -11,7 +11,7 @@ export { openNpyFileDataset, isNpyFileDataset, type NpyFileDataset } from './dat
 export { splitDataset, subsetDataset, type SplitOptions } from './data/split';
 export { fitStandardization, type Standardization } from './data/standardize';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions, type Optimizer } from './optimizers';
-export { type LrSchedule, type EarlyStopping, type Monitor } from './schedules';
+export { type LrSchedule, type EarlyStopping, type Monitor, type RunState } from './schedules';
 export { type ClassMetrics } from './metrics';
 export { parseIdx, readIdxFile, type IdxArray } from './data/idx';
 export { backends, resolveBackend, type BackendChoice, type BackendReport } from './backends';

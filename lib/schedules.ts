@@ -53,6 +53,19 @@ export class LrScheduler {
     this.best = this.schedule.kind === 'plateau' && maximizes(this.schedule.monitor) ? -Infinity : Infinity;
   }
 
+  /** What a resumed run needs to go on as this one would (JSON-able: a best of ±Infinity is null). */
+  state(): SchedulerState {
+    return { epoch: this.epoch, lr: this.lr, best: Number.isFinite(this.best) ? this.best : null, badEpochs: this.badEpochs, cooldownLeft: this.cooldownLeft };
+  }
+
+  restore(state: SchedulerState): void {
+    this.epoch = state.epoch;
+    this.lr = state.lr;
+    if (state.best !== null) this.best = state.best;
+    this.badEpochs = state.badEpochs;
+    this.cooldownLeft = state.cooldownLeft;
+  }
+
   /** The monitored metric's name for 'plateau', else null (the others need no metric). */
   get monitor(): Monitor | null {
     return this.schedule.kind === 'plateau' ? this.schedule.monitor : null;
@@ -94,6 +107,33 @@ export class LrScheduler {
     }
     return this.lr;
   }
+}
+
+/** LrScheduler's state after some epochs: torch's last_epoch, the lr, and ReduceLROnPlateau's counters. */
+export interface SchedulerState {
+  epoch: number;
+  lr: number;
+  best: number | null;
+  badEpochs: number;
+  cooldownLeft: number;
+}
+
+/** EarlyStopper's state: the best metric so far, its epoch, the epochs since. */
+export interface StopperState {
+  best: number | null;
+  bestEpoch: number;
+  wait: number;
+}
+
+/**
+ * What a run carries from epoch to epoch besides the weights, the optimizer and the position: the schedule's and
+ * early stopping's state and the best weights kept so far. Saved in a training checkpoint; fit's `resumeState`.
+ */
+export interface RunState {
+  scheduler: SchedulerState | null;
+  earlyStopping: StopperState | null;
+  /** The parameters of the best epoch so far (early stopping with restoreBestWeights), or null. */
+  bestWeights: Float32Array | null;
 }
 
 export interface EarlyStopping {
@@ -138,6 +178,16 @@ export class EarlyStopper {
     }
     this.wait += 1;
     return false;
+  }
+
+  state(): StopperState {
+    return { best: Number.isFinite(this.best) ? this.best : null, bestEpoch: this.bestEpoch, wait: this.wait };
+  }
+
+  restore(state: StopperState): void {
+    if (state.best !== null) this.best = state.best;
+    this.bestEpoch = state.bestEpoch;
+    this.wait = state.wait;
   }
 
   /** Whether training should stop now. */

@@ -10,7 +10,7 @@ import { classificationReport, regressionErrors, reportFromConfusion, type Class
 import type { MLP } from './model';
 import type { Optimizer } from './optimizers';
 import { Rng, type RngState } from './rng';
-import { EarlyStopper, LrScheduler, type EarlyStopping, type LrSchedule, type Monitor } from './schedules';
+import { EarlyStopper, LrScheduler, type EarlyStopping, type LrSchedule, type Monitor, type RunState } from './schedules';
 
 /** Where a run stands: the next epoch and step, and the shuffle generator's state at that epoch's start. */
 export interface TrainingPosition {
@@ -29,6 +29,8 @@ export interface StepInfo {
   batchSize: number;
   /** Where to resume from to continue right after this step. */
   position: TrainingPosition;
+  /** The schedule's and early stopping's state with the best weights so far (for a checkpoint; read it in the callback). */
+  runState: RunState;
 }
 
 export interface EpochInfo {
@@ -43,6 +45,8 @@ export interface EpochInfo {
   lr: number;
   /** The model on the validation data after this epoch (validationData or validationSplit), else null. */
   validation: Evaluation | null;
+  /** As StepInfo's, after this epoch's schedule and early-stopping updates. */
+  runState: RunState;
 }
 
 export interface FitOptions {
@@ -75,6 +79,8 @@ export interface FitOptions {
   lrSchedule?: LrSchedule;
   /** Scale the gradients so that their global L2 norm is at most this (torch.nn.utils.clip_grad_norm_). */
   clipGradNorm?: number;
+  /** With `resume`: the run state a checkpoint saved (TrainingCheckpoint.runState), so schedule and early stopping go on as they were. */
+  resumeState?: RunState;
 }
 
 export interface FitResult {
@@ -89,7 +95,7 @@ export interface FitResult {
 }
 
 const knownFitOptions = ['epochs', 'batchSize', 'seed', 'shuffle', 'onStep', 'onEpoch', 'lossEvery', 'resume', 'yieldEveryMs', 'onNonFinite',
-  'validationData', 'validationSplit', 'earlyStopping', 'lrSchedule', 'clipGradNorm'] as const;
+  'validationData', 'validationSplit', 'earlyStopping', 'lrSchedule', 'clipGradNorm', 'resumeState'] as const;
 
 const RNG_STREAM_SHUFFLE = 2;
 const busyModels = new WeakSet<MLP>();
@@ -243,6 +249,13 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
   let skipped = 0;
   let stoppedEpoch: number | null = null;
   let bestWeights: Float32Array | null = null;
+  const resumed = s.options.resumeState;
+  if (resumed) {
+    if (resumed.scheduler && s.scheduler) s.scheduler.restore(resumed.scheduler);
+    if (resumed.earlyStopping && s.stopper) s.stopper.restore(resumed.earlyStopping);
+    if (resumed.bestWeights) bestWeights = resumed.bestWeights.slice();
+  }
+  const runState = (): RunState => ({ scheduler: s.scheduler?.state() ?? null, earlyStopping: s.stopper?.state() ?? null, bestWeights });
   // Adam without clipping runs fused in the engine's step; anything else steps on the host buffers.
   const stepper = optimizer instanceof Adam && s.clipGradNorm === null ? null : new HostStepper(engine, model, data, optimizer, s.clipGradNorm);
   try {
@@ -278,7 +291,7 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
         }
         steps++;
         const next = step + 1 < stepsPerEpoch ? { epoch, step: step + 1, rngState } : { epoch: epoch + 1, step: 0, rngState: rng.getState() };
-        await s.options.onStep?.({ epoch, step, stepsPerEpoch, loss: wantLoss ? loss : NaN, batchSize: B, position: next });
+        if (s.options.onStep) await s.options.onStep({ epoch, step, stepsPerEpoch, loss: wantLoss ? loss : NaN, batchSize: B, position: next, runState: runState() });
         const now = performance.now();
         if (now - lastYield >= s.yieldEveryMs) {
           await yieldToEventLoop();
@@ -291,18 +304,17 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
       // Validation runs on the engine's evaluation path (forward in batches of maxBatch): the run is undisturbed.
       const validation = s.validation ? evaluate(model, s.validation, s.batchSize) : null;
       const lr = optimizer.hyper.lr;
-      await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss, seconds, samples: n, position, lr, validation });
+      // The schedule and early stopping update first, so onEpoch sees (and a checkpoint saves) the state after them.
       const metric = (monitor: Monitor): number => (monitor === 'loss' ? meanLoss : monitoredValue(validation!, monitor));
       if (s.scheduler) optimizer.hyper.lr = s.scheduler.step(s.scheduler.monitor ? metric(s.scheduler.monitor) : NaN);
-      if (s.stopper) {
-        if (s.stopper.update(epoch, metric(s.stopper.monitor)) && s.stopper.restoreBestWeights) {
-          engine.download();
-          bestWeights = model.buffers.params.slice();
-        }
-        if (s.stopper.shouldStop) {
-          stoppedEpoch = epoch;
-          break;
-        }
+      if (s.stopper && s.stopper.update(epoch, metric(s.stopper.monitor)) && s.stopper.restoreBestWeights) {
+        engine.download();
+        bestWeights = model.buffers.params.slice();
+      }
+      await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss, seconds, samples: n, position, lr, validation, runState: runState() });
+      if (s.stopper?.shouldStop) {
+        stoppedEpoch = epoch;
+        break;
       }
     }
   } finally {

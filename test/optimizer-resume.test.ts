@@ -74,3 +74,44 @@ test('a malformed optimizer entry or a missing buffer is refused, naming the fil
   writeSafetensorsFile(bad, rest, contents.metadata);
   expect(() => loadTrainingCheckpoint(bad)).toThrow(/sgd\.momentum_buffer\.fc1\.bias/);
 });
+
+describe.each(available)('the whole run state on %s', (backend) => {
+  test('schedule, early stopping and best weights resume bit for bit from a checkpoint taken mid-epoch', async () => {
+    const validation = createFeatureDataset(features.slice(0, 20 * D), Array.from({ length: 20 }, (_, i) => i % 3), D);
+    const run = { epochs: 12, batchSize: 8, seed: 4, validationData: validation, lrSchedule: { kind: 'plateau' as const, patience: 1, factor: 0.5 }, earlyStopping: { patience: 3 } };
+    const fresh = (): MLP => new MLP({ sizes: [D, 7, 3], seed: 1, backend, input: 'features' });
+    const whole = fresh();
+    const lrs: number[] = [];
+    const wholeResult = await fit(whole, new SGD(whole, { lr: 0.5, momentum: 0.9 }), data, { ...run, onEpoch: (e) => { lrs.push(e.lr); } });
+
+    const first = fresh();
+    const optimizer = new SGD(first, { lr: 0.5, momentum: 0.9 });
+    const file = join(folder, `run-state-${backend}.safetensors`);
+    class Stop extends Error {}
+    const stopAt = 8 * 2 + 3; // epoch 3, step 4
+    await expect(fit(first, optimizer, data, {
+      ...run,
+      onStep: ({ epoch, step, position, runState }) => {
+        if (epoch * 8 + step + 1 === stopAt) {
+          saveTrainingCheckpoint(file, first, optimizer, position, SETTINGS, runState);
+          throw new Stop();
+        }
+      },
+    })).rejects.toBeInstanceOf(Stop);
+    const checkpoint = loadTrainingCheckpoint(file);
+    expect(checkpoint.runState!.earlyStopping).toMatchObject({ bestEpoch: expect.any(Number) });
+    const resumed = new MLP({ sizes: checkpoint.sizes, seed: 99, backend, input: 'features' });
+    resumed.loadStateDict(checkpoint.parameters);
+    const resumedLrs: number[] = [];
+    const result = await fit(resumed, restoreOptimizer(resumed, checkpoint.optimizer!), data, {
+      ...run, resume: checkpoint.position, resumeState: checkpoint.runState!, onEpoch: (e) => { resumedLrs.push(e.lr); },
+    });
+    expect(new Set(lrs).size).toBeGreaterThan(1); // the plateau schedule moved the lr
+    expect(wholeResult.stoppedEpoch).not.toBeNull(); // and early stopping ended the run
+    expect(wholeResult.stoppedEpoch! > 2).toBe(true); // after the checkpoint
+    expect(result.stoppedEpoch).toBe(wholeResult.stoppedEpoch);
+    expect(result.bestEpoch).toBe(wholeResult.bestEpoch);
+    expect(resumedLrs).toEqual(lrs.slice(2));
+    expect(resumed.buffers.params).toEqual(whole.buffers.params);
+  });
+});

@@ -14,6 +14,8 @@ import { checkExpectedShapes, formatShape, type ExpectedShapes } from './expecte
 import { networkMetadata, networkOptionsFromMetadata, type NetworkOptions } from './network-metadata';
 import { OPTIMIZER_KEY, optimizerCheckpointParts, readOptimizerEntry, type OptimizerCheckpoint } from './optimizer-checkpoint';
 import { SGD, AdamW, type Optimizer } from '../optimizers';
+import type { RunState } from '../schedules';
+import { readRunStateEntry, RUN_STATE_KEY, runStateParts } from './run-state';
 import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsContents } from './safetensors';
 
 /** Raised when the layout changes in a way that older readers would misread. */
@@ -56,6 +58,8 @@ export interface TrainingCheckpoint {
   fcnetVersion: string;
   /** The network beyond its Linear layers (activation, loss, ...), for MLP's options; {} is ReLU and cross-entropy. */
   network: NetworkOptions;
+  /** The schedule's and early stopping's state and the best weights (fit's resumeState), or null when not saved. */
+  runState: RunState | null;
 }
 
 const MAX_UINT32 = 0xffffffff;
@@ -96,7 +100,7 @@ function checkSettings(settings: TrainingSettings, model: MLP): void {
  * Writes a training checkpoint, atomically: the model's parameters, Adam's moments, step and
  * hyper-parameters, where to resume (`position`, e.g. a StepInfo's or EpochInfo's) and the run's settings.
  */
-export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Optimizer, position: TrainingPosition, settings: TrainingSettings): void {
+export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Optimizer, position: TrainingPosition, settings: TrainingSettings, runState?: RunState): void {
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
   if (!(model instanceof MLP)) throw invalidArgument('MLP', 'model', model);
   if (!(optimizer instanceof Adam) && !(optimizer instanceof SGD) && !(optimizer instanceof AdamW)) throw invalidArgument('Adam, SGD or AdamW', 'optimizer', optimizer);
@@ -108,6 +112,7 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Opti
   checkRngState('position.rngState', position.rngState);
 
   const other = optimizer instanceof Adam ? null : optimizerCheckpointParts(optimizer);
+  const run = runState === undefined ? null : runStateParts(model, runState);
   const h = optimizer.hyper as Adam['hyper'];
   const metadata: Record<string, string> = {
     format: 'pt',
@@ -124,8 +129,9 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Opti
       hidden: [...settings.hidden],
     }),
     ...networkMetadata(model),
+    ...run?.metadata,
   };
-  writeSafetensorsFile(path, { ...model.stateDict(), ...(other ? other.tensors : adamMomentTensors(optimizer as Adam)) }, metadata);
+  writeSafetensorsFile(path, { ...model.stateDict(), ...(other ? other.tensors : adamMomentTensors(optimizer as Adam)), ...run?.tensors }, metadata);
 }
 
 // ---------------------------------------------------------------------------------------------- loading
@@ -273,7 +279,9 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
   }
   const position = readPosition(meta, settings);
 
-  checkExpectedShapes(Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })), { ...expectedTensors(sizes, other === null), ...other?.expected }, fail);
+  const run = metadata[RUN_STATE_KEY] === undefined ? null : readRunStateEntry(meta.json(RUN_STATE_KEY), sizes, fail);
+  checkExpectedShapes(Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })), { ...expectedTensors(sizes, other === null), ...other?.expected, ...run?.expected }, fail);
+  const runState = run ? run.build(tensors) : null;
   checkValues(tensors, fail);
 
   const layout = parameterLayout(sizes);
@@ -285,7 +293,7 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
     for (const name of Object.keys(other.expected)) buffers[name] = tensors[name];
     const negative = Object.keys(buffers).find((n) => n.startsWith('adamw.exp_avg_sq.') && buffers[n].data.some((x) => x < 0));
     if (negative) throw fail(`tensor '${negative}' holds a negative value`);
-    return { sizes, parameters, adam: null, optimizer: { ...other.entry, buffers } as OptimizerCheckpoint, position, settings, fcnetVersion: version, network };
+    return { sizes, parameters, adam: null, optimizer: { ...other.entry, buffers } as OptimizerCheckpoint, position, settings, fcnetVersion: version, network, runState };
   }
   const adam = readAdamMetadata(meta);
   if (adam.step === 0) {
@@ -307,5 +315,5 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
     maximize: false as const,
     params: layout.map((_, i) => i),
   };
-  return { sizes, parameters, adam: { state, param_groups: [paramGroup] }, optimizer: null, position, settings, fcnetVersion: version, network };
+  return { sizes, parameters, adam: { state, param_groups: [paramGroup] }, optimizer: null, position, settings, fcnetVersion: version, network, runState };
 }
