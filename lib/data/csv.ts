@@ -34,20 +34,30 @@ function parseNumber(cell: string): number | null {
   return Number.isFinite(x) && Math.abs(x) <= 3.4028234663852886e38 ? x : null;
 }
 
-/** A growing Float32Array (N·width values appended row by row), so rows need not be known in advance. */
+/** Values appended one by one into blocks of 1 Mi floats, joined once at the end: at most twice the values' size. */
 class FloatRows {
-  private data = new Float32Array(1 << 16);
+  private readonly blocks: Float32Array[] = [];
+  private block = new Float32Array(1 << 20);
+  private used = 0;
   length = 0;
   push(x: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Float32Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
+    if (this.used === this.block.length) {
+      this.blocks.push(this.block);
+      this.block = new Float32Array(1 << 20);
+      this.used = 0;
     }
-    this.data[this.length++] = x;
+    this.block[this.used++] = x;
+    this.length++;
   }
   take(): Float32Array {
-    return this.data.slice(0, this.length);
+    const out = new Float32Array(this.length);
+    let at = 0;
+    for (const b of this.blocks) {
+      out.set(b, at);
+      at += b.length;
+    }
+    out.set(this.block.subarray(0, this.used), at);
+    return out;
   }
 }
 

@@ -101,7 +101,9 @@ export function decodeNpyValues(out: Float32Array | Float64Array | Uint8Array, b
 export function parseNpy(bytes: Uint8Array, source: string): NpyArray {
   const { descr, shape, offset, count } = parseNpyHeader(bytes, bytes.length, source);
   if (descr === '|u1' || descr === '<u1') return { descr, shape, data: Uint8Array.from(bytes.subarray(offset)) };
-  if (descr === '<f4') { // one copy, no per-value decoding: the file's bytes are the array's (a little-endian host)
+  if (descr === '<f4') { // the file's bytes are the array's (a little-endian host): a view when aligned, else one copy
+    const at = bytes.byteOffset + offset;
+    if (at % 4 === 0) return { descr, shape, data: new Float32Array(bytes.buffer, at, count) };
     const copy = new Uint8Array(count * 4);
     copy.set(bytes.subarray(offset, offset + count * 4));
     return { descr, shape, data: new Float32Array(copy.buffer) };
