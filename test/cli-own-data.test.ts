@@ -1,6 +1,6 @@
 // The command line on a user's table (issue 14): fcnet train --data table.csv --target COLUMN, fcnet eval and
 // fcnet predict on a model file that carries its classes, columns and scaler; eval --normalize for IDX models.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadMLP } from '../lib/checkpoint';
@@ -12,6 +12,7 @@ import { splitDataset } from '../lib/data/split';
 import { fitStandardization } from '../lib/data/standardize';
 import { captureConsole } from './support/console-capture';
 import { referenceCheckpoint } from './support/fixtures-dir';
+import { writeIdxFolder } from './support/idx-folder';
 
 const data = join(__dirname, '..', 'examples', 'data');
 const trainCsv = join(data, 'breast-cancer-train.csv');
@@ -106,4 +107,19 @@ test('eval --normalize applies (x − mean) / std to every pixel: 0,1 changes no
   expect((await run('--normalize', '0.1307,0.3081')).loss).not.toBe(plain.loss);
   const { error } = await captureConsole(() => evalCommand([referenceCheckpoint, '--normalize', '0.1,0']));
   expect(error?.message).toBe("Expected MEAN,STD (two numbers, STD above 0, e.g. 0.1307,0.3081) for --normalize but received '0.1,0'");
+});
+
+test('IDX files with 47 classes (EMNIST Balanced\'s count) train a network of 47 outputs', async () => {
+  const idx = join(folder, 'idx47');
+  mkdirSync(idx);
+  const set = (n: number): { images: Uint8Array; labels: Uint8Array } => ({
+    images: Uint8Array.from({ length: n * 49 }, (_, i) => (i * 31) % 256),
+    labels: Uint8Array.from({ length: n }, (_, i) => i % 47),
+  });
+  writeIdxFolder(idx, 7, set(94), set(47));
+  const output = join(folder, 'idx47.safetensors');
+  const { stdout, error } = await captureConsole(() => trainCommand(['--data', idx, '--hidden', '8', '--epochs', '1', '--batch-size', '47', '--backend', 'js', '--output', output, '--json']));
+  if (error) throw error;
+  expect(JSON.parse(stdout[0])).toMatchObject({ event: 'start', sizes: [49, 8, 47] });
+  expect(loadMLP(output, { backend: 'js' }).sizes).toEqual([49, 8, 47]);
 });
