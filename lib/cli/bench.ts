@@ -48,7 +48,7 @@ interface Results {
   pytorch?: PytorchResult;
 }
 
-/** Floats per vector in the fused step's tiles (16: AVX-512, 8: AVX2), read off a throwaway trainer. */
+/** Floats per vector in the sparse first layer's tiles (16: AVX-512, 8: AVX2), read off a throwaway trainer. */
 function tileVectorFloats(native: NativeAddon): number {
   const trainer = new native.SparseTrainer(Int32Array.of(784, 16, 10), 1, 1);
   try {
@@ -90,7 +90,7 @@ function stepRows(r: Results): string[][] {
     header,
     ...r.steps.map((s) => {
       const backend = s.engine.split(' ')[0];
-      const measured = r.epochs[s.engine.startsWith('cpu (fused') ? 'cpu' : backend];
+      const measured = r.epochs[s.engine.startsWith('cpu (native') ? 'cpu' : backend];
       const row = [s.engine, ms(s.medianMs), s.stepsPerSecond.toFixed(0), s.secondsPerEpochFromSteps.toFixed(2), measured && !s.engine.includes('BLAS') ? measured.secondsPerEpoch.toFixed(2) : ''];
       if (js) row.push(`${(js.medianMs / s.medianMs).toFixed(1)}×`);
       return row;
@@ -194,7 +194,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     timer.dispose();
   }
   const sections = [kernelRows(results), stepRows(results), phaseRows(results), pytorchRows(results)].filter((s): s is string[][] => s !== null);
-  const tiles = results.machine.tileVectorFloats ? `, fused step on ${results.machine.tileVectorFloats === 16 ? 'AVX-512' : 'AVX2'} vectors` : '';
+  const tiles = results.machine.tileVectorFloats ? `, sparse tiles on ${results.machine.tileVectorFloats === 16 ? 'AVX-512' : 'AVX2'} vectors` : '';
   const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}${tiles}`;
   console.log(`fcnet benchmark: ${machine}; batch ${batch}, hidden ${hidden}, ${threads} threads, median of ${repeats} samples\n`);
   console.log(sections.map(table).join('\n\n'));
