@@ -9,10 +9,12 @@ import { jsKernels } from '../backends/js-kernels';
 import { nativeCpuKernels } from '../backends/native-cpu';
 import type { BackendName } from '../backends/types';
 import { loadNative, type NativeAddon } from '../binding';
+import type { Dataset } from '../data/dataset';
 import { loadMnist, mnistDataPackageDir } from '../data/mnist';
 import { benchKernels, type KernelResult } from '../bench/kernels';
 import { benchPytorch, type PytorchResult } from '../bench/pytorch';
 import { benchSteps, EpochTimer, type StepEngine, type StepResult } from '../bench/steps';
+import { runSuite, suiteTables } from '../bench/suite';
 import { UsageError } from './args';
 
 const usage = `Usage: fcnet bench [options]    (in the repository: npm run bench -- [options])
@@ -29,6 +31,9 @@ Options:
   --compare-pytorch   also time PyTorch (/usr/bin/python3 with torch) on the same job: 1 and 2 threads,
                       as shipped and with glibc's malloc tuned; fcnet's epochs are timed again before,
                       between and after them
+  --suite             with --compare-pytorch: instead, the workloads of issue 13's table (deeper, wider,
+                      dense, batch 1000, a small network, normalised MNIST), fcnet and PyTorch (malloc tuned,
+                      1 and 2 threads) taking turns, --repeats samples each (default 3); a few minutes
   --json FILE         where to write the results as JSON (default bench-results.json)
   --markdown FILE     where to write the README tables (default bench-results.md)
   --help`;
@@ -43,7 +48,7 @@ interface Results {
   pytorch?: PytorchResult;
 }
 
-/** Floats per vector in the fused step's tiles (16: AVX-512, 8: AVX2), read off a throwaway trainer. */
+/** Floats per vector in the sparse first layer's tiles (16: AVX-512, 8: AVX2), read off a throwaway trainer. */
 function tileVectorFloats(native: NativeAddon): number {
   const trainer = new native.SparseTrainer(Int32Array.of(784, 16, 10), 1, 1);
   try {
@@ -85,7 +90,7 @@ function stepRows(r: Results): string[][] {
     header,
     ...r.steps.map((s) => {
       const backend = s.engine.split(' ')[0];
-      const measured = r.epochs[s.engine.startsWith('cpu (fused') ? 'cpu' : backend];
+      const measured = r.epochs[s.engine.startsWith('cpu (native') ? 'cpu' : backend];
       const row = [s.engine, ms(s.medianMs), s.stepsPerSecond.toFixed(0), s.secondsPerEpochFromSteps.toFixed(2), measured && !s.engine.includes('BLAS') ? measured.secondsPerEpoch.toFixed(2) : ''];
       if (js) row.push(`${(js.medianMs / s.medianMs).toFixed(1)}×`);
       return row;
@@ -117,7 +122,7 @@ function parseBenchArgs(argv: string[]) {
       args: argv,
       options: {
         backends: { type: 'string' }, repeats: { type: 'string' }, batch: { type: 'string' }, hidden: { type: 'string' },
-        threads: { type: 'string' }, epochs: { type: 'string' }, 'compare-pytorch': { type: 'boolean' },
+        threads: { type: 'string' }, epochs: { type: 'string' }, 'compare-pytorch': { type: 'boolean' }, suite: { type: 'boolean' },
         json: { type: 'string' }, markdown: { type: 'string' }, help: { type: 'boolean' },
       },
     });
@@ -143,8 +148,10 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const repeats = count('--repeats', values.repeats, 15, 1), batch = count('--batch', values.batch, 100, 1);
   const hidden = count('--hidden', values.hidden, 500, 1), threads = count('--threads', values.threads, os.availableParallelism(), 1);
   const epochs = count('--epochs', values.epochs, 3, 0);
+  if (values.suite && !values['compare-pytorch']) throw new UsageError(`--suite compares fcnet with PyTorch: add --compare-pytorch\n\n${usage}`);
   const mnist = loadMnist();
   const native = loadNative().addon;
+  if (values.suite) return suiteCommand(argv, native, mnist.train, threads, count('--repeats', values.repeats, 3, 1), values.json, values.markdown);
   const results: Results = {
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, blas: native ? native.gemmInfo().config.trim() : 'none', tileVectorFloats: native ? tileVectorFloats(native) : null },
@@ -187,7 +194,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     timer.dispose();
   }
   const sections = [kernelRows(results), stepRows(results), phaseRows(results), pytorchRows(results)].filter((s): s is string[][] => s !== null);
-  const tiles = results.machine.tileVectorFloats ? `, fused step on ${results.machine.tileVectorFloats === 16 ? 'AVX-512' : 'AVX2'} vectors` : '';
+  const tiles = results.machine.tileVectorFloats ? `, sparse tiles on ${results.machine.tileVectorFloats === 16 ? 'AVX-512' : 'AVX2'} vectors` : '';
   const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}${tiles}`;
   console.log(`fcnet benchmark: ${machine}; batch ${batch}, hidden ${hidden}, ${threads} threads, median of ${repeats} samples\n`);
   console.log(sections.map(table).join('\n\n'));
@@ -195,5 +202,25 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const mdPath = values.markdown ?? 'bench-results.md';
   fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
+  log(`\nwrote ${jsonPath} and ${mdPath}`);
+}
+
+/** `--compare-pytorch --suite`: issue 13's table, fcnet and PyTorch taking turns. */
+async function suiteCommand(argv: string[], native: NativeAddon | null, mnist: Dataset, threads: number, repeats: number,
+  jsonPath = 'bench-results.json', mdPath = 'bench-results.md'): Promise<void> {
+  if (!native) throw new Error(`the suite times the cpu backend, which is not available here: ${loadNative().error!.message}`);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const result = await runSuite(native, mnist, threads, repeats, log);
+  if (!result.available) throw new Error(`the suite needs PyTorch: ${result.reason}`);
+  const machine = `${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} cores, Node ${process.version}, ${native.gemmInfo().config.trim()}`;
+  const head = `fcnet bench suite: ${machine}; PyTorch ${result.torch}; medians of ${repeats} samples a side, taken in turns`;
+  const notes = [
+    `OpenBLAS sgemm 1024×1024×1024 on 2 threads: ${result.blasGflops!.toFixed(1)} GFLOP/s (the products' large-matrix figure)`,
+    ...(result.normalisedOverRaw !== undefined ? [`fcnet on normalised MNIST takes ${(100 * Math.abs(result.normalisedOverRaw - 1)).toFixed(1)} % ${result.normalisedOverRaw >= 1 ? 'more' : 'less'} time than on raw MNIST (target: at most 15 % more)`] : []),
+  ];
+  const sections = suiteTables(result, threads);
+  console.log(`${head}\n\n${sections.map(table).join('\n\n')}\n\n${notes.join('\n')}`);
+  fs.writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, threads, repeats, suite: result }, null, 2) + '\n');
+  fs.writeFileSync(mdPath, `Measured ${new Date().toISOString().slice(0, 10)} on ${machine} with \`fcnet bench ${argv.join(' ')}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n\n' + notes.join('\n\n') + '\n');
   log(`\nwrote ${jsonPath} and ${mdPath}`);
 }
