@@ -13,6 +13,8 @@ export {
   readSafetensorsFile,
   writeSafetensorsFile,
   readTorchCheckpoint,
+  readTorchContents,
+  linearChain,
   saveTrainingCheckpoint,
   loadTrainingCheckpoint,
   readModelWeights,
@@ -22,4 +24,6 @@ export {
   type TrainingSettings,
   type ModelWeights,
   type LoadMLPOptions,
+  type ReadModelWeightsOptions,
+  type TorchContents,
 } from './checkpoint';

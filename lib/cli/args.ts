@@ -1,6 +1,7 @@
 // Command-line flags, parsed with node:util and checked with the library's own messages.
 import { parseArgs, type ParseArgsConfig } from 'util';
 import { backendChoices, type BackendChoice } from '../backends';
+import { ACTIVATIONS, type Activation } from '../checkpoint';
 
 export type FlagSpec = NonNullable<ParseArgsConfig['options']>;
 
@@ -51,4 +52,12 @@ export function backendFlag(values: Parsed['values']): BackendChoice {
   const backend = String(values.backend ?? values.device ?? 'auto') as BackendChoice;
   if (!backendChoices.includes(backend)) throw new UsageError(`--backend: expected one of ${backendChoices.join(', ')}, got '${backend}'`);
   return backend;
+}
+
+/** --activation: the activation between layers, which a state_dict does not record; undefined when not given. */
+export function activationFlag(values: Parsed['values']): Activation | undefined {
+  const raw = values.activation;
+  if (raw === undefined) return undefined;
+  if (!(ACTIVATIONS as readonly string[]).includes(String(raw))) throw new UsageError(`--activation: expected one of ${ACTIVATIONS.join(', ')}, got '${raw}'`);
+  return raw as Activation;
 }
