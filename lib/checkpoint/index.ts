@@ -36,3 +36,4 @@ export {
   type ReadModelWeightsOptions,
   type WeightsFormat,
 } from './model-weights';
+export { loadTrainingStart, type TrainingStart, type TrainingStartOptions } from './training-start';

@@ -1,14 +1,14 @@
 // `fcnet train` / `npm run train`: the reference program's job and output, with flags.
 import { Adam } from '../adam';
 import { backends } from '../backends';
-import { loadTrainingCheckpoint, saveTrainingCheckpoint, writeSafetensorsFile, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
+import { fcnetMetadataOf, loadTrainingCheckpoint, loadTrainingStart, saveTrainingCheckpoint, writeSafetensorsFile, type TrainingCheckpoint, type TrainingSettings, type TrainingStart } from '../checkpoint';
 import { loadMnist } from '../data/mnist';
 import { MLP } from '../model';
 import { evaluate, fit, type TrainingPosition } from '../train';
 import { loadPlotLibraries } from '../plots/render';
 import type { EpochAccuracy, LoggedLoss } from '../plots/specs';
 import { writeTestSetPlots, writeTrainingPlots } from '../plots/write';
-import { backendFlag, hiddenFlag, intFlag, numberFlag, parseFlags, UsageError, type FlagSpec, type Parsed } from './args';
+import { activationFlag, backendFlag, hiddenFlag, intFlag, numberFlag, parseFlags, UsageError, type FlagSpec, type Parsed } from './args';
 import { createReporter, reporterMode, type TrainReporter } from './events';
 
 export const trainUsage = `Usage: fcnet train [options]    (in the repository: npm run train -- [options])
@@ -33,6 +33,14 @@ Options:
   --resume FILE      continue the run saved in FILE exactly where it stopped; the run's settings
                      (--epochs, --batch-size, --lr, --hidden, --seed) come from FILE and may only be
                      repeated, not changed; checkpoints go on to FILE unless --checkpoint names another
+  --init-from FILE   start from the weights in FILE (any file fcnet eval reads: fcnet's, PyTorch's
+                     state_dict or general checkpoint, ...) instead of random ones; the sizes and layer
+                     names come from FILE, and the weights are saved under those names. When FILE holds
+                     torch.optim.Adam's state for those weights, Adam goes on from its moments and step
+                     count (and its lr, unless --lr is given); not PyTorch's exact continuation, as the
+                     batches come in another order. Any other optimizer state is ignored, with a note
+  --activation F     with --init-from: the activation between layers, which a state_dict does not
+                     record (default relu)
   --plots DIR        draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch,
                      the confusion matrix and misclassified test digits (needs the optional packages
                      vega and vega-lite: npm install vega vega-lite)
@@ -55,6 +63,8 @@ const flags: FlagSpec = {
   checkpoint: { type: 'string' },
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
+  'init-from': { type: 'string' },
+  activation: { type: 'string' },
   plots: { type: 'string' },
   plain: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -115,25 +125,45 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
   const plotsDir = values.plots === undefined ? undefined : String(values.plots);
   if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so now, not after training
 
+  const initFrom = values['init-from'] === undefined ? undefined : String(values['init-from']);
+  if (initFrom !== undefined && resumeFile !== undefined) throw new UsageError('--init-from and --resume exclude each other: --resume continues an fcnet run, --init-from starts a new one');
+  const activation = activationFlag(values);
+  if (activation !== undefined && initFrom === undefined) throw new UsageError('--activation needs --init-from FILE: it says how to read the weights in FILE');
+
   let resumed: TrainingCheckpoint | undefined;
+  let initial: TrainingStart | undefined;
   let settings: TrainingSettings;
   if (resumeFile !== undefined) {
     resumed = loadTrainingCheckpoint(resumeFile);
     checkSameSettings(values, resumed.settings, resumeFile);
     settings = resumed.settings;
+  } else if (initFrom !== undefined) {
+    initial = loadTrainingStart(initFrom, { backend, lr: values.lr === undefined ? undefined : numberFlag(values, 'lr', 0.001), activation });
+    const hidden = initial.model.sizes.slice(1, -1);
+    if (values.hidden !== undefined && hiddenFlag(values, []).join(',') !== hidden.join(',')) {
+      throw new UsageError(`--hidden ${values.hidden} conflicts with ${initFrom}, whose network has hidden widths ${hidden.join(',')}; leave --hidden out`);
+    }
+    settings = { ...settingsFromFlags(values), hidden, lr: initial.optimizer.hyper.lr };
   } else {
     settings = settingsFromFlags(values);
   }
   const { epochs, batchSize, seed, lr, hidden } = settings;
 
   const mnist = loadMnist(values.data === undefined ? undefined : String(values.data));
-  const model = new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
-  const optimizer = new Adam(model, { lr });
+  const model = initial?.model ?? new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
+  const optimizer = initial?.optimizer ?? new Adam(model, { lr });
+  if (model.sizes[0] !== mnist.train.d || model.classes !== 10) {
+    throw new Error(`${initFrom ?? resumeFile} holds a ${model.sizes.join('-')} network but MNIST needs ${mnist.train.d} inputs and 10 outputs`);
+  }
   const reporter = createReporter(reporterMode({ json: values.json === true, plain: values.plain === true }));
   try {
     const report = backends().find((b) => b.name === model.backend);
     reporter.note(`fcnet: training ${model.sizes.join('-')} on ${model.backend} (${report?.detail.split(';')[0]})`);
     const stepsPerEpoch = Math.ceil(mnist.train.n / batchSize);
+    if (initial) {
+      reporter.note(`fcnet: starting from ${initFrom}: ${initial.summary}`);
+      for (const note of initial.weights.notes) reporter.note(`fcnet: ${initFrom}: ${note}`);
+    }
     if (resumed) {
       model.loadStateDict(resumed.parameters);
       optimizer.loadStateDict(resumed.adam);
@@ -206,7 +236,7 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
     }
 
     const { correct, n, accuracy, loss } = evaluate(model, mnist.test);
-    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet' });
+    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet', ...fcnetMetadataOf(model) });
     let plots: string[] | undefined;
     if (plotsDir !== undefined) {
       const description = `${model.sizes.join('-')}, Adam lr ${lr}, batches of ${batchSize}: the loss printed every ${logEvery} steps`;

@@ -130,6 +130,20 @@ def main():
     }
     save('general-checkpoint.pt', {'epoch': 2, 'model_state_dict': net.state_dict(), 'optimizer_state_dict': state, 'loss': loss})
     expect('general-checkpoint.pt', net, [net.fc1, net.fc2], entry='model_state_dict', adam=adam)
+    # One more step from there, on one batch of 8 five-pixel images (bytes / 255, as fcnet scales them).
+    pixels = torch.randint(0, 256, (8, 5), generator=torch.Generator().manual_seed(3), dtype=torch.uint8)
+    labels = torch.tensor([2, 0, 1, 1, 0, 2, 2, 1])
+    nxt = Net()
+    nxt.load_state_dict(net.state_dict())
+    continued = torch.optim.Adam(nxt.parameters(), lr=0.01)
+    continued.load_state_dict(state)
+    continued.zero_grad()
+    nn.functional.cross_entropy(nxt(pixels.float() / 255), labels).backward()
+    continued.step()
+    expectations['general-checkpoint.pt']['next_step'] = {
+        'pixels': pixels.flatten().tolist(), 'labels': labels.tolist(),
+        'parameters': {key: flat(value) for key, value in nxt.state_dict().items()},
+    }
     save('legacy-general-checkpoint.pt', {'epoch': 2, 'model_state_dict': net.state_dict(), 'optimizer_state_dict': state, 'loss': loss},
          _use_new_zipfile_serialization=False)
     expect('legacy-general-checkpoint.pt', net, [net.fc1, net.fc2], entry='model_state_dict', adam=adam)
