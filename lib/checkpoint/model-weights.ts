@@ -120,7 +120,11 @@ export function readModelWeights(path: string, options: ReadModelWeightsOptions 
   let foundAdam: TorchAdamState | undefined;
   const notes: string[] = [];
   const reader = readerFor(bytes);
-  if (reader === null) throw new Error(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive or legacy file)`);
+  if (reader === null) {
+    const picture = bytes[0] === 0x89 && bytes[1] === 0x50 ? 'PNG' : bytes[0] === 0xff && bytes[1] === 0xd8 ? 'JPEG' : undefined;
+    if (picture) throw new Error(`${path}: is a ${picture} picture, not a network's weights; were MODEL and IMAGE swapped? (fcnet predict MODEL IMAGE)`);
+    throw new Error(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive or legacy file)`);
+  }
   if (reader === 'torch') {
     format = 'PyTorch checkpoint';
     const contents = readTorchContents(bytes, { source: path });
