@@ -156,6 +156,14 @@ describe('mistakes', () => {
     expect((await predictError(model, path)).message).toBe(`${path}: not a PNG image (it does not start with the PNG signature); convert it to PNG first`);
   });
 
+  test('a picture with no ink is refused, not answered with a digit', async () => {
+    const path = join(folder, 'blank.png');
+    writeFileSync(path, pngBytes(40, 6, () => [0, 0, 0, 0])); // a transparent canvas nobody drew on
+    expect((await predictError(model, path)).message).toBe(
+      `${path}: the picture has no ink: its grey levels span 0.0 of 255 at 28×28 (under 32), so it is blank or one colour; draw the digit in a colour that stands out from its background`,
+    );
+  });
+
   test('a damaged JPEG', async () => {
     const path = join(folder, 'digit.jpg');
     writeFileSync(path, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]));

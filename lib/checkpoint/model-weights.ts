@@ -145,8 +145,11 @@ export function readModelWeights(path: string, options: ReadModelWeightsOptions 
   const parameters: StateDict = {};
   for (const { name } of parameterLayout(sizes, layerNames)) parameters[name] = tensors[name];
   checkFinite(parameters, path);
-  if (layerNames.every((name) => name.startsWith('module.'))) {
-    notes.push("the names carry the 'module.' prefix of nn.DataParallel (or DistributedDataParallel), kept when saving; load them into the bare model with {k.removeprefix('module.'): v for k, v in state_dict.items()}");
+  // Wrappers that prefix every name: nn.DataParallel / DistributedDataParallel ('module.'), torch.compile ('_orig_mod.').
+  for (const [prefix, wrapper] of [['module.', 'nn.DataParallel (or DistributedDataParallel)'], ['_orig_mod.', 'torch.compile']]) {
+    if (layerNames.every((name) => name.startsWith(prefix))) {
+      notes.push(`the names carry the '${prefix}' prefix of ${wrapper}, kept when saving; load them into the bare model with {k.removeprefix('${prefix}'): v for k, v in state_dict.items()}`);
+    }
   }
   let adam: AdamStateDict | undefined;
   if (foundAdam) {

@@ -49,6 +49,9 @@ function findStateDict(root: unknown, fail: (problem: string) => Error): { dict:
       : describeValue(root);
     throw fail(`the file holds ${what}, not a state_dict (a dict of tensors): save one with torch.save(model.state_dict(), path)`);
   }
+  if (root.has('state') && root.has('param_groups') && !hasTensor(root)) {
+    throw fail("the file holds an optimizer's state_dict (state, param_groups), not the model's: save the weights with torch.save(model.state_dict(), path)");
+  }
   for (const key of STATE_DICT_KEYS) {
     if (isTensorDict(root.get(key))) return { dict: root.get(key) as Map<unknown, unknown>, entry: key };
   }

@@ -7,11 +7,13 @@ order, the layer sizes, the entry of the dict that holds the state_dict, a few i
 computes for them (ReLU between layers), and Adam's state when the file has one. Near-misses are listed with
 no expectation: the test checks fcnet's message.
 """
+import argparse
 import collections
 import json
 import os
 import sys
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -40,13 +42,14 @@ def expect(name, model, linears, entry=None, adam=None, names=None):
     x = torch.rand(INPUTS, sizes[0], generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         logits = chain_logits(linears, x)
+    names = names if names is not None else list(state.keys())
     record = {
-        'names': names if names is not None else list(state.keys()),
+        'names': names,
         'sizes': sizes,
         'entry': entry,
         'inputs': flat(x),
         'logits': flat(logits),
-        'parameters': {key: flat(value) for key, value in state.items()},
+        'parameters': {name: flat(value) for name, value in zip(names, state.values())},
     }
     if adam is not None:
         record['adam'] = adam
@@ -201,6 +204,15 @@ def main():
                                                     ('b.weight', torch.zeros(3, 6)), ('b.bias', torch.zeros(3))]))
     save('bare-tensor.pt', torch.zeros(3))
     save('two-models.pt', {'generator': Net().state_dict(), 'discriminator': Net(3, 4, 1).state_dict()})
+    save('optimizer-only.pt', torch.optim.Adam(Net().parameters()).state_dict())
+    save('numpy-in-checkpoint.pt', {'model_state_dict': Net().state_dict(), 'loss': np.float64(0.25)})
+    save('argparse-in-checkpoint.pt', {'state_dict': Net().state_dict(), 'args': argparse.Namespace(lr=0.1, epochs=3)})
+
+    # torch.compile's wrapper prefixes every name with '_orig_mod.' (torch 2; written here by hand, as 1.13 has no compile).
+    net = Net()
+    compiled = collections.OrderedDict(('_orig_mod.' + key, value) for key, value in net.state_dict().items())
+    save('compiled-prefix.pt', compiled)
+    expect('compiled-prefix.pt', net, [net.fc1, net.fc2], names=list(compiled.keys()))
 
     with open(os.path.join(OUT, 'layouts.json'), 'w') as out:
         json.dump(expectations, out, indent=1)
