@@ -214,6 +214,18 @@ def main():
     save('compiled-prefix.pt', compiled)
     expect('compiled-prefix.pt', net, [net.fc1, net.fc2], names=list(compiled.keys()))
 
+    # For fcnet train --init-from on 4x4 images of 10 classes: PyTorch's recipe with an nn.Sequential, after 2 Adam steps.
+    seq = nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 10))
+    optimizer = torch.optim.Adam(seq.parameters(), lr=0.005)
+    x = torch.rand(8, 16, generator=torch.Generator().manual_seed(4))
+    y = torch.arange(8) % 10
+    for _ in range(2):
+        optimizer.zero_grad()
+        nn.functional.cross_entropy(seq(x), y).backward()
+        optimizer.step()
+    save('init-from-16-8-10.pt', {'epoch': 1, 'model_state_dict': seq.state_dict(), 'optimizer_state_dict': optimizer.state_dict()})
+    expect('init-from-16-8-10.pt', seq, [seq[0], seq[2]], entry='model_state_dict')
+
     with open(os.path.join(OUT, 'layouts.json'), 'w') as out:
         json.dump(expectations, out, indent=1)
         out.write('\n')
