@@ -41,6 +41,15 @@ test("starts from the file's weights, Adam's moments and step, and saves under t
   expect(checkpoint.adam.param_groups[0].lr).toBe(0.005); // the file's lr, as --lr was not given
 });
 
+test('--standard-names saves the layers as fc1, fc2, ... with the same values', async () => {
+  const { result } = await train('--init-from', start, '--output', at('std.safetensors'), '--standard-names', '--epochs', '0');
+  expect(result).toBe(0);
+  const saved = readSafetensorsFile(at('std.safetensors'));
+  expect(Object.keys(saved.tensors)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
+  expect(saved.metadata.fcnet).toBeUndefined();
+  expect(saved.tensors['fc2.bias'].data).toEqual(readModelWeights(start).parameters['2.bias'].data); // 0 epochs: as read
+});
+
 test('--lr overrides the file\'s learning rate', async () => {
   const { result } = await train('--init-from', start, '--output', at('lr.safetensors'), '--checkpoint', at('lr.ckpt'), '--lr', '0.02');
   expect(result).toBe(0);
@@ -63,6 +72,10 @@ test('mistakes: --init-from with --resume, a different --hidden, --activation al
   expect(await error('--activation', 'relu')).toEqual({
     result: 2,
     message: 'fcnet train: --activation needs --init-from FILE: it says how to read the weights in FILE',
+  });
+  expect(await error('--standard-names')).toEqual({
+    result: 2,
+    message: 'fcnet train: --standard-names needs --init-from FILE: fcnet names its own layers fc1, fc2, ... already',
   });
   expect(await error('--init-from', start, '--activation', 'tanh')).toEqual({ result: 2, message: "fcnet train: --activation: expected one of relu, got 'tanh'" });
   const small = join(__dirname, 'fixtures', 'layouts', 'sequential-0-2.pt');

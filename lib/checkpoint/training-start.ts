@@ -13,6 +13,8 @@ export interface TrainingStartOptions {
   /** Adam's learning rate; default: the file's, when it holds Adam's state, else 0.001. */
   lr?: number;
   activation?: Activation;
+  /** Name the layers fc1, fc2, ... (the reference program's names) instead of keeping the file's. Default false. */
+  standardNames?: boolean;
 }
 
 export interface TrainingStart {
@@ -25,15 +27,17 @@ export interface TrainingStart {
 
 /**
  * A model and an Adam optimizer initialised from `path` (any file readModelWeights reads), the model keeping the
- * file's layer names so that its weights save under them. Adam's moments and step come from the file when it
+ * file's layer names so that its weights save under them (fc1, fc2, ... with `standardNames`). Adam's moments and step come from the file when it
  * holds torch.optim.Adam's state for exactly these parameters; otherwise Adam starts fresh and `weights.notes`
  * says why.
  */
 export function loadTrainingStart(path: string, options: TrainingStartOptions = {}): TrainingStart {
-  checkKnownOptions('loadTrainingStart', options, ['backend', 'lr', 'activation']);
+  checkKnownOptions('loadTrainingStart', options, ['backend', 'lr', 'activation', 'standardNames']);
   const weights = readModelWeights(path, options.activation === undefined ? {} : { activation: options.activation });
-  const model = new MLP({ sizes: weights.sizes, layerNames: weights.layerNames, backend: options.backend ?? 'auto' });
-  model.loadStateDict(weights.parameters);
+  const model = new MLP({ sizes: weights.sizes, backend: options.backend ?? 'auto', ...(!options.standardNames && { layerNames: weights.layerNames }) });
+  // Parameters by position: the file's names, or fc1.weight, fc1.bias, ... in the same order.
+  const values = Object.values(weights.parameters);
+  model.loadStateDict(Object.fromEntries(model.layout.map((p, i) => [p.name, values[i]])));
   const optimizer = new Adam(model, options.lr === undefined ? {} : { lr: options.lr });
   let summary: string;
   if (weights.adam) {

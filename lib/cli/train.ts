@@ -39,6 +39,7 @@ Options:
                      torch.optim.Adam's state for those weights, Adam goes on from its moments and step
                      count (and its lr, unless --lr is given); not PyTorch's exact continuation, as the
                      batches come in another order. Any other optimizer state is ignored, with a note
+  --standard-names   with --init-from: save the layers as fc1, fc2, ... instead of under FILE's names
   --activation F     with --init-from: the activation between layers, which a state_dict does not
                      record (default relu)
   --plots DIR        draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch,
@@ -64,6 +65,7 @@ const flags: FlagSpec = {
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
   'init-from': { type: 'string' },
+  'standard-names': { type: 'boolean' },
   activation: { type: 'string' },
   plots: { type: 'string' },
   plain: { type: 'boolean' },
@@ -129,6 +131,7 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
   if (initFrom !== undefined && resumeFile !== undefined) throw new UsageError('--init-from and --resume exclude each other: --resume continues an fcnet run, --init-from starts a new one');
   const activation = activationFlag(values);
   if (activation !== undefined && initFrom === undefined) throw new UsageError('--activation needs --init-from FILE: it says how to read the weights in FILE');
+  if (values['standard-names'] && initFrom === undefined) throw new UsageError('--standard-names needs --init-from FILE: fcnet names its own layers fc1, fc2, ... already');
 
   let resumed: TrainingCheckpoint | undefined;
   let initial: TrainingStart | undefined;
@@ -138,7 +141,9 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
     checkSameSettings(values, resumed.settings, resumeFile);
     settings = resumed.settings;
   } else if (initFrom !== undefined) {
-    initial = loadTrainingStart(initFrom, { backend, lr: values.lr === undefined ? undefined : numberFlag(values, 'lr', 0.001), activation });
+    initial = loadTrainingStart(initFrom, {
+      backend, lr: values.lr === undefined ? undefined : numberFlag(values, 'lr', 0.001), activation, standardNames: values['standard-names'] === true,
+    });
     const hidden = initial.model.sizes.slice(1, -1);
     if (values.hidden !== undefined && hiddenFlag(values, []).join(',') !== hidden.join(',')) {
       throw new UsageError(`--hidden ${values.hidden} conflicts with ${initFrom}, whose network has hidden widths ${hidden.join(',')}; leave --hidden out`);
