@@ -44,7 +44,8 @@ export function describeFolder(dir: string): string {
   try {
     entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch (error) {
-    return `${dir} cannot be listed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? `${dir} does not exist` : `${dir} cannot be listed (${code ?? (error as Error).message})`;
   }
   if (entries.length === 0) return `${dir} is empty`;
   const names = entries.map((e) => (e.isDirectory() ? `${e.name}/` : e.name)).sort();
