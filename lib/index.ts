@@ -15,6 +15,7 @@ export {
   readTorchCheckpoint,
   readTorchContents,
   linearChain,
+  loadTrainingStart,
   saveTrainingCheckpoint,
   loadTrainingCheckpoint,
   readModelWeights,
@@ -26,4 +27,6 @@ export {
   type LoadMLPOptions,
   type ReadModelWeightsOptions,
   type TorchContents,
+  type TrainingStart,
+  type TrainingStartOptions,
 } from './checkpoint';
