@@ -4,6 +4,7 @@ import { checkInteger, checkKnownOptions, checkOneOf, invalidArgument } from './
 import { backendChoices, createEngine, defaultThreads, type BackendChoice } from './backends';
 import { loadNative } from './binding';
 import type { Engine, ParameterBuffers } from './backends/types';
+import { checkFiniteLogits } from './non-finite-output';
 import { Rng } from './rng';
 import { elementCount, ownFiniteFloat32, type StateDict } from './tensor';
 
@@ -162,6 +163,8 @@ export class MLP {
   /**
    * logits(B, classes) for x(B, inputs) of floats in [0, 1]: pixels / 255, as every training path scales them. Anything
    * else (NaN, ±Infinity, raw 0..255 values) is refused, naming the first bad value, rather than answered with garbage.
+   * Logits that are not finite (finite weights that overflow float32) throw a RangeError naming the first layer whose
+   * output is not finite and the row.
    */
   logits(x: Float32Array, batch: number): Float32Array {
     checkInteger('batch', batch, 1);
@@ -178,6 +181,7 @@ export class MLP {
       const B = Math.min(engine.maxBatch, batch - offset);
       engine.forward(x.subarray(offset * I, (offset + B) * I), B, out.subarray(offset * this.classes, (offset + B) * this.classes));
     }
+    checkFiniteLogits(this, x, out);
     return out;
   }
 
