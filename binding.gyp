@@ -4,8 +4,6 @@
       "target_name": "fcnet",
       "sources": ["native/binding.cc", "native/kernels.cc", "native/gemm.cc", "native/sparse_trainer.cc", "native/sparse_tiles.cc", "native/sparse_trainer_binding.cc", "native/thread_team.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      # NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS: an error that cannot be thrown because the environment is shutting
-      # down (worker.terminate() during a call) is dropped instead of escaping as a C++ exception (std::terminate).
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "<!@(node scripts/find-blas.js defines)"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
