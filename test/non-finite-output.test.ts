@@ -1,7 +1,8 @@
 // Finite weights whose sums overflow float32 (issue 15, kind 11): `fcnet eval` printed "Mean loss NaN" and exited 0,
 // `fcnet predict` failed with a TypeError. Now evaluate, logits, eval and predict say which layer's output is not
 // finite, and for which row, and the commands exit 1. The weights are made here: fc1 small, fc2 all 3e38 (each
-// value finite; the sums over 8 hidden units are not), as ../shared/cases/2026-11-30/weights-finite-but-overflowing.
+// value finite; the sums over 8 hidden units are not), like the failing case weights-finite-but-overflowing.safetensors
+// of issue 15.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
