@@ -4,8 +4,9 @@
 // checks a value in caller memory and then reads it again to index with it writes out of bounds here: the process
 // dies with a signal (which the caller sees), or a guard value around an output changes. Native code that reads
 // once into memory it owns answers each call with a result or a RangeError.
-// A case ends after --returned calls went through (each one a chance for the race: its check passed), --calls calls
-// in all, or --seconds (a bound on the work on a slow machine, not a measurement). Prints one line of JSON: per case the calls, how many returned, how many were refused, and any
+// A case ends once --returned calls went through (each one a chance for the race: its check passed) and 20 were
+// refused (so the worker did flip values during the calls), or after --calls calls in all, or --seconds (a bound on
+// the work on a slow machine, not a measurement). Calls start once the main thread has seen a value flipped. Prints one line of JSON: per case the calls, how many returned, how many were refused, and any
 // problems; with --verbose, the counts as it goes (on stderr), to see how far a crashing build got.
 //
 //   node test/fuzz/shared-memory-race.js [--returned N] [--calls N] [--seconds S] [--case NAME] [--verbose]
@@ -152,7 +153,12 @@ function startFlipper(c) {
     good: c.slots.map((s) => c.shared[s]), bad: BAD } });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', () => resolve({ stop: () => { Atomics.store(stop, 0, 1); return worker.terminate(); } }));
+    worker.once('message', () => {
+      // The worker runs: wait (boundedly) until a bad value shows, so the calls do not all come before its first store.
+      const until = Date.now() + 2000;
+      while (Date.now() < until && c.slots.every((s) => BAD.indexOf(Atomics.load(c.shared, s)) < 0));
+      resolve({ stop: () => { Atomics.store(stop, 0, 1); return worker.terminate(); } });
+    });
   });
 }
 
@@ -164,7 +170,8 @@ function startFlipper(c) {
     const flipper = await startFlipper(c);
     const r = { calls: 0, returned: 0, refused: 0 };
     const end = Date.now() + SECONDS * 1000;
-    for (let i = 0; i < CALLS && r.returned < RETURNED && Date.now() < end; i++) {
+    const enough = () => r.returned >= RETURNED && r.refused >= 20;
+    for (let i = 0; i < CALLS && !enough() && Date.now() < end; i++) {
       if (VERBOSE && i % 10 === 0) console.error(`${c.name}: ${JSON.stringify(r)}`);
       r.calls++;
       try {
