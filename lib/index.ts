@@ -14,6 +14,9 @@ export {
   readSafetensorsFile,
   writeSafetensorsFile,
   readTorchCheckpoint,
+  readTorchContents,
+  linearChain,
+  loadTrainingStart,
   saveTrainingCheckpoint,
   loadTrainingCheckpoint,
   readModelWeights,
@@ -24,4 +27,8 @@ export {
   type TrainingSettings,
   type ModelWeights,
   type LoadMLPOptions,
+  type ReadModelWeightsOptions,
+  type TorchContents,
+  type TrainingStart,
+  type TrainingStartOptions,
 } from './checkpoint';

@@ -4,6 +4,7 @@ import type { Adam } from './adam';
 import type { DatasetHandle, Engine } from './backends/types';
 import { checkInteger, checkKnownOptions, checkNumber, checkOneOf } from './check';
 import { checkTargets, datasetFeatures, datasetTargets, isPixelDataset, type AnyDataset } from './data/dataset';
+import { checkFiniteLogits } from './non-finite-output';
 import type { MLP } from './model';
 import { Rng, type RngState } from './rng';
 
@@ -206,13 +207,30 @@ export interface Evaluation {
 /**
  * Loss (and, for cross_entropy, accuracy) of `model` on `data`, in batches of `batchSize` (default 100, like the
  * reference). During a fit() of this model (from a callback), it runs on the training engine in batches of at
- * most the fit's batch size, leaving the run undisturbed.
+ * most the fit's batch size, leaving the run undisturbed. When the loss is not finite (finite weights whose sums
+ * overflow float32), throws the RangeError of checkFiniteLogits for the first row whose logits are not finite,
+ * naming the layer: never a NaN loss.
  */
 export function evaluate(model: MLP, data: AnyDataset, batchSize = 100): Evaluation {
   checkInteger('batchSize', batchSize, 1);
   checkDatasetFits(model, data, 'the evaluation set');
   const engine = model.engine(batchSize);
   const { lossSum, correct } = engine.evaluateDataset(handleFor(engine, data));
+  if (!Number.isFinite(lossSum)) throwNonFiniteRow(model, data, engine);
   const counts = model.spec.loss === 'cross_entropy';
   return { loss: lossSum / data.n, accuracy: counts ? correct / data.n : NaN, correct: counts ? correct : NaN, n: data.n };
+}
+
+/** Finds the first row of `data` whose logits are not finite and throws checkFiniteLogits' error for it. */
+function throwNonFiniteRow(model: MLP, data: AnyDataset, engine: Engine): never {
+  const features = datasetFeatures(data);
+  for (let offset = 0; offset < data.n; offset += engine.maxBatch) {
+    const B = Math.min(engine.maxBatch, data.n - offset); // the engine as it is: it may be a running fit's
+    const rows = features.subarray(offset * data.d, (offset + B) * data.d);
+    const x = rows instanceof Uint8Array ? Float32Array.from(rows, (v) => v / 255) : Float32Array.from(rows);
+    const logits = new Float32Array(B * model.classes);
+    engine.forward(x, B, logits);
+    checkFiniteLogits(model, x, logits, offset, ' of the evaluation set');
+  }
+  throw new RangeError(`the evaluation loss is not finite (${data.source}) although every output is`);
 }
