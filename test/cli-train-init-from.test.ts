@@ -56,7 +56,7 @@ test('--lr overrides the file\'s learning rate', async () => {
   expect(loadTrainingCheckpoint(at('lr.ckpt')).adam.param_groups[0].lr).toBe(0.02);
 });
 
-test('mistakes: --init-from with --resume, a different --hidden, --activation alone, a network that does not fit', async () => {
+test('mistakes: --init-from with --resume, a different --hidden, --dropout, an unknown activation, a network that does not fit', async () => {
   const error = async (...argv: string[]) => {
     const { result, stderr } = await train(...argv);
     return { result, message: stderr.join('\n').replace(/\nRun `fcnet train --help` for the options\.$/, '') };
@@ -69,15 +69,18 @@ test('mistakes: --init-from with --resume, a different --hidden, --activation al
     result: 2,
     message: `fcnet train: --hidden 32 conflicts with ${start}, whose network has hidden widths 8; leave --hidden out`,
   });
-  expect(await error('--activation', 'relu')).toEqual({
+  expect(await error('--init-from', start, '--dropout', '0.5')).toEqual({
     result: 2,
-    message: 'fcnet train: --activation needs --init-from FILE: it says how to read the weights in FILE',
+    message: 'fcnet train: --dropout cannot be combined with --init-from: the network comes from FILE',
   });
   expect(await error('--standard-names')).toEqual({
     result: 2,
     message: 'fcnet train: --standard-names needs --init-from FILE: fcnet names its own layers fc1, fc2, ... already',
   });
-  expect(await error('--init-from', start, '--activation', 'tanh')).toEqual({ result: 2, message: "fcnet train: Expected one of 'relu' for --activation but received 'tanh'" });
+  expect(await error('--init-from', start, '--activation', 'swish')).toEqual({
+    result: 2,
+    message: "fcnet train: Expected one of 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu' for --activation but received 'swish'",
+  });
   const small = join(__dirname, 'fixtures', 'layouts', 'sequential-0-2.pt');
   expect(await error('--init-from', small)).toEqual({ result: 1, message: `fcnet train: ${small} holds a 5-4-3 network but MNIST needs 16 inputs and 10 outputs` });
 });
