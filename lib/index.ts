@@ -18,6 +18,7 @@ export {
   loadTrainingCheckpoint,
   readModelWeights,
   loadMLP,
+  saveMLP,
   type SafetensorsContents,
   type TrainingCheckpoint,
   type TrainingSettings,

@@ -73,14 +73,34 @@ const disposeSymbol: symbol = (Symbol as unknown as { dispose?: symbol }).dispos
 
 let warnedThreads = false;
 
-/** A Float32Array copy of `value` of `length` finite values, each ≥ `min` (or > when `exclusive`). */
-function checkVector(name: string, value: unknown, length: number, min: number, exclusive: boolean): Float32Array {
+/** A Float32Array copy of `value`: `length` finite numbers, each ≥ 0 (`min` 'zero'), > 0 ('positive') or any. */
+function checkVector(name: string, value: unknown, length: number, min: 'any' | 'zero' | 'positive'): Float32Array {
   const isArray = Array.isArray(value) || value instanceof Float32Array;
   if (!isArray || (value as ArrayLike<number>).length !== length) {
     throw invalidArgument(`Float32Array or array of ${length} numbers`, name, value);
   }
-  for (let i = 0; i < length; i++) checkNumber(`${name}[${i}]`, (value as ArrayLike<number>)[i], min, 3.4e38, exclusive);
+  const expected = { any: 'finite number', zero: 'finite number ≥ 0', positive: 'finite number > 0' }[min];
+  for (let i = 0; i < length; i++) {
+    const x = (value as ArrayLike<number>)[i];
+    const ok = typeof x === 'number' && Number.isFinite(x) && Math.abs(x) <= 3.4e38 && (min === 'any' || (min === 'zero' ? x >= 0 : x > 0));
+    if (!ok) throw invalidArgument(expected, `${name}[${i}]`, x);
+  }
   return Float32Array.from(value as ArrayLike<number>);
+}
+
+/**
+ * Refuses, before allocating, a model whose four flat buffers (parameters, gradients, Adam's m and v: 16 bytes a
+ * parameter) would not fit in this machine's memory, or exceed one typed array's limit (2³¹ − 1 values here, the
+ * native engines' int32 indexing). The engines' scratch comes on top (the native one refuses its own with an estimate).
+ */
+function checkFitsInMemory(sizes: readonly number[], count: number): void {
+  const bytes = 16 * count;
+  const gib = (n: number): string => (n / 2 ** 30).toFixed(1);
+  if (count > 0x7fffffff || bytes > os.totalmem()) {
+    throw new RangeError(`MLP ${sizes.join('-')} has ${count.toLocaleString('en-US')} parameters: its parameters, gradients and ` +
+      `Adam's moments would need ${gib(bytes)} GiB (16 bytes a parameter) but this machine has ${gib(os.totalmem())} GiB` +
+      (count > 0x7fffffff ? ' and one buffer holds at most 2,147,483,647 values' : ''));
+  }
 }
 
 /** The NetworkSpec an MLP's options describe, every field checked. */
@@ -96,13 +116,13 @@ export function networkSpecFromOptions(sizes: readonly number[], options: MLPOpt
   let classWeights: Float32Array | null = null;
   if (options.classWeights !== undefined) {
     if (loss !== 'cross_entropy') throw new TypeError(`classWeights apply to loss 'cross_entropy' only, not '${loss}'`);
-    classWeights = checkVector('classWeights', options.classWeights, outputs, 0, false);
+    classWeights = checkVector('classWeights', options.classWeights, outputs, 'zero');
   }
   if ((options.inputMean === undefined) !== (options.inputStd === undefined)) {
     throw new TypeError('inputMean and inputStd go together: give both (the transform is (x − mean) / std) or neither');
   }
-  const inputMean = options.inputMean === undefined ? null : checkVector('inputMean', options.inputMean, sizes[0], -3.4e38, false);
-  const inputStd = options.inputStd === undefined ? null : checkVector('inputStd', options.inputStd, sizes[0], 0, true);
+  const inputMean = options.inputMean === undefined ? null : checkVector('inputMean', options.inputMean, sizes[0], 'any');
+  const inputStd = options.inputStd === undefined ? null : checkVector('inputStd', options.inputStd, sizes[0], 'positive');
   return { sizes: Object.freeze([...sizes]), activation, negativeSlope, dropout, loss, classWeights, inputMean, inputStd };
 }
 
@@ -144,6 +164,7 @@ export class MLP {
     this.layout = parameterLayout(this.sizes);
     const last = this.layout[this.layout.length - 1];
     const count = last.offset + elementCount(last.shape);
+    checkFitsInMemory(this.sizes, count);
     this.buffers = { params: new Float32Array(count), grads: new Float32Array(count), m: new Float32Array(count), v: new Float32Array(count) };
     this.initialize(checkInteger('seed', options.seed ?? 0, 0, 0xffffffff));
   }

@@ -71,6 +71,7 @@ describe('the file', () => {
       'fcnet.adam': '{"step":3,"lr":0.01,"betas":[0.8,0.99],"eps":1e-7,"weight_decay":0}',
       'fcnet.position': '{"epoch":1,"step":1,"rng_state":[1,2,3,4294967295]}',
       'fcnet.settings': '{"epochs":2,"batch_size":2,"seed":5,"lr":0.01,"hidden":[3]}',
+      fcnet: '{"format":1,"activation":"relu","negative_slope":0.01,"dropout":0,"loss":"cross_entropy","class_weights":null,"input_mean":null,"input_std":null,"input":"pixels"}',
     });
   });
 

@@ -11,6 +11,7 @@ import { requireNative } from '../lib/binding';
 import { createDataset, type Dataset } from '../lib/data/dataset';
 import { loadMnist } from '../lib/data/mnist';
 import { MLP } from '../lib/model';
+import { defaultNetworkSpec } from '../lib/network';
 import { evaluate, fit } from '../lib/train';
 import { compareArrays, expectAllClose } from './support/compare';
 
@@ -51,8 +52,8 @@ test.each([100, 37])('the fused sparse step equals the step composed of kernels,
   const buffersOf = () => new MLP({ sizes, seed: 4, backend: 'js' }).buffers;
   const fusedBuffers = buffersOf();
   const plainBuffers = buffersOf();
-  const fused = new SparseCpuEngine(native, sizes, fusedBuffers, 100, 2);
-  const plain = new HostEngine('cpu', nativeCpuKernels(native), sizes, plainBuffers, 100);
+  const fused = new SparseCpuEngine(native, defaultNetworkSpec(sizes), fusedBuffers, 100, 2);
+  const plain = new HostEngine('cpu', nativeCpuKernels(native), defaultNetworkSpec(sizes), plainBuffers, 100);
   const data = subset(mnist.train, 1000);
   const order = Int32Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000);
   const hyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };

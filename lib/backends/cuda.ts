@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import { checkBoolean, checkInteger, checkNumber, invalidArgument } from '../check';
-import { nonReferenceFeatures, type NetworkSpec } from '../network';
+import { defaultNetworkSpec, nonReferenceFeatures, type NetworkSpec } from '../network';
 import type { AdamHyper, BackendName, DatasetHandle, DropoutSource, Engine, Features, ParameterBuffers, Targets } from './types';
 
 /** What probeCuda() found: whether the cuda backend can run here, and the reason in words either way. */
@@ -189,7 +189,11 @@ export class CudaEngine implements Engine {
   private readonly native: NativeCudaEngine;
   private disposed = false;
 
-  constructor(spec: NetworkSpec, buffers: ParameterBuffers, maxBatch: number) {
+  /** `network`: a NetworkSpec, or layer widths alone for the reference semantics (ReLU, cross-entropy). */
+  constructor(network: NetworkSpec | readonly number[], buffers: ParameterBuffers, maxBatch: number) {
+    const given = Array.isArray(network) ? network : (network as NetworkSpec | null)?.sizes;
+    if (!Array.isArray(given) || given.length < 2) throw invalidArgument('Array of at least 2 layer widths', 'sizes', given);
+    const spec = Array.isArray(network) ? defaultNetworkSpec(network) : (network as NetworkSpec);
     checkCudaSupports(spec);
     const sizes = [...spec.sizes];
     if (!Array.isArray(sizes) || sizes.length < 2) throw invalidArgument('Array of at least 2 layer widths', 'sizes', sizes);

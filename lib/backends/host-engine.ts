@@ -96,17 +96,30 @@ class InputTransformOp implements Op {
   backward(): void {} // the input needs no gradient
 }
 
-/** out(B,O) = x(B,I) · w(O,I)ᵀ + b(O); backward: dw, db, and dx when the input slot wants one. */
+/**
+ * out(B,O) = x(B,I) · w(O,I)ᵀ + b(O), with ReLU fused into the product's epilogue when `relu` (the kernels'
+ * own epilogue: the reference network's bits, and one pass fewer); backward: dw, db, and dx when the input
+ * slot wants one.
+ */
 class LinearOp implements Op {
   constructor(private readonly kernels: Kernels, private readonly input: Slot, private readonly output: Slot,
     private readonly w: Float32Array, private readonly b: Float32Array,
-    private readonly dw: Float32Array, private readonly db: Float32Array) {}
+    private readonly dw: Float32Array, private readonly db: Float32Array, private readonly relu: boolean) {}
   forward(B: number): void {
-    this.kernels.linearForward(this.output.values, this.input.values, this.w, this.b, B, this.input.width, this.output.width, false);
+    this.kernels.linearForward(this.output.values, this.input.values, this.w, this.b, B, this.input.width, this.output.width, this.relu);
   }
   backward(B: number): void {
     this.kernels.linearBackward(this.input.grad, this.dw, this.db, this.output.grad!, this.input.values, this.w,
       B, this.input.width, this.output.width);
+  }
+}
+
+/** The backward half of a ReLU fused into the Linear before it: dy = 0 where y ≤ 0, in place on the slot. */
+class FusedReluOp implements Op {
+  constructor(private readonly kernels: Kernels, private readonly slot: Slot) {}
+  forward(): void {} // the Linear's epilogue applied it
+  backward(B: number): void {
+    this.kernels.reluBackward(this.slot.grad!, this.slot.values, B * this.slot.width);
   }
 }
 
@@ -197,7 +210,7 @@ export class HostEngine implements Engine {
     const params = layerSlices(sizes, buffers.params);
     const grads = layerSlices(sizes, buffers.grads);
     const hidden = hiddenLayerCount(spec);
-    this.input = slot(maxBatch, sizes[0], false);
+    this.input = { values: new Float32Array(0), grad: null, width: sizes[0] }; // each pass points it at its x
     this.ops = [];
     let current = this.input;
     if (spec.inputMean !== null && spec.inputStd !== null) {
@@ -206,13 +219,19 @@ export class HostEngine implements Engine {
       current = transformed;
     }
     for (let l = 0; l + 1 < sizes.length; l++) {
-      const preActivation = slot(maxBatch, sizes[l + 1], true);
-      this.ops.push(new LinearOp(kernels, current, preActivation, params[l].w, params[l].b, grads[l].w, grads[l].b));
-      current = preActivation;
-      if (l >= hidden) break; // the last Linear gives the logits
-      const activated = slot(maxBatch, sizes[l + 1], true);
-      this.ops.push(new ActivationOp(current, activated, spec));
-      current = activated;
+      const isHidden = l < hidden; // the last Linear gives the logits
+      const fuseRelu = isHidden && spec.activation === 'relu';
+      const output = slot(maxBatch, sizes[l + 1], true);
+      this.ops.push(new LinearOp(kernels, current, output, params[l].w, params[l].b, grads[l].w, grads[l].b, fuseRelu));
+      current = output;
+      if (!isHidden) break;
+      if (fuseRelu) {
+        this.ops.push(new FusedReluOp(kernels, current));
+      } else {
+        const activated = slot(maxBatch, sizes[l + 1], true);
+        this.ops.push(new ActivationOp(current, activated, spec));
+        current = activated;
+      }
       if (spec.dropout > 0) {
         const dropped = slot(maxBatch, sizes[l + 1], true);
         // Explicit masks lie hidden layer after hidden layer, each (B, O).
@@ -258,7 +277,7 @@ export class HostEngine implements Engine {
     logits.set(this.forwardFrom(x, B, { training: false, dropout: null }).subarray(0, B * this.outputs));
   }
 
-  computeGradients(x: Float32Array, targets: Targets, B: number, dropout: DropoutSource | null): number {
+  computeGradients(x: Float32Array, targets: Targets, B: number, dropout: DropoutSource | null = null): number {
     this.checkBatch(B);
     this.forwardFrom(x, B, { training: true, dropout: this.spec.dropout > 0 ? dropout : null });
     const loss = this.loss(targets, B, true);

@@ -6,7 +6,7 @@ import { loadNative, requireNative } from '../binding';
 import { CudaEngine, probeCuda } from './cuda';
 import { HostEngine } from './host-engine';
 import { jsKernels } from './js-kernels';
-import { SparseCpuEngine } from './sparse-cpu-engine';
+import { CpuEngine } from './cpu-engine';
 import { defaultNetworkSpec, type NetworkSpec } from '../network';
 import type { BackendName, Engine, ParameterBuffers } from './types';
 
@@ -70,7 +70,7 @@ export function createEngine(choice: BackendChoice, network: NetworkSpec | reado
   const name = resolveBackend(choice);
   switch (name) {
     case 'cpu':
-      return new SparseCpuEngine(requireNative(), spec, buffers, maxBatch, threads);
+      return new CpuEngine(requireNative(), spec, buffers, maxBatch, threads);
     case 'js':
       return new HostEngine('js', jsKernels, spec, buffers, maxBatch);
     case 'cuda':

@@ -85,7 +85,7 @@ export interface Engine {
    * targets: Int32Array (B) for cross_entropy, Float32Array (B·K) otherwise. dropout: where the masks come
    * from, or null for none (also when spec.dropout is 0).
    */
-  computeGradients(x: Float32Array, targets: Targets, B: number, dropout: DropoutSource | null): number;
+  computeGradients(x: Float32Array, targets: Targets, B: number, dropout?: DropoutSource | null): number;
   /** One Adam step of all parameters from the current gradients. */
   adamStep(hyper: AdamHyper, step: number): void;
   /** Keeps (or uploads) a dataset for trainBatch / evaluateDataset: features (N·D), targets (N) or (N·K). */

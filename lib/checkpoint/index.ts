@@ -21,4 +21,5 @@ export {
   type TrainingCheckpoint,
   type TrainingSettings,
 } from './training-checkpoint';
-export { layerSizesOf, loadMLP, readModelWeights, type LoadMLPOptions, type ModelWeights, type WeightsFormat } from './model-weights';
+export { layerSizesOf, loadMLP, readModelWeights, saveMLP, type LoadMLPOptions, type ModelWeights, type WeightsFormat } from './model-weights';
+export { NETWORK_FORMAT, NETWORK_METADATA_KEY, networkMetadata, networkOptionsFromMetadata, type NetworkOptions } from './network-metadata';

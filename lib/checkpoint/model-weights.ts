@@ -9,6 +9,8 @@ import { MLP } from '../model';
 import type { StateDict } from '../tensor';
 import { formatShape } from './expected-shapes';
 import { decodeSafetensors } from './safetensors';
+import { writeSafetensorsFile } from './safetensors';
+import { networkMetadata, networkOptionsFromMetadata, type NetworkOptions } from './network-metadata';
 import { readTorchCheckpoint } from './torch-zip';
 import { isTrainingCheckpoint, trainingCheckpointFrom } from './training-checkpoint';
 
@@ -20,6 +22,8 @@ export interface ModelWeights {
   /** fc1.weight, fc1.bias, fc2.weight, ... in that order. */
   parameters: StateDict;
   format: WeightsFormat;
+  /** What the file records beyond the Linear layers (activation, loss, ...); {} means ReLU and cross-entropy. */
+  network: NetworkOptions;
 }
 
 /**
@@ -90,6 +94,7 @@ export function readModelWeights(path: string): ModelWeights {
   }
   let format: WeightsFormat;
   let tensors: StateDict;
+  let network: NetworkOptions = {};
   const reader = readerFor(bytes);
   if (reader === null) throw new Error(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive)`);
   if (reader === 'torch') {
@@ -97,6 +102,7 @@ export function readModelWeights(path: string): ModelWeights {
     tensors = readTorchCheckpoint(bytes, { source: path });
   } else {
     const contents = decodeSafetensors(bytes, { source: path });
+    network = networkOptionsFromMetadata(contents.metadata, path);
     if (isTrainingCheckpoint(contents.metadata)) {
       format = 'training checkpoint';
       tensors = trainingCheckpointFrom(contents, path).parameters;
@@ -112,7 +118,7 @@ export function readModelWeights(path: string): ModelWeights {
     parameters[`fc${l}.bias`] = tensors[`fc${l}.bias`];
   }
   checkFinite(parameters, path);
-  return { sizes, parameters, format };
+  return { sizes, parameters, format, network };
 }
 
 export interface LoadMLPOptions {
@@ -122,11 +128,31 @@ export interface LoadMLPOptions {
   threads?: number;
 }
 
-/** An MLP with the sizes and weights in `path` (any file readModelWeights reads), ready for logits / evaluate. */
+/**
+ * An MLP with the sizes, weights and network (activation, loss, input transform, ... as the file's __metadata__
+ * records them; ReLU and cross-entropy for files without) in `path`, any file readModelWeights reads.
+ */
 export function loadMLP(path: string, options: LoadMLPOptions = {}): MLP {
   checkKnownOptions('loadMLP', options, ['backend', 'threads']);
-  const { sizes, parameters } = readModelWeights(path);
-  const model = new MLP({ ...options, sizes });
+  const { sizes, parameters, network } = readModelWeights(path);
+  let model: MLP;
+  try {
+    model = new MLP({ ...options, ...network, sizes });
+  } catch (error) {
+    throw new Error(`${path}: the network its __metadata__ records is not valid: ${(error as Error).message}`);
+  }
   model.loadStateDict(parameters);
   return model;
+}
+
+/**
+ * Writes `model`'s weights to `path` as safetensors, atomically: the Linear pairs under PyTorch's names
+ * (fc1.weight (O, I), fc1.bias, ...; PyTorch loads them with strict=True) and, in __metadata__, the network
+ * (activation, dropout, loss, class weights, input transform) as one versioned JSON entry, so loadMLP
+ * rebuilds the same network.
+ */
+export function saveMLP(path: string, model: MLP): void {
+  if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
+  if (!(model instanceof MLP)) throw invalidArgument('MLP', 'model', model);
+  writeSafetensorsFile(path, model.stateDict(), { format: 'pt', producer: 'fcnet', ...networkMetadata(model) });
 }

