@@ -122,6 +122,27 @@ function fixFor(cause: string, found: boolean): string {
   return found ? `rebuild it for this machine: ${build}` : build;
 }
 
+/**
+ * OpenBLAS picks its kernels for the CPU when it loads; 0.3.21 (Debian 12's) does not know CPUs newer than it and
+ * falls back to its Prescott (SSE3) kernels: on this project's Xeon (model 207, AVX-512) sgemm ran at 23 GFLOP/s
+ * on one core instead of 95-100 with its SkylakeX kernels (1024³, wall clock, a busy machine). Unless the user
+ * chose (OPENBLAS_CORETYPE set, even to ''), name the family the CPU's flags show, before the addon (and so
+ * OpenBLAS) loads. Child processes inherit it, PyTorch's in `fcnet bench --compare-pytorch` too.
+ */
+export function chooseOpenBlasCore(env: NodeJS.ProcessEnv = process.env, cpuinfo = '/proc/cpuinfo'): string | null {
+  if (env.OPENBLAS_CORETYPE !== undefined || process.platform !== 'linux' || process.arch !== 'x64') return null;
+  let flags: string[] = [];
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(fs.readFileSync(cpuinfo, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+  } catch {
+    return null;
+  }
+  const has = (names: string[]) => names.every((f) => flags.includes(f));
+  const core = has(['avx512f', 'avx512cd', 'avx512bw', 'avx512dq', 'avx512vl']) ? 'SkylakeX' : has(['avx2', 'fma']) ? 'Haswell' : null;
+  if (core) env.OPENBLAS_CORETYPE = core;
+  return core;
+}
+
 /** Loads the addon from `root` (build/ first, then prebuilds/, as node-gyp-build does); never throws, never caches. */
 export function loadNativeFrom(root: string): NativeLoad {
   let binary: string | null = null;
@@ -129,6 +150,7 @@ export function loadNativeFrom(root: string): NativeLoad {
     // node-gyp-build looks in build/ and prebuilds/<platform>-<arch>/ and picks what matches this Node and CPU.
     const nodeGypBuild = require('node-gyp-build') as { resolve(dir: string): string };
     binary = nodeGypBuild.resolve(root);
+    chooseOpenBlasCore();
     const addon = require(binary) as NativeAddon;
     const source = path.relative(root, binary).split(path.sep)[0] === 'prebuilds' ? 'prebuild' : 'local build';
     return { addon, path: binary, source, error: null };
@@ -146,6 +168,7 @@ export function loadNativeFrom(root: string): NativeLoad {
 /** Loads exactly the binary at `file` (FCNET_ADDON_PATH: a sanitizer build, an old build to compare); never throws. */
 export function loadNativeFile(file: string): NativeLoad {
   try {
+    chooseOpenBlasCore();
     return { addon: require(path.resolve(file)) as NativeAddon, path: path.resolve(file), source: 'local build', error: null };
   } catch (e) {
     const cause = (e as Error).message.split('\n')[0];

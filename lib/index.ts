@@ -22,6 +22,9 @@ export {
   readSafetensorsFile,
   writeSafetensorsFile,
   readTorchCheckpoint,
+  readTorchContents,
+  linearChain,
+  loadTrainingStart,
   saveTrainingCheckpoint,
   loadTrainingCheckpoint,
   readModelWeights,
@@ -34,4 +37,8 @@ export {
   type TrainingSettings,
   type ModelWeights,
   type LoadMLPOptions,
+  type ReadModelWeightsOptions,
+  type TorchContents,
+  type TrainingStart,
+  type TrainingStartOptions,
 } from './checkpoint';

@@ -7,8 +7,9 @@ import { backendChoices, createEngine, defaultThreads, resolveBackend, type Back
 import { loadNative } from './binding';
 import type { Engine, ParameterBuffers } from './backends/types';
 import { activations, DEFAULT_NEGATIVE_SLOPE, lossNames, type Activation, type LossName, type NetworkSpec } from './network';
+import { checkFiniteLogits } from './non-finite-output';
 import { Rng } from './rng';
-import { elementCount, type StateDict } from './tensor';
+import { elementCount, ownFiniteFloat32, type StateDict } from './tensor';
 
 export interface MLPOptions {
   /** Layer widths, input first. Default [784, 500, 10], the reference network. */
@@ -47,6 +48,11 @@ export interface MLPOptions {
   featureNames?: readonly string[];
   /** The target columns' names, saved with the model (one for classes, K for float targets). */
   targetNames?: readonly string[];
+  /**
+   * Each Linear layer's name in the state_dict: layer l's tensors are `<name>.weight` and `<name>.bias`.
+   * Default fc1, fc2, ...; a model read from `0.weight`, `2.weight` keeps ['0', '2'] to save under those names.
+   */
+  layerNames?: string[];
 }
 
 export type InputKind = 'pixels' | 'features';
@@ -58,21 +64,33 @@ export interface ParameterInfo {
   offset: number;
 }
 
+/** fc1, fc2, ...: the reference program's layer names. */
+export const defaultLayerNames = (layers: number): string[] => Array.from({ length: layers }, (_, l) => `fc${l + 1}`);
+
 /** The names, shapes and offsets of the parameters of an MLP of these sizes, in state_dict order. */
-export function parameterLayout(sizes: readonly number[]): ParameterInfo[] {
+export function parameterLayout(sizes: readonly number[], layerNames = defaultLayerNames(sizes.length - 1)): ParameterInfo[] {
   const layout: ParameterInfo[] = [];
   let offset = 0;
   for (let l = 0; l + 1 < sizes.length; l++) {
     const I = sizes[l], O = sizes[l + 1];
-    layout.push({ name: `fc${l + 1}.weight`, shape: [O, I], offset });
+    const prefix = layerNames[l] === '' ? '' : `${layerNames[l]}.`; // a bare nn.Linear's state_dict: weight, bias
+    layout.push({ name: `${prefix}weight`, shape: [O, I], offset });
     offset += O * I;
-    layout.push({ name: `fc${l + 1}.bias`, shape: [O], offset });
+    layout.push({ name: `${prefix}bias`, shape: [O], offset });
     offset += O;
   }
   return layout;
 }
 
-const knownOptions = ['sizes', 'seed', 'backend', 'threads', 'activation', 'negativeSlope', 'dropout', 'loss', 'classWeights', 'inputMean', 'inputStd', 'input',
+function checkLayerNames(names: unknown, layers: number): string[] {
+  if (names === undefined) return defaultLayerNames(layers);
+  const ok = Array.isArray(names) && names.length === layers && names.every((n) => typeof n === 'string') && new Set(names).size === layers
+    && (layers === 1 || !names.includes(''));
+  if (!ok) throw invalidArgument(`array of ${layers} distinct layer names`, 'layerNames', names);
+  return [...names];
+}
+
+const knownOptions = ['sizes', 'seed', 'backend', 'threads', 'layerNames', 'activation', 'negativeSlope', 'dropout', 'loss', 'classWeights', 'inputMean', 'inputStd', 'input',
   'classNames', 'featureNames', 'targetNames'] as const;
 const RNG_STREAM_WEIGHTS = 1;
 /** Symbol.dispose where the runtime has it (Node ≥ 20.4 / 18.18), so `using` frees the engine. */
@@ -157,6 +175,8 @@ export class MLP {
   readonly featureNames: readonly string[] | null;
   /** The targets' names (a CSV's target columns), or null. */
   readonly targetNames: readonly string[] | null;
+  /** Each Linear layer's state_dict name (MLPOptions.layerNames). */
+  readonly layerNames: readonly string[];
   readonly layout: readonly ParameterInfo[];
   /** Parameters, gradients and Adam's moments: one flat Float32Array each, the same layout. */
   readonly buffers: ParameterBuffers;
@@ -194,7 +214,8 @@ export class MLP {
       : checkNameList('targetNames', options.targetNames, this.spec.loss === 'cross_entropy' ? 1 : outputs);
     // The BLAS's thread count is per process: set it only when asked, so one model doesn't change another's.
     if (options.threads !== undefined) loadNative().addon?.setThreads(this.threads);
-    this.layout = parameterLayout(this.sizes);
+    this.layerNames = checkLayerNames(options.layerNames, this.sizes.length - 1);
+    this.layout = parameterLayout(this.sizes, [...this.layerNames]);
     const last = this.layout[this.layout.length - 1];
     const count = last.offset + elementCount(last.shape);
     checkFitsInMemory(this.sizes, count);
@@ -210,8 +231,8 @@ export class MLP {
   /** PyTorch's default for nn.Linear: weights and biases uniform in ±1/√fan_in. */
   private initialize(seed: number): void {
     const rng = new Rng(seed, RNG_STREAM_WEIGHTS);
-    for (const p of this.layout) {
-      const fanIn = this.sizes[Number(p.name.slice(2, p.name.indexOf('.'))) - 1];
+    for (const [i, p] of this.layout.entries()) {
+      const fanIn = this.sizes[i >> 1]; // parameters 2l and 2l + 1 are layer l's weight and bias
       const bound = 1 / Math.sqrt(fanIn);
       const view = this.view(p.name);
       for (let i = 0; i < view.length; i++) view[i] = (2 * rng.nextFloat() - 1) * bound;
@@ -301,7 +322,12 @@ export class MLP {
     return out;
   }
 
-  /** Loads parameters keyed and shaped as PyTorch's state_dict; names and shapes must match exactly. */
+  /**
+   * Loads parameters keyed and shaped as PyTorch's state_dict; names and shapes must match exactly. Each tensor's
+   * data (a Float32Array, or any array of numbers, narrowed to float32) is copied first and the copy checked:
+   * a value that float32 cannot hold finitely (1e39) or memory another thread changes (a SharedArrayBuffer) is
+   * refused, never loaded. Throws a RangeError naming the tensor and the index.
+   */
   loadStateDict(state: StateDict): void {
     const names = Object.keys(state);
     const expected = this.layout.map((p) => p.name);
@@ -310,16 +336,18 @@ export class MLP {
     if (missing.length || unexpected.length) {
       throw new RangeError(`loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`);
     }
+    const copies = new Map<string, Float32Array>();
     for (const p of this.layout) {
       const t = state[p.name];
       if (t.shape.join(',') !== p.shape.join(',') || t.data.length !== elementCount(p.shape)) {
         throw new RangeError(`loadStateDict: '${p.name}' has shape [${t.shape}] (${t.data.length} values) but the model needs [${p.shape}]`);
       }
-      const bad = t.data.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) throw new RangeError(`loadStateDict: '${p.name}' holds ${t.data[bad]} at index ${bad}`);
+      const copy = ownFiniteFloat32(t.data, `loadStateDict: '${p.name}'`);
+      if (copy.length !== elementCount(p.shape)) throw new RangeError(`loadStateDict: '${p.name}' changed length while it was read`);
+      copies.set(p.name, copy);
     }
     this.syncToHost();
-    for (const p of this.layout) this.view(p.name).set(state[p.name].data);
+    for (const p of this.layout) this.view(p.name).set(copies.get(p.name)!);
     this.engineInstance?.upload();
   }
 
@@ -328,6 +356,8 @@ export class MLP {
    * as every training path scales them; for `input: 'features'` any finite floats. Anything else (NaN, ±Infinity,
    * raw 0..255 values for pixels) is refused, naming the first bad value, rather than answered with garbage.
    * The model's input transform (inputMean/inputStd) is applied here, as in training. Evaluation mode: no dropout.
+   * Logits that are not finite (finite weights that overflow float32) throw a RangeError naming the first layer whose
+   * output is not finite and the row.
    */
   logits(x: Float32Array, batch: number): Float32Array {
     checkInteger('batch', batch, 1);
@@ -348,6 +378,7 @@ export class MLP {
       const B = Math.min(engine.maxBatch, batch - offset);
       engine.forward(x.subarray(offset * I, (offset + B) * I), B, out.subarray(offset * this.classes, (offset + B) * this.classes));
     }
+    checkFiniteLogits(this, x, out);
     return out;
   }
 

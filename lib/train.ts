@@ -7,6 +7,7 @@ import { checkTargets, datasetFeatures, datasetTargets, isPixelDataset, type Any
 import { splitDataset } from './data/split';
 import { isNpyFileDataset, NpyRowReader, type NpyFileDataset } from './data/npy-file';
 import { classificationReport, regressionErrors, reportFromConfusion, type ClassMetrics } from './metrics';
+import { checkFiniteLogits } from './non-finite-output';
 import type { MLP } from './model';
 import type { Optimizer } from './optimizers';
 import { Rng, type RngState } from './rng';
@@ -423,6 +424,8 @@ export interface Evaluation {
  * cross_entropy accuracy, per-class precision/recall/F1 and the confusion matrix; for float targets MSE and MAE.
  * During a fit() of this model (from a callback), it runs on the training engine in batches of at most the fit's
  * batch size, leaving the run undisturbed.
+ * When the loss is not finite (finite weights whose sums overflow float32), throws the RangeError of
+ * checkFiniteLogits for the first row whose logits are not finite, naming the layer: never a NaN loss.
  */
 export function evaluate(model: MLP, data: AnyDataset | NpyFileDataset, batchSize = 100): Evaluation {
   checkInteger('batchSize', batchSize, 1);
@@ -430,6 +433,7 @@ export function evaluate(model: MLP, data: AnyDataset | NpyFileDataset, batchSiz
   checkDatasetFits(model, data, 'the evaluation set');
   const engine = model.engine(batchSize);
   const { lossSum } = engine.evaluateDataset(handleFor(engine, data));
+  if (!Number.isFinite(lossSum)) throwNonFiniteRow(model, data, engine);
   const outputs = datasetLogits(engine, data);
   const targets = datasetTargets(data);
   const K = model.classes, n = data.n;
@@ -501,4 +505,18 @@ function datasetLogits(engine: Engine, data: AnyDataset): Float32Array {
     engine.forward(x.subarray(0, B * data.d), B, out.subarray(offset * K, (offset + B) * K));
   }
   return out;
+}
+
+/** Finds the first row of `data` whose logits are not finite and throws checkFiniteLogits' error for it. */
+function throwNonFiniteRow(model: MLP, data: AnyDataset, engine: Engine): never {
+  const features = datasetFeatures(data);
+  for (let offset = 0; offset < data.n; offset += engine.maxBatch) {
+    const B = Math.min(engine.maxBatch, data.n - offset); // the engine as it is: it may be a running fit's
+    const rows = features.subarray(offset * data.d, (offset + B) * data.d);
+    const x = rows instanceof Uint8Array ? Float32Array.from(rows, (v) => v / 255) : Float32Array.from(rows);
+    const logits = new Float32Array(B * model.classes);
+    engine.forward(x, B, logits);
+    checkFiniteLogits(model, x, logits, offset, ' of the evaluation set');
+  }
+  throw new RangeError(`the evaluation loss is not finite (${data.source}) although every output is`);
 }

@@ -136,6 +136,9 @@ Network::Network(const NetworkSpec& spec, int max_batch, int threads, bool refer
 Network::~Network() = default;
 
 void Network::ensure_started() {
+  // The team's members each run one single-threaded product at a time: the BLAS must not start threads of its own
+  // (another caller, such as the addon's setThreads, may have raised its count since the last step).
+  if (gemm_threads() != 1) set_gemm_threads(1);
   if (team_) return;
   auto s = std::make_unique<Scratch>();
   const int B = max_batch_, I = spec_.sizes[0];
@@ -166,8 +169,6 @@ void Network::ensure_started() {
     for (int k = 0; k < I; k++) s->inv_std[k] = 1.0f / spec_.input_std[k];
   }
   s_ = std::move(s);
-  // The team's members each run one single-threaded product at a time: the BLAS must not start threads of its own.
-  set_gemm_threads(1);
   team_ = std::make_unique<ThreadTeam>(threads_);
 }
 

@@ -43,7 +43,7 @@ test('a short run measures every kernel, the steps and fit() on cpu and js, and 
     expect(r.kernels[b].map((k: { name: string }) => k.name)).toEqual(kernelNames);
     for (const k of r.kernels[b]) expect(k.medianMs).toBeGreaterThan(0);
   }
-  expect(r.steps.map((s: { engine: string }) => s.engine)).toEqual(['cpu (fused sparse step)', 'cpu (BLAS kernels)', 'js']);
+  expect(r.steps.map((s: { engine: string }) => s.engine)).toEqual(['cpu (native engine)', 'cpu (BLAS kernels)', 'js']);
   for (const s of r.steps) expect(s.secondsPerEpochFromSteps).toBeCloseTo((600 * s.medianMs) / 1000, 6);
   const phases = Object.values(r.steps[0].phasesMs as Record<string, number>);
   expect(phases.every((ms) => ms >= 0)).toBe(true);
@@ -55,7 +55,7 @@ test('a short run measures every kernel, the steps and fit() on cpu and js, and 
   const markdown = fs.readFileSync(md, 'utf8');
   expect(markdown).toMatch(/^Measured \d{4}-\d\d-\d\d on .* with `npm run bench -- --backends cpu,js /);
   expect(markdown).toContain('| kernel (median of one call) | cpu ms | cpu GFLOP/s | js ms | js GFLOP/s | cpu speed-up over js |');
-  expect(markdown).toContain('| cpu (fused sparse step) |');
+  expect(markdown).toContain('| cpu (native engine) |');
   fs.rmSync(dir, { recursive: true });
 }, 120_000);
 
@@ -73,4 +73,7 @@ test('--help prints the options; unknown options and bad numbers are usage error
   const notABackend = await run(['--backends', 'cpu,tpu']);
   expect(notABackend.code).toBe(2);
   expect(notABackend.err).toMatch(/^fcnet bench: Expected a comma-separated list of cpu, js, cuda for --backends but received 'cpu,tpu'\n/);
+  const suite = await run(['--suite']);
+  expect(suite.code).toBe(2);
+  expect(suite.err).toMatch(/^fcnet bench: --suite compares fcnet with PyTorch: add --compare-pytorch/);
 });

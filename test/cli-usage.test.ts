@@ -78,7 +78,7 @@ describe('usage mistakes exit 2 before any work, in fcnet\'s words', () => {
     [['eval'], "fcnet eval: missing required argument 'MODEL'", hint('eval')],
     [['eval', 'a.safetensors', 'b.safetensors'], "fcnet eval: too many arguments for 'eval'. Expected 1 argument but got 2.", hint('eval')],
     [['eval', 'model.safetensors', '--jsn'], "fcnet eval: unknown option '--jsn' (did you mean --json?)", hint('eval')],
-    [['predict', 'model.safetensors'], 'fcnet predict: missing IMAGE (a PNG picture), or --data FILE for a table', hint('predict')],
+    [['predict', 'model.safetensors'], 'fcnet predict: missing IMAGE (a PNG or JPEG picture), or --data FILE for a table', hint('predict')],
     [['bench', '--repeats', '0'], "fcnet bench: Expected integer between 1 and 1000000 for --repeats but received '0'", hint('bench')],
     [['doctor', '--jsn'], "fcnet doctor: unknown option '--jsn' (did you mean --json?)", hint('doctor')],
   ])('fcnet %j', (args, message, help) => {
@@ -92,7 +92,10 @@ describe('run-time failures exit 1', () => {
   test('MNIST not where --data says', () => {
     const r = fcnet('train', '--data', nowhere, '--epochs', '1');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`fcnet train: ${join(nowhere, 'train-images-idx3-ubyte')} not found (nor train-images-idx3-ubyte.gz); the MNIST folder must hold train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte\n`);
+    expect(r.stderr).toBe(
+      `fcnet train: MNIST's train-images-idx3-ubyte not found in ${nowhere}: searched for train-images-idx3-ubyte, train-images-idx3-ubyte.gz, ` +
+        `train-images.idx3-ubyte, train-images.idx3-ubyte.gz, each directly, inside a folder of that name, and below MNIST/raw/; ${nowhere} does not exist\n`,
+    );
   });
 
   test('a model file that is not there', () => {

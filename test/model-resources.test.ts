@@ -106,16 +106,25 @@ describe('models made in a synchronous loop do not pile up threads', () => {
     expect(threadCount()).toBe(before);
   });
 
+  /** One model computes and is disposed first, so that what starts once per process (the BLAS's pool) is there. */
+  function warmUp(): void {
+    const model = new MLP({ sizes: [784, 32, 10], backend: 'cpu', threads: 2 });
+    model.logits(new Float32Array(784), 1);
+    model.dispose();
+  }
+
   test('an engine that computed holds threads until dispose, which ends them at once', () => {
+    warmUp();
     const before = threadCount();
     const models = Array.from({ length: 5 }, (_, i) => new MLP({ sizes: [784, 32, 10], seed: i, backend: 'cpu', threads: 2 }));
     for (const model of models) model.logits(new Float32Array(784), 1);
     expect(threadCount()).toBeGreaterThanOrEqual(before + 5); // what piled up before dispose existed
     for (const model of models) model.dispose();
-    expect(threadCount()).toBeLessThanOrEqual(before + 1);
+    expect(threadCount()).toBeLessThanOrEqual(before + 2); // slack for a helper thread V8 may start meanwhile
   });
 
   test('with dispose, the threads of each engine end with it', () => {
+    warmUp();
     const before = threadCount();
     for (let i = 0; i < 40; i++) {
       const model = new MLP({ sizes: [784, 32, 10], seed: i, backend: 'cpu', threads: 2 });

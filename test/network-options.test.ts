@@ -80,6 +80,22 @@ describe('the weights file records the network', () => {
     expect(loadMLP(file, { backend: 'js' }).spec.loss).toBe('mse');
   });
 
+  test('the reference network writes no entry (nothing to say), and loads back the same', () => {
+    const model = new MLP({ sizes: [4, 3, 2], backend: 'js' });
+    const file = join(folder, 'reference.safetensors');
+    saveMLP(file, model);
+    expect(readSafetensorsFile(file).metadata).toEqual({ format: 'pt', producer: 'fcnet' });
+    expect(loadMLP(file, { backend: 'js' }).spec).toEqual(model.spec);
+  });
+
+  test('loadMLP takes the recorded activation; the activation option overrides it', () => {
+    const model = new MLP({ sizes: [4, 3, 2], backend: 'js', activation: 'tanh' });
+    const file = join(folder, 'tanh.safetensors');
+    saveMLP(file, model);
+    expect(loadMLP(file, { backend: 'js' }).spec.activation).toBe('tanh');
+    expect(loadMLP(file, { backend: 'js', activation: 'sigmoid' }).spec.activation).toBe('sigmoid');
+  });
+
   test('a file without the entry (earlier fcnet versions) loads as ReLU and cross-entropy', () => {
     const model = new MLP({ sizes: [4, 3, 2], backend: 'js' });
     const file = join(folder, 'old.safetensors');
@@ -91,15 +107,15 @@ describe('the weights file records the network', () => {
     const model = new MLP({ sizes: [4, 3, 2], backend: 'js' });
     const file = join(folder, 'newer.safetensors');
     writeSafetensorsFile(file, model.stateDict(), { fcnet: JSON.stringify({ format: 2, activation: 'relu', attention: true }) });
-    expect(() => loadMLP(file)).toThrow(new Error(`${file}: written by a newer fcnet (network format 2; this fcnet reads format 1): upgrade fcnet to load it`));
+    expect(() => loadMLP(file)).toThrow(new Error(`${file}: __metadata__ 'fcnet' has format 2, newer than this fcnet reads (1): upgrade fcnet`));
   });
 
   test.each([
     ['{"format":1,"activation":"swish"}', "__metadata__ 'fcnet' names activation \"swish\"; known: relu, leaky_relu, tanh, sigmoid, gelu"],
     ['{"format":1,"dropout":3}', 'the network its __metadata__ records is not valid: Expected number from 0 up to (not including) 1 for dropout but received 3 of type number'],
     ['{"format":1,"colour":"red"}', "__metadata__ 'fcnet' has unknown field 'colour' for format 1"],
-    ['[1]', "__metadata__ 'fcnet' must be a JSON object"],
-    ['{"activation":"relu"}', "__metadata__ 'fcnet' has format undefined; expected an integer ≥ 1"],
+    ['[1]', "__metadata__ 'fcnet' is not a JSON object"],
+    ['{"activation":"relu"}', "__metadata__ 'fcnet' has no integer 'format'"],
   ])('a malformed entry %s is refused, naming the file', (entry, problem) => {
     const model = new MLP({ sizes: [4, 3, 2], backend: 'js' });
     const file = join(folder, 'bad.safetensors');

@@ -71,7 +71,6 @@ describe('the file', () => {
       'fcnet.adam': '{"step":3,"lr":0.01,"betas":[0.8,0.99],"eps":1e-7,"weight_decay":0}',
       'fcnet.position': '{"epoch":1,"step":1,"rng_state":[1,2,3,4294967295]}',
       'fcnet.settings': '{"epochs":2,"batch_size":2,"seed":5,"lr":0.01,"hidden":[3]}',
-      fcnet: '{"format":1,"activation":"relu","negative_slope":0.01,"dropout":0,"loss":"cross_entropy","class_weights":null,"input_mean":null,"input_std":null,"input":"pixels"}',
     });
   });
 
@@ -129,6 +128,14 @@ describe('loading refuses, naming the file and the field', () => {
       "__metadata__ 'fcnet.adam' has an unknown field 'amsgrad' (expected step, lr, betas, eps, weight_decay)"],
     ['string lr', (c) => (c.metadata['fcnet.adam'] = '{"step":3,"lr":"0.01","betas":[0.8,0.99],"eps":1e-7,"weight_decay":0}'),
       "__metadata__ 'fcnet.adam' field 'lr' must be a number above 0 up to 1000 but is \"0.01\""],
+    ['eps 0', (c) => (c.metadata['fcnet.adam'] = '{"step":3,"lr":0.01,"betas":[0.8,0.99],"eps":0,"weight_decay":0}'),
+      "__metadata__ 'fcnet.adam' field 'eps' must be a number above 0 up to 1 but is 0"],
+    ['fractional adam step', (c) => (c.metadata['fcnet.adam'] = '{"step":2.5,"lr":0.01,"betas":[0.8,0.99],"eps":1e-7,"weight_decay":0}'),
+      "__metadata__ 'fcnet.adam' field 'step' must be an integer from 0 to 9007199254740990 but is 2.5"],
+    ['adam step past exact integers', (c) => (c.metadata['fcnet.adam'] = '{"step":9007199254740991,"lr":0.01,"betas":[0.8,0.99],"eps":1e-7,"weight_decay":0}'),
+      "__metadata__ 'fcnet.adam' field 'step' must be an integer from 0 to 9007199254740990 but is 9007199254740991"],
+    ['beta 1', (c) => (c.metadata['fcnet.adam'] = '{"step":3,"lr":0.01,"betas":[0.8,1],"eps":1e-7,"weight_decay":0}'),
+      "__metadata__ 'fcnet.adam' field 'betas' must be a number from 0 to 0.999999999 but is 1"],
     ['settings batch size 0', (c) => (c.metadata['fcnet.settings'] = '{"epochs":2,"batch_size":0,"seed":5,"lr":0.01,"hidden":[3]}'),
       "__metadata__ 'fcnet.settings' field 'batch_size' must be an integer from 1 but is 0"],
     ['settings and sizes disagree', (c) => (c.metadata['fcnet.settings'] = '{"epochs":2,"batch_size":2,"seed":5,"lr":0.01,"hidden":[4]}'),

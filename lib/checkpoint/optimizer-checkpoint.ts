@@ -31,8 +31,9 @@ export function optimizerCheckpointParts(optimizer: SGD | AdamW): { metadata: Re
     : { kind: 'adamw', step: optimizer.step, lr: h.lr, initial_lr: optimizer.initialLr, betas: [optimizer.hyper.beta1, optimizer.hyper.beta2], eps: optimizer.hyper.eps, weight_decay: h.weightDecay };
   const tensors: StateDict = {};
   const momentum = optimizer instanceof SGD ? optimizer.hyper.momentum : 0;
+  const standard = parameterLayout(model.sizes); // the checkpoint's names are fc1, fc2, ... whatever the model's
   for (const [prefix, buffer] of bufferNames(optimizer.kind, momentum)) {
-    for (const p of model.layout) tensors[`${prefix}.${p.name}`] = { shape: [...p.shape], data: model.view(p.name, buffer).slice() };
+    model.layout.forEach((p, i) => (tensors[`${prefix}.${standard[i].name}`] = { shape: [...p.shape], data: model.view(p.name, buffer).slice() }));
   }
   return { metadata: { [OPTIMIZER_KEY]: JSON.stringify(entry) }, tensors };
 }
@@ -85,8 +86,9 @@ export function restoreOptimizer(model: MLP, saved: OptimizerCheckpoint): SGD | 
   model.buffers.m.fill(0);
   model.buffers.v.fill(0);
   const momentum = saved.kind === 'sgd' ? saved.momentum : 0;
+  const standard = parameterLayout(model.sizes);
   for (const [prefix, buffer] of bufferNames(saved.kind, momentum)) {
-    for (const p of model.layout) model.view(p.name, buffer).set(saved.buffers[`${prefix}.${p.name}`].data);
+    model.layout.forEach((p, i) => model.view(p.name, buffer).set(saved.buffers[`${prefix}.${standard[i].name}`].data));
   }
   model.engine().upload();
   return optimizer;

@@ -19,7 +19,8 @@ export function runStateParts(model: MLP, state: RunState): { metadata: Record<s
   };
   const tensors: StateDict = {};
   if (state.bestWeights) {
-    for (const p of model.layout) tensors[`${PREFIX}${p.name}`] = { shape: [...p.shape], data: state.bestWeights.slice(p.offset, p.offset + p.shape.reduce((a, b) => a * b, 1)) };
+    const standard = parameterLayout(model.sizes); // fc1, fc2, ... whatever the model's layer names
+    model.layout.forEach((p, i) => (tensors[`${PREFIX}${standard[i].name}`] = { shape: [...p.shape], data: state.bestWeights!.slice(p.offset, p.offset + p.shape.reduce((a, b) => a * b, 1)) }));
   }
   return { metadata: { [RUN_STATE_KEY]: JSON.stringify(entry) }, tensors };
 }

@@ -11,7 +11,7 @@ import type { StateDict } from '../tensor';
 import type { TrainingPosition } from '../train';
 import { fcnetVersion } from '../version';
 import { checkExpectedShapes, formatShape, type ExpectedShapes } from './expected-shapes';
-import { networkMetadata, networkOptionsFromMetadata, type NetworkOptions } from './network-metadata';
+import { fcnetMetadataOf, readFcnetMetadata, type NetworkOptions } from './fcnet-metadata';
 import { OPTIMIZER_KEY, optimizerCheckpointParts, readOptimizerEntry, type OptimizerCheckpoint } from './optimizer-checkpoint';
 import { SGD, AdamW, type Optimizer } from '../optimizers';
 import type { RunState } from '../schedules';
@@ -128,10 +128,24 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Opti
       lr: settings.lr,
       hidden: [...settings.hidden],
     }),
-    ...networkMetadata(model),
+    ...fcnetMetadataOf(model),
     ...run?.metadata,
   };
-  writeSafetensorsFile(path, { ...model.stateDict(), ...(other ? other.tensors : adamMomentTensors(optimizer as Adam)), ...run?.tensors }, metadata);
+  // Under fc1, fc2, ... whatever the model's layer names (MLPOptions.layerNames): the layout the reader checks.
+  const state = model.stateDict();
+  const standard = parameterLayout(model.sizes);
+  const tensors: StateDict = {};
+  model.layout.forEach((p, i) => (tensors[standard[i].name] = state[p.name]));
+  if (other) {
+    Object.assign(tensors, other.tensors); // named after the standard layout already
+  } else {
+    const moments = adamMomentTensors(optimizer as Adam);
+    model.layout.forEach((p, i) => {
+      for (const moment of ['exp_avg', 'exp_avg_sq']) tensors[`adam.${moment}.${standard[i].name}`] = moments[`adam.${moment}.${p.name}`];
+    });
+  }
+  Object.assign(tensors, run?.tensors);
+  writeSafetensorsFile(path, tensors, metadata);
 }
 
 // ---------------------------------------------------------------------------------------------- loading
@@ -209,10 +223,10 @@ function readAdamMetadata(meta: MetadataReader) {
   const betas = adam.betas;
   if (!Array.isArray(betas) || betas.length !== 2) throw meta.problem(k, 'betas', '[beta1, beta2]', betas);
   return {
-    step: meta.integer(k, 'step', adam.step, 0),
+    step: meta.integer(k, 'step', adam.step, 0, Number.MAX_SAFE_INTEGER - 1), // Adam's next step must still be exact
     lr: meta.number(k, 'lr', adam.lr, 0, 1e3, true),
     betas: [meta.number(k, 'betas', betas[0], 0, MAX_BETA), meta.number(k, 'betas', betas[1], 0, MAX_BETA)] as [number, number],
-    eps: meta.number(k, 'eps', adam.eps, 0, 1),
+    eps: meta.number(k, 'eps', adam.eps, 0, 1, true), // as Adam's own check: eps 0 divides by √v = 0
     weightDecay: meta.number(k, 'weight_decay', adam.weight_decay, 0, 1e3),
   };
 }
@@ -287,7 +301,7 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
   const layout = parameterLayout(sizes);
   const parameters: StateDict = {};
   for (const p of layout) parameters[p.name] = tensors[p.name];
-  const network = networkOptionsFromMetadata(metadata, source);
+  const { network } = readFcnetMetadata(metadata, source);
   if (other) {
     const buffers: StateDict = {};
     for (const name of Object.keys(other.expected)) buffers[name] = tensors[name];

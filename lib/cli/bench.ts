@@ -7,12 +7,14 @@ import { backends } from '../backends';
 import { jsKernels } from '../backends/js-kernels';
 import { nativeCpuKernels } from '../backends/native-cpu';
 import type { BackendName } from '../backends/types';
+import type { Dataset } from '../data/dataset';
 import { loadNative, type NativeAddon } from '../binding';
 import { loadMnist, mnistDataPackageDir } from '../data/mnist';
 import { benchKernels, type KernelResult } from '../bench/kernels';
 import { benchPytorch, type PytorchResult } from '../bench/pytorch';
 import { benchSteps, EpochTimer, type StepEngine, type StepResult } from '../bench/steps';
-import { integer, listOf, oneOf, text, type OptionSpec } from './args';
+import { runSuite, suiteTables } from '../bench/suite';
+import { integer, listOf, oneOf, text, UsageError, type OptionSpec } from './args';
 import type { CommandInput, CommandSpec } from './command';
 import { checkOutputFile } from './outputs';
 
@@ -29,6 +31,11 @@ const options: OptionSpec[] = [
     flags: '--compare-pytorch',
     description: "also time PyTorch (/usr/bin/python3 with torch) on the same job: 1 and 2 threads, as shipped and with glibc's " +
       "malloc tuned; fcnet's epochs are timed again before, between and after them",
+  },
+  {
+    flags: '--suite',
+    description: "with --compare-pytorch: instead, the workloads of issue 13's table (deeper, wider, dense, batch 1000, a small " +
+      'network, normalised MNIST), fcnet and PyTorch (malloc tuned, 1 and 2 threads) taking turns, --repeats samples each (default 3); a few minutes',
   },
   { flags: '--json <file>', description: 'where to write the results as JSON', parse: text, default: 'bench-results.json', defaultText: 'bench-results.json' },
   { flags: '--markdown <file>', description: 'where to write the README tables', parse: text, default: 'bench-results.md', defaultText: 'bench-results.md' },
@@ -112,7 +119,7 @@ function pytorchRows(r: Results): string[][] | null {
   return rows;
 }
 
-async function benchRun({ options: o, argv }: CommandInput): Promise<void> {
+async function benchRun({ options: o, argv, given }: CommandInput): Promise<void> {
   const available = backends().filter((b) => b.available).map((b) => b.name);
   const asked = (o.backends as BackendName[] | undefined) ?? available;
   const missing = asked.filter((b) => !available.includes(b));
@@ -123,8 +130,10 @@ async function benchRun({ options: o, argv }: CommandInput): Promise<void> {
   const mdPath = o.markdown as string;
   checkOutputFile(jsonPath, '--json'); // a minute of measuring must not end in a file that cannot be written
   checkOutputFile(mdPath, '--markdown');
+  if (o.suite && !o.comparePytorch) throw new UsageError('--suite compares fcnet with PyTorch: add --compare-pytorch');
   const mnist = loadMnist();
   const native = loadNative().addon;
+  if (o.suite) return suiteCommand([...argv], native, mnist.train, threads, given('repeats') ? repeats : 3, jsonPath, mdPath);
   const results: Results = {
     date: new Date().toISOString(),
     machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.availableParallelism(), node: process.version, blas: native ? native.gemmInfo().config.trim() : 'none', tileVectorFloats: native ? tileVectorFloats(native) : null },
@@ -173,6 +182,26 @@ async function benchRun({ options: o, argv }: CommandInput): Promise<void> {
   console.log(sections.map(table).join('\n\n'));
   fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
+  log(`\nwrote ${jsonPath} and ${mdPath}`);
+}
+
+/** `--compare-pytorch --suite`: issue 13's table, fcnet and PyTorch taking turns. */
+async function suiteCommand(argv: string[], native: NativeAddon | null, mnist: Dataset, threads: number, repeats: number,
+  jsonPath = 'bench-results.json', mdPath = 'bench-results.md'): Promise<void> {
+  if (!native) throw new Error(`the suite times the cpu backend, which is not available here: ${loadNative().error!.message}`);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const result = await runSuite(native, mnist, threads, repeats, log);
+  if (!result.available) throw new Error(`the suite needs PyTorch: ${result.reason}`);
+  const machine = `${os.cpus()[0]?.model ?? 'unknown'}, ${os.availableParallelism()} cores, Node ${process.version}, ${native.gemmInfo().config.trim()}`;
+  const head = `fcnet bench suite: ${machine}; PyTorch ${result.torch}; medians of ${repeats} samples a side, taken in turns`;
+  const notes = [
+    `OpenBLAS sgemm 1024×1024×1024 on 2 threads: ${result.blasGflops!.toFixed(1)} GFLOP/s (the products' large-matrix figure)`,
+    ...(result.normalisedOverRaw !== undefined ? [`fcnet on normalised MNIST takes ${(100 * Math.abs(result.normalisedOverRaw - 1)).toFixed(1)} % ${result.normalisedOverRaw >= 1 ? 'more' : 'less'} time than on raw MNIST (target: at most 15 % more)`] : []),
+  ];
+  const sections = suiteTables(result, threads);
+  console.log(`${head}\n\n${sections.map(table).join('\n\n')}\n\n${notes.join('\n')}`);
+  fs.writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, threads, repeats, suite: result }, null, 2) + '\n');
+  fs.writeFileSync(mdPath, `Measured ${new Date().toISOString().slice(0, 10)} on ${machine} with \`fcnet bench ${argv.join(' ')}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n\n' + notes.join('\n\n') + '\n');
   log(`\nwrote ${jsonPath} and ${mdPath}`);
 }
 

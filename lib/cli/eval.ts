@@ -1,13 +1,13 @@
 // `fcnet eval MODEL`: a saved network's accuracy and mean loss on MNIST's 10,000 test images.
-import { readModelWeights } from '../checkpoint';
+import { describeWeights, readModelWeights, type Activation } from '../checkpoint';
 import { loadMnistTestSet } from '../data/mnist';
 import { loadPlotLibraries } from '../plots/render';
 import { PLOT_FILES, writeTestSetPlots } from '../plots/write';
 import { evaluate } from '../train';
-import { backendOptions, chosenBackend, text, UsageError, type OptionSpec, type ValueParser } from './args';
+import { activationOption, backendOptions, chosenBackend, text, UsageError, type OptionSpec, type ValueParser } from './args';
 import { execute, type CommandInput, type CommandSpec } from './command';
 import { checkOutputFolder } from './outputs';
-import { evalTable, loadSavedModel } from './table-data';
+import { evalTable, modelFromWeights } from './table-data';
 import { isTableData } from './train-table';
 
 /** --normalize MEAN,STD: torchvision's Normalize((mean,), (std,)) for every input, std > 0. */
@@ -28,6 +28,7 @@ const options: OptionSpec[] = [
     parse: meanStd,
   },
   ...backendOptions,
+  activationOption,
   { flags: '--json', description: 'print one line of JSON instead: {"accuracy":0.9787,"loss":0.07,"n":10000}' },
   {
     flags: '--plots <dir>',
@@ -49,14 +50,18 @@ async function evalRun({ args, options: o }: CommandInput): Promise<void> {
     if (o.normalize !== undefined) throw new UsageError('--normalize is for IDX images; a table model applies the scaler it saved');
     return evalTable(file, o, backend);
   }
-  const weights = readModelWeights(file);
+  const activation = o.activation as Activation | undefined;
+  const weights = readModelWeights(file, activation === undefined ? {} : { activation });
   const test = loadMnistTestSet(o.data as string | undefined);
   if (weights.sizes[0] !== test.d) {
     throw new Error(`${file} holds a network with ${weights.sizes[0]} inputs but the test images have ${test.d} pixels (${test.rows}×${test.cols})`);
   }
   const normalize = o.normalize as [number, number] | undefined;
-  const model = loadSavedModel(file, backend, normalize ? { inputMean: new Array(test.d).fill(normalize[0]), inputStd: new Array(test.d).fill(normalize[1]) } : {});
-  if (!o.json) console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${weights.format}) on ${model.backend}`);
+  const model = modelFromWeights(weights, file, backend, normalize ? { inputMean: new Array(test.d).fill(normalize[0]), inputStd: new Array(test.d).fill(normalize[1]) } : {});
+  if (!o.json) {
+    console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${describeWeights(weights)}) on ${model.backend}`);
+    for (const note of weights.notes) console.error(`fcnet: ${file}: ${note}`);
+  }
 
   const { accuracy, loss, correct, n } = evaluate(model, test);
   const plots = plotsDir === undefined ? undefined : await writeTestSetPlots(plotsDir, model, test, file);
@@ -73,7 +78,7 @@ export const evalSpec: CommandSpec = {
   name: 'eval',
   summary: "a saved network's accuracy and loss on MNIST's test images",
   arguments: ['MODEL'],
-  description: `Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images. MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a PyTorch checkpoint written by torch.save(model.state_dict()); the layer sizes are read off the weights.`,
+  description: `Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images. MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a PyTorch file written by torch.save: a state_dict, or a checkpoint dict holding one (model_state_dict, state_dict, model, net, ...), in the zip format or the legacy one. The network is the file's chain of Linear layers, whatever their names (fc1, 0, linear_relu_stack.0, ...); the sizes are read off the weights, and the activation between layers, which a state_dict does not record, is ReLU.`,
   options,
   run: evalRun,
 };

@@ -2,7 +2,7 @@
 // Columns are picked by the names the model saved (a reordered file gives the same numbers), the classes by
 // the saved class names (a class never seen in training is an error naming its line), and the model's saved
 // scaler applies, so the table holds raw values.
-import { readModelWeights } from '../checkpoint';
+import { readModelWeights, type ModelWeights } from '../checkpoint';
 import { readCsvDataset, type Task } from '../data/csv';
 import type { FeatureDataset } from '../data/dataset';
 import { readNpyDataset, readNpy } from '../data/npy';
@@ -11,17 +11,21 @@ import type { BackendChoice } from '../backends';
 import { evaluate } from '../train';
 import { UsageError } from './args';
 
-/** The model in `file` with everything its file records (network, scaler, names). */
-export function loadSavedModel(file: string, backend: BackendChoice, extra: { inputMean?: number[]; inputStd?: number[] } = {}): MLP {
-  const weights = readModelWeights(file);
+/** The model `weights` describe, with everything its file records (network, scaler, names, layer names). */
+export function modelFromWeights(weights: ModelWeights, file: string, backend: BackendChoice, extra: { inputMean?: number[]; inputStd?: number[] } = {}): MLP {
   let model: MLP;
   try {
-    model = new MLP({ ...weights.network, ...extra, sizes: weights.sizes, backend });
+    model = new MLP({ ...weights.network, activation: weights.activation, ...extra, sizes: weights.sizes, layerNames: weights.layerNames, backend });
   } catch (error) {
     throw new Error(`${file}: ${(error as Error).message}`);
   }
   model.loadStateDict(weights.parameters);
   return model;
+}
+
+/** The model in `file` with everything its file records. */
+export function loadSavedModel(file: string, backend: BackendChoice): MLP {
+  return modelFromWeights(readModelWeights(file), file, backend);
 }
 
 function taskOf(model: MLP): Task {

