@@ -23,3 +23,4 @@ export {
   type ModelWeights,
   type LoadMLPOptions,
 } from './checkpoint';
+export { exportOnnx, encodeOnnx, type ExportableModel, type OnnxExportOptions } from './onnx/export';

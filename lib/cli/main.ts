@@ -5,12 +5,16 @@ import { evalCommand } from './eval';
 import { predictCommand } from './predict';
 import { doctorCommand } from './doctor';
 import { benchCommand } from './bench';
+import { exportCommand } from './export';
+import { serveDemoCommand } from './serve-demo';
 import { UsageError } from './args';
 
 const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
   train: { run: trainCommand, summary: 'train a network on MNIST (the reference job)' },
   eval: { run: evalCommand, summary: "a saved network's accuracy and loss on MNIST's test images" },
   predict: { run: predictCommand, summary: 'the digit a saved network sees in a PNG picture' },
+  export: { run: exportCommand, summary: 'write a saved network as an ONNX model (for ONNX Runtime)' },
+  'serve-demo': { run: serveDemoCommand, summary: 'serve a web page that recognises a digit you draw (ONNX)' },
   bench: { run: benchCommand, summary: 'time the kernels, training steps and epochs of every backend (--compare-pytorch: and PyTorch)' },
   doctor: { run: doctorCommand, summary: 'say what fcnet can run on here (native binary, BLAS, CUDA, MNIST) and why not' },
 };

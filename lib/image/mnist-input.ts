@@ -4,7 +4,18 @@
 //   3. a non-square picture is centred on a black square, so the digit keeps its proportions;
 //   4. scaled to 28×28 by area averaging: each output pixel is the mean of the source area it covers,
 //      which keeps strokes when shrinking large photos (bilinear would skip pixels) and the mean exactly.
-import type { RgbaImage } from './read-png';
+// The module imports nothing, so the browser demo (examples/web) runs this same code: tsconfig.web.json
+// compiles it to an ES module, dist/web/mnist-input.js.
+
+/**
+ * A picture: read-png's RgbaImage, or a canvas's pixels ({ width, height, rgba: imageData.data }).
+ * rgba is (height, width, 4) bytes: red, green, blue, alpha.
+ */
+export interface RgbaPixels {
+  width: number;
+  height: number;
+  rgba: ArrayLike<number>;
+}
 
 export const MNIST_SIDE = 28;
 
@@ -16,7 +27,7 @@ export interface MnistInput {
 }
 
 /** Grey levels (height, width) of an RGBA picture composited over black. */
-function greyOverBlack({ width, height, rgba }: RgbaImage): Float64Array {
+function greyOverBlack({ width, height, rgba }: RgbaPixels): Float64Array {
   const grey = new Float64Array(width * height);
   for (let i = 0; i < grey.length; i++) {
     const r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2], a = rgba[4 * i + 3];
@@ -75,7 +86,7 @@ function resizeByArea(square: Float64Array, side: number, out: number): Float64A
 }
 
 /** The 28×28 MNIST-like grey levels of a picture of any size and colour type. */
-export function toMnistInput(image: RgbaImage): MnistInput {
+export function toMnistInput(image: RgbaPixels): MnistInput {
   const { width, height } = image;
   if (width < 1 || height < 1) throw new RangeError(`Expected an image of at least 1×1 pixels but received ${width}×${height}`);
   const grey = greyOverBlack(image);
