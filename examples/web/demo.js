@@ -25,10 +25,16 @@ clearPad();
 ort.env.wasm.wasmPaths = new URL('./ort/', import.meta.url).href;
 ort.env.wasm.numThreads = 1; // threads need cross-origin isolation, which a plain local server does not give
 
-const [info, session] = await Promise.all([
-  fetch('model.json').then((r) => r.json()),
-  ort.InferenceSession.create('model.onnx', { executionProviders: ['wasm'] }),
-]);
+let info, session;
+try {
+  [info, session] = await Promise.all([
+    fetch('model.json').then((r) => r.json()),
+    ort.InferenceSession.create('model.onnx', { executionProviders: ['wasm'] }),
+  ]);
+} catch (error) {
+  status.textContent = `could not load the model: ${error.message}`;
+  throw error;
+}
 const classes = info.sizes[info.sizes.length - 1];
 const labels = info.classNames ?? Array.from({ length: classes }, (_, i) => String(i));
 const bars = labels.map((label) => {
@@ -49,7 +55,14 @@ let running = false;
 let stale = false;
 
 /** Scores the pad; while one inference runs, later strokes wait and the newest picture goes next. */
-async function predict() {
+function predict() {
+  score().catch((error) => {
+    running = false;
+    status.textContent = `could not score the drawing: ${error.message}`;
+  });
+}
+
+async function score() {
   if (running) {
     stale = true;
     return;

@@ -28,7 +28,8 @@ try {
   await page.mouse.move(...at(0.72, 0.25), { steps: 10 });
   await page.mouse.move(...at(0.45, 0.8), { steps: 12 });
   await page.mouse.up();
-  await page.waitForFunction(() => document.getElementById('status').textContent === 'ready' && document.getElementById('digit').textContent !== '?', { timeout: 10_000 });
+  await page.waitForFunction(() => document.getElementById('status').textContent === 'ready' && document.getElementById('digit').textContent !== '?', { timeout: 10_000 })
+    .catch(async (e) => { throw new Error(`no answer after drawing (status '${await text('#status')}'; ${problems.join('; ')}): ${e.message}`); });
 
   const shown = {
     digit: await text('#digit'),
