@@ -1,5 +1,5 @@
-// `fcnet eval MODEL`: the reference program's model.ckpt scores what PyTorch measured (97.87 %) on MNIST's
-// 10,000 test images, and the same weights saved as fcnet safetensors or in a training checkpoint score the same.
+// `fcnet eval MODEL`: the reference network's examples/model.ckpt scores what PyTorch measured on MNIST's
+// 10,000 test images (examples/train_pytorch_output.txt), and the same weights saved as fcnet safetensors or in a training checkpoint score the same.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +9,9 @@ import { evalCommand } from '../lib/cli/eval';
 import { UsageError } from '../lib/cli/args';
 import { MLP } from '../lib/model';
 import { captureConsole } from './support/console-capture';
-import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
+import { referenceCheckpoint, referenceCheckpointAccuracy } from './support/fixtures-dir';
 
-const PYTORCH_ACCURACY = 0.9787; // ../shared/reference/pytorch_mnist_output.txt
+const PYTORCH_ACCURACY = referenceCheckpointAccuracy(); // what scripts/reference/train_pytorch.py printed
 
 let folder: string;
 beforeAll(() => (folder = mkdtempSync(join(tmpdir(), 'fcnet-eval-'))));
@@ -30,16 +30,16 @@ const evalError = async (...argv: string[]): Promise<Error> => {
   return error;
 };
 
-describeWithFixtures("the reference program's model.ckpt (PyTorch)", ['seed_model.ckpt'], () => {
-  const seedModel = requireFixtureFile('seed_model.ckpt');
+describe("the reference network's examples/model.ckpt (PyTorch)", () => {
+  const referenceModel = referenceCheckpoint;
 
   /** Its --json result on cpu, which the other formats must match exactly. */
   let onCpu: { accuracy: number; loss: number; n: number };
-  beforeAll(async () => (onCpu = await evalJson(seedModel, '--backend', 'cpu')));
+  beforeAll(async () => (onCpu = await evalJson(referenceModel, '--backend', 'cpu')));
 
   describe('scores what PyTorch measured', () => {
-    test.each(['cpu', 'js'])('--json on %s: 97.87 % of the 10,000 test images, as PyTorch measured', async (backend) => {
-      const result = backend === 'cpu' ? onCpu : await evalJson(seedModel, '--backend', backend);
+    test.each(['cpu', 'js'])('--json on %s: the accuracy PyTorch measured on the 10,000 test images', async (backend) => {
+      const result = backend === 'cpu' ? onCpu : await evalJson(referenceModel, '--backend', backend);
       expect(result.n).toBe(10000);
       expect(Math.abs(result.accuracy - PYTORCH_ACCURACY)).toBeLessThanOrEqual(0.0002);
       expect(result.loss).toBeGreaterThan(0.01);
@@ -47,27 +47,27 @@ describeWithFixtures("the reference program's model.ckpt (PyTorch)", ['seed_mode
     });
 
     test("prints the reference program's accuracy line and the mean loss", async () => {
-      const { stdout, stderr, error } = await captureConsole(() => evalCommand([seedModel, '--backend', 'cpu']));
+      const { stdout, stderr, error } = await captureConsole(() => evalCommand([referenceModel, '--backend', 'cpu']));
       expect(error).toBeUndefined();
       expect(stdout).toHaveLength(2);
       const accuracy = Number(/^Accuracy of the network on the 10000 test images: ([\d.]+) %$/.exec(stdout[0])?.[1]);
-      expect(Math.abs(accuracy - 97.87)).toBeLessThanOrEqual(0.02);
+      expect(Math.abs(accuracy - 100 * PYTORCH_ACCURACY)).toBeLessThanOrEqual(0.02);
       expect(stdout[1]).toMatch(/^Mean loss \(cross-entropy\) on the test images: 0\.\d{4}$/);
-      expect(stderr).toEqual([`fcnet: evaluating 784-500-10 from ${seedModel} (PyTorch checkpoint) on cpu`]);
+      expect(stderr).toEqual([`fcnet: evaluating 784-500-10 from ${referenceModel} (PyTorch checkpoint) on cpu`]);
     });
   });
 
   describe('the same weights in the other formats score the same', () => {
     test('fcnet safetensors (what fcnet train saves)', async () => {
       const path = join(folder, 'model.safetensors');
-      writeSafetensorsFile(path, readTorchCheckpoint(seedModel), { format: 'pt', producer: 'fcnet' });
+      writeSafetensorsFile(path, readTorchCheckpoint(referenceModel), { format: 'pt', producer: 'fcnet' });
       expect(readModelWeights(path).format).toBe('safetensors');
       expect(await evalJson(path, '--backend', 'cpu')).toEqual(onCpu);
     });
 
     test('a training checkpoint', async () => {
       const model = new MLP({ backend: 'cpu' });
-      model.loadStateDict(readTorchCheckpoint(seedModel));
+      model.loadStateDict(readTorchCheckpoint(referenceModel));
       const path = join(folder, 'run.ckpt');
       saveTrainingCheckpoint(path, model, new Adam(model), { epoch: 5, step: 0, rngState: [1, 2, 3, 4] }, { epochs: 5, batchSize: 100, seed: 0, lr: 0.001, hidden: [500] });
       expect(await evalJson(path, '--backend', 'cpu')).toEqual(onCpu);

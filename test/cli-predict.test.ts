@@ -1,6 +1,6 @@
 // `fcnet predict MODEL IMAGE`: real MNIST test digits written as PNG files, plainly, upscaled with the ink in
 // the alpha channel, and inverted (black on white), all read back as the digit they are by the reference
-// program's model; and the conversion to a 28×28 MNIST-like input checked on its own.
+// network's model (examples/model.ckpt); and the conversion to a 28×28 MNIST-like input checked on its own.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { toMnistInput } from '../lib/image/mnist-input';
 import { decodePng } from '../lib/image/read-png';
 import { MLP } from '../lib/model';
 import { captureConsole } from './support/console-capture';
-import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
+import { referenceCheckpoint } from './support/fixtures-dir';
 
 const test10k = loadMnistTestSet();
 const SIDE = 28;
@@ -41,11 +41,11 @@ const variants: Record<string, (digit: Uint8Array) => Buffer> = {
   'RGB, black on white': (d) => pngBytes(SIDE, 2, (x, y) => [255 - d[y * SIDE + x], 255 - d[y * SIDE + x], 255 - d[y * SIDE + x], 255]),
 };
 
-describeWithFixtures("read by the reference program's model.ckpt", ['seed_model.ckpt'], () => {
-  const seedModel = requireFixtureFile('seed_model.ckpt');
+describe("read by the reference network's examples/model.ckpt", () => {
+  const referenceModel = referenceCheckpoint;
 
   async function predictJson(image: string): Promise<{ digit: number; probabilities: number[]; inverted: boolean }> {
-    const { stdout, error } = await captureConsole(() => predictCommand([seedModel, image, '--json', '--backend', 'cpu']));
+    const { stdout, error } = await captureConsole(() => predictCommand([referenceModel, image, '--json', '--backend', 'cpu']));
     if (error) throw error;
     expect(stdout).toHaveLength(1);
     return JSON.parse(stdout[0]);
@@ -67,7 +67,7 @@ describeWithFixtures("read by the reference program's model.ckpt", ['seed_model.
   test('prints the digit and the ten probabilities', async () => {
     const path = join(folder, 'seven.png');
     writeFileSync(path, variants['grey 28×28'](mnistPixels(0)));
-    const { stdout, error } = await captureConsole(() => predictCommand([seedModel, path, '--backend', 'cpu']));
+    const { stdout, error } = await captureConsole(() => predictCommand([referenceModel, path, '--backend', 'cpu']));
     expect(error).toBeUndefined();
     expect(stdout[0]).toMatch(/^Predicted digit: 7 \(probability [01]\.\d{4}\)$/);
     expect(stdout.slice(1)).toEqual(Array.from({ length: 10 }, (_, d) => expect.stringMatching(new RegExp(`^  ${d}: [01]\\.\\d{4}$`))));
