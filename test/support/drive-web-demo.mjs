@@ -6,8 +6,9 @@
 import puppeteer from 'puppeteer-core';
 
 const [url, executablePath, screenshot] = process.argv.slice(2);
-// Chromium's sandbox needs user namespaces that a root shell in a container lacks.
-const args = process.getuid?.() === 0 ? ['--no-sandbox'] : [];
+// Chromium's sandbox needs user namespaces that a root shell in a container lacks; a container's small /dev/shm
+// can crash its renderer, so shared memory goes to /tmp instead.
+const args = ['--disable-dev-shm-usage', ...(process.getuid?.() === 0 ? ['--no-sandbox'] : [])];
 const browser = await puppeteer.launch({ executablePath, headless: true, args });
 try {
   const page = await browser.newPage();
