@@ -79,8 +79,8 @@ describe('mistakes', () => {
   test('no MODEL, or two', async () => {
     const none = await evalError();
     expect(none).toBeInstanceOf(UsageError);
-    expect(none.message.split('\n')[0]).toBe('which model? MODEL is missing');
-    expect((await evalError('model.ckpt', 'other')).message.split('\n')[0]).toBe("unexpected argument 'other'");
+    expect(none.message).toBe("missing required argument 'MODEL'");
+    expect((await evalError('model.ckpt', 'other')).message).toBe("too many arguments for 'eval'. Expected 1 argument but got 2.");
   });
 
   test('a file that is not there', async () => {

@@ -168,6 +168,6 @@ describe('mistakes', () => {
   test('IMAGE missing', async () => {
     const error = await predictError(model);
     expect(error).toBeInstanceOf(UsageError);
-    expect(error.message.split('\n')[0]).toBe('expected MODEL and IMAGE but received 1 argument');
+    expect(error.message).toBe("missing required argument 'IMAGE'");
   });
 });

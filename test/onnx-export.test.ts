@@ -221,13 +221,16 @@ describe('the graph', () => {
 });
 
 describe('fcnet export on the command line', () => {
-  test('usage mistakes exit 2 before any work; an unreadable model exits 1', async () => {
+  test('usage mistakes exit 2 before any work; an unreadable model or an unwritable output exits 1', async () => {
     const usage = await captureConsole(() => main(['export', 'only-one.safetensors']));
     expect(usage.result).toBe(2);
-    expect(usage.stderr[0]).toMatch(/^fcnet export: expected MODEL and OUTPUT.onnx but received 1 argument\n\nUsage: fcnet export MODEL OUTPUT.onnx/);
+    expect(usage.stderr).toEqual(["fcnet export: missing required argument 'OUTPUT.onnx'\nRun `fcnet export --help` for the options."]);
     const missing = await captureConsole(() => main(['export', join(scratch, 'absent.safetensors'), join(scratch, 'x.onnx')]));
     expect(missing.result).toBe(1);
     expect(missing.stderr[0]).toMatch(/^fcnet export: Cannot read .*absent\.safetensors: ENOENT/);
+    const noFolder = await captureConsole(() => main(['export', join(scratch, 'absent.safetensors'), join(scratch, 'no', 'x.onnx')]));
+    expect(noFolder.result).toBe(1);
+    expect(noFolder.stderr).toEqual([`fcnet export: OUTPUT.onnx ${join(scratch, 'no', 'x.onnx')}: the folder ${join(scratch, 'no')} does not exist`]);
   });
 });
 

