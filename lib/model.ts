@@ -16,6 +16,11 @@ export interface MLPOptions {
   backend?: BackendChoice;
   /** CPU threads for the native backend's training step and its BLAS. Default: one per core. */
   threads?: number;
+  /**
+   * Each Linear layer's name in the state_dict: layer l's tensors are `<name>.weight` and `<name>.bias`.
+   * Default fc1, fc2, ...; a model read from `0.weight`, `2.weight` keeps ['0', '2'] to save under those names.
+   */
+  layerNames?: string[];
 }
 
 export interface ParameterInfo {
@@ -24,25 +29,39 @@ export interface ParameterInfo {
   offset: number;
 }
 
+/** fc1, fc2, ...: the reference program's layer names. */
+export const defaultLayerNames = (layers: number): string[] => Array.from({ length: layers }, (_, l) => `fc${l + 1}`);
+
 /** The names, shapes and offsets of the parameters of an MLP of these sizes, in state_dict order. */
-export function parameterLayout(sizes: readonly number[]): ParameterInfo[] {
+export function parameterLayout(sizes: readonly number[], layerNames = defaultLayerNames(sizes.length - 1)): ParameterInfo[] {
   const layout: ParameterInfo[] = [];
   let offset = 0;
   for (let l = 0; l + 1 < sizes.length; l++) {
     const I = sizes[l], O = sizes[l + 1];
-    layout.push({ name: `fc${l + 1}.weight`, shape: [O, I], offset });
+    const prefix = layerNames[l] === '' ? '' : `${layerNames[l]}.`; // a bare nn.Linear's state_dict: weight, bias
+    layout.push({ name: `${prefix}weight`, shape: [O, I], offset });
     offset += O * I;
-    layout.push({ name: `fc${l + 1}.bias`, shape: [O], offset });
+    layout.push({ name: `${prefix}bias`, shape: [O], offset });
     offset += O;
   }
   return layout;
 }
 
-const knownOptions = ['sizes', 'seed', 'backend', 'threads'] as const;
+function checkLayerNames(names: unknown, layers: number): string[] {
+  if (names === undefined) return defaultLayerNames(layers);
+  const ok = Array.isArray(names) && names.length === layers && names.every((n) => typeof n === 'string') && new Set(names).size === layers
+    && (layers === 1 || !names.includes(''));
+  if (!ok) throw invalidArgument(`array of ${layers} distinct layer names`, 'layerNames', names);
+  return [...names];
+}
+
+const knownOptions = ['sizes', 'seed', 'backend', 'threads', 'layerNames'] as const;
 const RNG_STREAM_WEIGHTS = 1;
 
 export class MLP {
   readonly sizes: readonly number[];
+  /** Each Linear layer's state_dict name (MLPOptions.layerNames). */
+  readonly layerNames: readonly string[];
   readonly layout: readonly ParameterInfo[];
   /** Parameters, gradients and Adam's moments: one flat Float32Array each, the same layout. */
   readonly buffers: ParameterBuffers;
@@ -62,7 +81,8 @@ export class MLP {
     this.threads = checkInteger('threads', options.threads ?? defaultThreads(), 1, 64);
     // The BLAS's thread count is per process: set it only when asked, so one model doesn't change another's.
     if (options.threads !== undefined) loadNative().addon?.setThreads(this.threads);
-    this.layout = parameterLayout(this.sizes);
+    this.layerNames = checkLayerNames(options.layerNames, this.sizes.length - 1);
+    this.layout = parameterLayout(this.sizes, [...this.layerNames]);
     const last = this.layout[this.layout.length - 1];
     const count = last.offset + elementCount(last.shape);
     this.buffers = { params: new Float32Array(count), grads: new Float32Array(count), m: new Float32Array(count), v: new Float32Array(count) };
@@ -77,8 +97,8 @@ export class MLP {
   /** PyTorch's default for nn.Linear: weights and biases uniform in ±1/√fan_in. */
   private initialize(seed: number): void {
     const rng = new Rng(seed, RNG_STREAM_WEIGHTS);
-    for (const p of this.layout) {
-      const fanIn = this.sizes[Number(p.name.slice(2, p.name.indexOf('.'))) - 1];
+    for (const [i, p] of this.layout.entries()) {
+      const fanIn = this.sizes[i >> 1]; // parameters 2l and 2l + 1 are layer l's weight and bias
       const bound = 1 / Math.sqrt(fanIn);
       const view = this.view(p.name);
       for (let i = 0; i < view.length; i++) view[i] = (2 * rng.nextFloat() - 1) * bound;

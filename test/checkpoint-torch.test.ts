@@ -281,11 +281,12 @@ describe('archives that are not readable checkpoints', () => {
     expect(readError(torchZip({ version: Buffer.from('3\n') }))).toBe(
       'torch checkpoint: the zip archive has no <archive>/data.pkl; is it a PyTorch checkpoint?',
     );
+    // The start of the legacy format's magic number, cut short: a pickle, but not one torch.save wrote.
     expect(readError(Uint8Array.of(0x80, 0x02, 0x8a, 0x0a))).toBe(
-      "torch checkpoint: is in PyTorch's legacy format (before 1.6), which fcnet cannot read; re-save it with torch.save from PyTorch 1.6 or later",
+      'torch checkpoint: is a pickle but not one torch.save wrote (no zip archive, no legacy magic number); save the weights with torch.save(model.state_dict(), path)',
     );
     expect(readError(Buffer.from('{"not": "a zip"}'))).toBe(
-      'torch checkpoint: is not a PyTorch checkpoint (torch.save writes a zip archive, and this is none)',
+      'torch checkpoint: is not a PyTorch checkpoint (torch.save writes a zip archive, or before PyTorch 1.6 a pickle file, and this is neither)',
     );
   });
 
@@ -303,9 +304,13 @@ describe('archives that are not readable checkpoints', () => {
 
   test('the state_dict must be a dict of tensors', () => {
     const list = new PickleBuilder().proto().op(']').op('.').build();
-    expect(readError(torchZip({ 'data.pkl': list }))).toBe('torch checkpoint: the pickle holds a list, not a state_dict (a dict of tensors)');
+    expect(readError(torchZip({ 'data.pkl': list }))).toBe(
+      'torch checkpoint: the file holds a list, not a state_dict (a dict of tensors): save one with torch.save(model.state_dict(), path)',
+    );
     const number = new PickleBuilder().proto().op('}').string('epoch').int(3).op('s').op('.').build();
-    expect(readError(torchZip({ 'data.pkl': number }))).toBe("torch checkpoint: state_dict entry 'epoch' is a number, not a tensor");
+    expect(readError(torchZip({ 'data.pkl': number }))).toBe(
+      "torch checkpoint: the dict (keys 'epoch') holds no state_dict: neither under a conventional key (model_state_dict, state_dict, model, net, network, model_state, weights, params) nor as its only dict of tensors; save one with torch.save(model.state_dict(), path)",
+    );
   });
 
   test('bad options get one message shape', () => {

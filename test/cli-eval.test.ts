@@ -53,7 +53,9 @@ describe("the reference network's examples/model.ckpt (PyTorch)", () => {
       const accuracy = Number(/^Accuracy of the network on the 10000 test images: ([\d.]+) %$/.exec(stdout[0])?.[1]);
       expect(Math.abs(accuracy - 100 * PYTORCH_ACCURACY)).toBeLessThanOrEqual(0.02);
       expect(stdout[1]).toMatch(/^Mean loss \(cross-entropy\) on the test images: 0\.\d{4}$/);
-      expect(stderr).toEqual([`fcnet: evaluating 784-500-10 from ${referenceModel} (PyTorch checkpoint) on cpu`]);
+      expect(stderr).toEqual([
+        `fcnet: evaluating 784-500-10 from ${referenceModel} (PyTorch checkpoint; ReLU between layers (assumed: a state_dict does not record the activation)) on cpu`,
+      ]);
     });
   });
 
@@ -91,20 +93,22 @@ describe('mistakes', () => {
   test('a file that is neither safetensors nor a PyTorch zip', async () => {
     const path = join(folder, 'notes.txt');
     writeFileSync(path, 'just some text, long enough for a header length');
-    expect((await evalError(path)).message).toBe(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive)`);
+    expect((await evalError(path)).message).toBe(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive or legacy file)`);
   });
 
-  test("PyTorch's legacy format (before 1.6)", async () => {
+  test("PyTorch's legacy format cut short inside its magic number", async () => {
     const path = join(folder, 'legacy.pt');
     writeFileSync(path, Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8]));
-    expect((await evalError(path)).message).toMatch(/legacy format \(before 1\.6\), which fcnet cannot read; re-save it with torch.save from PyTorch 1.6 or later$/);
+    expect((await evalError(path)).message).toBe(
+      `${path}: is a pickle but not one torch.save wrote (no zip archive, no legacy magic number); save the weights with torch.save(model.state_dict(), path)`,
+    );
   });
 
   test('weights that are not an MLP of fc layers', async () => {
     const path = join(folder, 'conv.safetensors');
     writeSafetensorsFile(path, { 'conv1.weight': { shape: [4, 1, 3, 3], data: new Float32Array(36) } });
     expect((await evalError(path)).message).toBe(
-      `${path}: no tensor 'fc1.weight': expected the state_dict of Linear layers fc1, fc2, ... (fc1.weight, fc1.bias, ...) but found 'conv1.weight'`,
+      `${path}: tensor 'conv1.weight' has shape [4, 1, 3, 3], a convolution's weight; fcnet runs chains of Linear layers only (a fully connected network)`,
     );
   });
 
@@ -112,11 +116,17 @@ describe('mistakes', () => {
     const path = join(folder, 'broken.safetensors');
     const t = (shape: number[]) => ({ shape, data: new Float32Array(shape.reduce((a, b) => a * b, 1)) });
     writeSafetensorsFile(path, { 'fc1.weight': t([500, 784]), 'fc1.bias': t([500]), 'fc2.weight': t([10, 400]), 'fc2.bias': t([10]) });
-    expect((await evalError(path)).message).toBe(`${path}: tensor 'fc2.weight' has shape [10, 400] but fc1 has 500 outputs: expected [10, 500]`);
+    expect((await evalError(path)).message).toBe(
+      `${path}: its Linear layers do not form a chain: 'fc2' takes 400 inputs but 'fc1' gives 500 outputs (weights, (outputs, inputs): fc1 [500, 784], fc2 [10, 400])`,
+    );
     writeSafetensorsFile(path, { 'fc1.weight': t([500, 784]), 'fc1.bias': t([500]), 'fc2.weight': t([10, 500]), 'fc2.bias': t([10]), 'fc2.scale': t([1]) });
-    expect((await evalError(path)).message).toBe(`${path}: unexpected tensor 'fc2.scale': fcnet reads MLPs of Linear layers fc1..fc2 and ReLUs, nothing else`);
+    expect((await evalError(path)).message).toBe(
+      `${path}: unexpected tensor 'fc2.scale' (shape [1]): fcnet reads the weight/bias pairs of Linear layers and nothing else`,
+    );
     writeSafetensorsFile(path, { 'fc1.weight': t([500, 784]) });
-    expect((await evalError(path)).message).toBe(`${path}: missing tensor 'fc1.bias' (fcnet's layers all have biases)`);
+    expect((await evalError(path)).message).toBe(
+      `${path}: missing tensor 'fc1.bias': the layer was made with bias=False, and fcnet's layers all have biases; add a zero bias (torch.zeros(500)) under that name`,
+    );
   });
 
   test('a network whose inputs are not the test images', async () => {

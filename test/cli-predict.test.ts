@@ -90,9 +90,17 @@ describe('the conversion to a 28×28 MNIST-like input', () => {
     return { width, height, rgba };
   };
 
-  test('grey is ITU-R BT.601 luma, times alpha (over black)', () => {
-    const { pixels } = toMnistInput(image(1, 1, () => [200, 100, 50, 51]));
-    expect(pixels[0]).toBeCloseTo((0.299 * 200 + 0.587 * 100 + 0.114 * 50) * 0.2, 10);
+  test('grey is ITU-R BT.601 luma, composited by alpha over a white page when what is drawn is dark', () => {
+    const { pixels, page, inverted } = toMnistInput(image(1, 1, () => [200, 100, 50, 51]));
+    const luma = 0.299 * 200 + 0.587 * 100 + 0.114 * 50; // 124.6: dark
+    expect([page, inverted]).toEqual([255, true]);
+    expect(pixels[0]).toBeCloseTo(255 - (luma * 0.2 + 255 * 0.8), 10);
+  });
+
+  test('and over black when what is drawn is light, which white would hide', () => {
+    const { pixels, page, inverted } = toMnistInput(image(1, 1, () => [250, 200, 150, 51]));
+    expect([page, inverted]).toEqual([0, false]);
+    expect(pixels[0]).toBeCloseTo((0.299 * 250 + 0.587 * 200 + 0.114 * 150) * 0.2, 10);
   });
 
   test('area averaging: a 56×56 checkerboard of 0 and 254 becomes 127 everywhere, and is not inverted', () => {
@@ -142,10 +150,24 @@ describe('mistakes', () => {
     return error;
   };
 
-  test('a file that is not a PNG, named in the error', async () => {
+  test('a file that is neither PNG nor JPEG, named in the error', async () => {
+    const path = join(folder, 'digit.txt');
+    writeFileSync(path, 'a seven');
+    expect((await predictError(model, path)).message).toBe(`${path}: not a PNG image (it does not start with the PNG signature); convert it to PNG first`);
+  });
+
+  test('a picture with no ink is refused, not answered with a digit', async () => {
+    const path = join(folder, 'blank.png');
+    writeFileSync(path, pngBytes(40, 6, () => [0, 0, 0, 0])); // a transparent canvas nobody drew on
+    expect((await predictError(model, path)).message).toBe(
+      `${path}: the picture has no ink: its grey levels span 0.0 of 255 at 28×28 (under 32), so it is blank or one colour; draw the digit in a colour that stands out from its background`,
+    );
+  });
+
+  test('a damaged JPEG', async () => {
     const path = join(folder, 'digit.jpg');
     writeFileSync(path, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]));
-    expect((await predictError(model, path)).message).toBe(`${path}: not a PNG image (it does not start with the PNG signature); convert it to PNG first`);
+    expect((await predictError(model, path)).message).toMatch(new RegExp(`^${path}: the JPEG image cannot be decoded \\(.+\\); the file may be truncated or damaged$`));
   });
 
   test('a damaged PNG', async () => {
@@ -162,7 +184,7 @@ describe('mistakes', () => {
   test('MODEL and IMAGE swapped', async () => {
     const path = join(folder, 'two.png');
     writeFileSync(path, variants['grey 28×28'](mnistPixels(1)));
-    expect((await predictError(path, model)).message).toBe(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive)`);
+    expect((await predictError(path, model)).message).toBe(`${path}: is a PNG picture, not a network's weights; were MODEL and IMAGE swapped? (fcnet predict MODEL IMAGE)`);
   });
 
   test('IMAGE missing', async () => {

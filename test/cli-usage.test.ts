@@ -92,7 +92,10 @@ describe('run-time failures exit 1', () => {
   test('MNIST not where --data says', () => {
     const r = fcnet('train', '--data', nowhere, '--epochs', '1');
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`fcnet train: ${join(nowhere, 'train-images-idx3-ubyte')} not found (nor train-images-idx3-ubyte.gz); the MNIST folder must hold train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte\n`);
+    expect(r.stderr).toBe(
+      `fcnet train: MNIST's train-images-idx3-ubyte not found in ${nowhere}: searched for train-images-idx3-ubyte, train-images-idx3-ubyte.gz, ` +
+        `train-images.idx3-ubyte, train-images.idx3-ubyte.gz, each directly, inside a folder of that name, and below MNIST/raw/; ${nowhere} does not exist\n`,
+    );
   });
 
   test('a model file that is not there', () => {

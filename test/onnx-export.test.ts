@@ -173,6 +173,27 @@ test("a PyTorch checkpoint (torch.save(state_dict)) exports with its weights bit
   }
 });
 
+test("PyTorch files of any layer names (0, linear_relu_stack.0, module.fc1, ...): onnxruntime-web within 1e-5 of PyTorch's logits", () => {
+  const folder = join(__dirname, 'fixtures', 'layouts');
+  const layouts = JSON.parse(readFileSync(join(folder, 'layouts.json'), 'utf8')) as Record<string, { sizes: number[]; inputs?: number[]; logits?: number[] }>;
+  const files = Object.entries(layouts).filter(([, l]) => l.logits !== undefined);
+  expect(files.length).toBeGreaterThanOrEqual(10);
+  const jobs = files.map(([name, { sizes, inputs }]) => {
+    const model = loadMLP(join(folder, name), { backend: 'js' });
+    const file = join(scratch, `layout-${name}.onnx`);
+    exportOnnx(model, file);
+    const onnx = decodeModelProto(readFileSync(file)) as { graph: { initializer: { name: string }[] } };
+    expect(onnx.graph.initializer.map((t) => t.name)).toEqual(Object.keys(model.stateDict())); // the file's own names
+    return { model: file, input: Float32Array.from(inputs!), batch: inputs!.length / sizes[0], width: sizes[0] };
+  });
+  exported.push(jobs[0].model, jobs[jobs.length - 1].model);
+  const results = runOnnxRuntime(jobs);
+  files.forEach(([name, { logits }], k) => {
+    const difference = maxAbsDifference(results[k].outputs.logits, logits!);
+    if (difference > TOLERANCE) throw new Error(`${name}: max |onnxruntime-web − PyTorch| logit = ${difference}`);
+  });
+});
+
 describe('the graph', () => {
   const sizes = [12, 9, 7, 5];
   const model = fakeModel(sizes, 7, {});

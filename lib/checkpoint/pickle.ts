@@ -32,6 +32,8 @@ export interface UnpickleOptions {
   globals: ReadonlyMap<string, AllowedGlobal>;
   /** BINPERSID: turns a persistent id into a value (PyTorch's storages). */
   persistentLoad(pid: unknown): unknown;
+  /** What a refused global most likely means, added to the refusal (e.g. a whole pickled module). */
+  explainRefusal?(name: string): string | undefined;
 }
 
 /** Python's dict keys can be any hashable value; a state_dict's are strings, so only scalars are accepted. */
@@ -175,23 +177,25 @@ function decodeLong(digits: Uint8Array, offset: number, fail: Fail): number {
   return Number(value);
 }
 
-function refusedGlobal(source: string, name: string, globals: ReadonlyMap<string, AllowedGlobal>): Error {
-  return new Error(`Refusing to load ${source}: pickle global '${name}' is not allowed (allowed: ${[...globals.keys()].join(', ')})`);
+function refusedGlobal(name: string, { source, globals, explainRefusal }: UnpickleOptions): Error {
+  const hint = explainRefusal?.(name);
+  return new Error(`Refusing to load ${source}: pickle global '${name}' is not allowed${hint ? `: ${hint}` : ` (allowed: ${[...globals.keys()].join(', ')})`}`);
 }
 
 /**
  * Walks the whole pickle without running it: every opcode must be known, every GLOBAL allowed, and a STOP
- * must end it. STACK_GLOBAL takes its name from the stack, so it is checked when it runs.
+ * must end it. STACK_GLOBAL takes its name from the stack, so it is checked when it runs. Returns the offset
+ * just past the STOP (a file may hold several pickles in a row, as PyTorch's legacy format does).
  */
-export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): void {
+export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): number {
   const fail: Fail = (problem) => new Error(`${options.source}: ${problem}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let offset = 0; offset < bytes.length;) {
     const instruction = readInstruction(bytes, view, offset, options.source, fail);
     if (instruction.opcode === GLOBAL && !options.globals.has(instruction.argument as string)) {
-      throw refusedGlobal(options.source, instruction.argument as string, options.globals);
+      throw refusedGlobal(instruction.argument as string, options);
     }
-    if (instruction.opcode === STOP) return;
+    if (instruction.opcode === STOP) return instruction.next;
     offset = instruction.next;
   }
   throw fail('pickle is truncated: it ends without STOP');
@@ -324,7 +328,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
           if (typeof module !== 'string' || typeof qualifiedName !== 'string') throw malformed('needs two strings');
           name = `${module} ${qualifiedName}`;
         }
-        if (!globals.has(name)) throw refusedGlobal(source, name, globals);
+        if (!globals.has(name)) throw refusedGlobal(name, options);
         push(new PickleGlobal(name));
         break;
       }

@@ -115,7 +115,16 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Adam
       hidden: [...settings.hidden],
     }),
   };
-  writeSafetensorsFile(path, { ...model.stateDict(), ...adamMomentTensors(optimizer) }, metadata);
+  // Under fc1, fc2, ... whatever the model's layer names (MLPOptions.layerNames): the layout the reader checks.
+  const state = model.stateDict();
+  const moments = adamMomentTensors(optimizer);
+  const standard = parameterLayout(model.sizes);
+  const tensors: StateDict = {};
+  model.layout.forEach((p, i) => (tensors[standard[i].name] = state[p.name]));
+  model.layout.forEach((p, i) => {
+    for (const moment of ['exp_avg', 'exp_avg_sq']) tensors[`adam.${moment}.${standard[i].name}`] = moments[`adam.${moment}.${p.name}`];
+  });
+  writeSafetensorsFile(path, tensors, metadata);
 }
 
 // ---------------------------------------------------------------------------------------------- loading

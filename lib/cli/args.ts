@@ -3,6 +3,7 @@
 // message has the library's one shape (lib/check.ts), with the flag for the name:
 //   Expected integer between 1 and 60000 for --batch-size but received '70000'
 import { backendChoices, type BackendChoice } from '../backends';
+import { ACTIVATIONS } from '../checkpoint/model-weights';
 
 /** A mistake in the command line: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {}
@@ -86,3 +87,11 @@ export const backendOptions: OptionSpec[] = [
 export function chosenBackend(options: { backend?: unknown; device?: unknown }): BackendChoice {
   return (options.backend ?? options.device ?? 'auto') as BackendChoice;
 }
+
+/** --activation: the activation between layers, which a state_dict does not record (ReLU when not given). */
+export const activationOption: OptionSpec = {
+  flags: '--activation <name>',
+  description: 'the activation between layers, which a state_dict does not record',
+  parse: oneOf(ACTIVATIONS),
+  defaultText: 'relu',
+};

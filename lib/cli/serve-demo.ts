@@ -9,7 +9,8 @@ import { MNIST_SIDE } from '../image/mnist-input';
 import { hasProbabilities, type OnnxLoss } from '../onnx/graph';
 import { encodeOnnx, onnxNetworkOf, type ExportableModel } from '../onnx/export';
 import { packageRoot } from '../package-root';
-import { integer, type OptionSpec } from './args';
+import type { Activation } from '../checkpoint/model-weights';
+import { activationOption, integer, type OptionSpec } from './args';
 import { execute, type CommandContext, type CommandInput, type CommandSpec } from './command';
 import { Interrupted, listenForStop } from './signals';
 
@@ -113,12 +114,14 @@ export async function startDemoServer(model: ExportableModel, port = DEFAULT_POR
 }
 
 const options: OptionSpec[] = [
+  activationOption,
   { flags: '--port <n>', description: 'the port on 127.0.0.1 (0 picks a free one)', parse: integer(0, 65535), default: DEFAULT_PORT, defaultText: String(DEFAULT_PORT) },
 ];
 
 async function serveDemoRun({ args, options: o }: CommandInput, context: CommandContext): Promise<void> {
   const [modelFile] = args;
-  const model = loadMLP(modelFile, { backend: 'js' }); // the browser does the math
+  const activation = o.activation as Activation | undefined;
+  const model = loadMLP(modelFile, { backend: 'js', ...(activation !== undefined && { activation }) }); // the browser does the math
   const server = await startDemoServer(model, o.port as number);
   console.log(`Serving the demo for ${model.sizes.join('-')} from ${modelFile} at ${server.url}`);
   console.error('fcnet: open that address in a browser and draw a digit; Ctrl-C stops the server');

@@ -1,7 +1,10 @@
 // `fcnet train` / `npm run train`: the reference program's job and output, with options.
 import { Adam } from '../adam';
 import { backends, type BackendChoice } from '../backends';
-import { loadTrainingCheckpoint, saveTrainingCheckpoint, writeSafetensorsFile, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
+import {
+  fcnetMetadataOf, loadTrainingCheckpoint, loadTrainingStart, saveTrainingCheckpoint, writeSafetensorsFile,
+  type Activation, type TrainingCheckpoint, type TrainingSettings, type TrainingStart,
+} from '../checkpoint';
 import { checkLabels } from '../data/dataset';
 import { loadMnist, type Mnist } from '../data/mnist';
 import { MLP } from '../model';
@@ -9,7 +12,7 @@ import { evaluate, fit, type TrainingPosition } from '../train';
 import { loadPlotLibraries } from '../plots/render';
 import type { EpochAccuracy, LoggedLoss } from '../plots/specs';
 import { PLOT_FILES, writeTestSetPlots, writeTrainingPlots } from '../plots/write';
-import { backendOptions, chosenBackend, hiddenWidths, integer, numberAbove, text, UsageError, type OptionSpec } from './args';
+import { activationOption, backendOptions, chosenBackend, hiddenWidths, integer, numberAbove, text, UsageError, type OptionSpec } from './args';
 import { execute, type CommandContext, type CommandInput, type CommandSpec } from './command';
 import { createReporter, reporterMode } from './events';
 import { lockFile } from './lock';
@@ -45,6 +48,17 @@ const options: OptionSpec[] = [
       '--hidden, --seed) come from FILE and may only be repeated, not changed; checkpoints go on to FILE unless --checkpoint names another',
     parse: text,
   },
+  {
+    flags: '--init-from <file>',
+    description: "start from the weights in FILE (any file fcnet eval reads: fcnet's, PyTorch's state_dict or general checkpoint, ...) " +
+      'instead of random ones; the sizes and layer names come from FILE, and the weights are saved under those names. When FILE holds ' +
+      "torch.optim.Adam's state for those weights, Adam goes on from its moments and step count (and its lr, unless --lr is given): " +
+      "not PyTorch's exact continuation, as the batches come in another order. Any other optimizer state is ignored, with a note",
+    parse: text,
+    conflicts: ['resume'],
+  },
+  { flags: '--standard-names', description: "with --init-from: save the layers as fc1, fc2, ... instead of under FILE's names" },
+  { ...activationOption, description: `with --init-from: ${activationOption.description}` },
   {
     flags: '--plots <dir>',
     description: 'draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch, the confusion matrix and ' +
@@ -129,26 +143,47 @@ function checkTestSet(mnist: Mnist, classes: number): void {
 
 async function train(input: CommandInput, context: CommandContext, plan: RunPlan): Promise<void> {
   const { logEvery, backend, output, resumeFile, checkpointFile, checkpointEvery, plotsDir } = plan;
+  const o = input.options;
+  const initFrom = o.initFrom as string | undefined;
+  if (o.activation !== undefined && initFrom === undefined) throw new UsageError('--activation needs --init-from FILE: it says how to read the weights in FILE');
+  if (o.standardNames === true && initFrom === undefined) throw new UsageError('--standard-names needs --init-from FILE: fcnet names its own layers fc1, fc2, ... already');
   let resumed: TrainingCheckpoint | undefined;
+  let initial: TrainingStart | undefined;
   let settings: TrainingSettings;
   if (resumeFile !== undefined) {
     resumed = loadTrainingCheckpoint(resumeFile);
     checkSameSettings(input, resumed.settings, resumeFile);
     settings = resumed.settings;
+  } else if (initFrom !== undefined) {
+    initial = loadTrainingStart(initFrom, {
+      backend, lr: input.given('lr') ? (o.lr as number) : undefined, activation: o.activation as Activation | undefined, standardNames: o.standardNames === true,
+    });
+    const hidden = initial.model.sizes.slice(1, -1);
+    if (input.given('hidden') && (o.hidden as number[]).join(',') !== hidden.join(',')) {
+      throw new UsageError(`--hidden ${(o.hidden as number[]).join(',')} conflicts with ${initFrom}, whose network has hidden widths ${hidden.join(',')}; leave --hidden out`);
+    }
+    settings = { ...settingsFromOptions(o), hidden, lr: initial.optimizer.hyper.lr };
   } else {
-    settings = settingsFromOptions(input.options);
+    settings = settingsFromOptions(o);
   }
   const { epochs, batchSize, seed, lr, hidden } = settings;
 
-  const mnist = loadMnist(input.options.data as string | undefined);
-  const model = new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
+  const mnist = loadMnist(o.data as string | undefined);
+  const model = initial?.model ?? new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
+  if (model.sizes[0] !== mnist.train.d || model.classes !== 10) {
+    throw new Error(`${initFrom ?? resumeFile} holds a ${model.sizes.join('-')} network but MNIST needs ${mnist.train.d} inputs and 10 outputs`);
+  }
   checkTestSet(mnist, model.classes);
-  const optimizer = new Adam(model, { lr });
+  const optimizer = initial?.optimizer ?? new Adam(model, { lr });
   const reporter = createReporter(reporterMode({ json: input.options.json === true, plain: input.options.plain === true }));
   try {
     const report = backends().find((b) => b.name === model.backend);
     reporter.note(`fcnet: training ${model.sizes.join('-')} on ${model.backend} (${report?.detail.split(';')[0]})`);
     const stepsPerEpoch = Math.ceil(mnist.train.n / batchSize);
+    if (initial) {
+      reporter.note(`fcnet: starting from ${initFrom}: ${initial.summary}`);
+      for (const note of initial.weights.notes) reporter.note(`fcnet: ${initFrom}: ${note}`);
+    }
     if (resumed) {
       model.loadStateDict(resumed.parameters);
       optimizer.loadStateDict(resumed.adam);
@@ -223,7 +258,7 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
     }
 
     const { correct, n, accuracy, loss } = evaluate(model, mnist.test);
-    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet' });
+    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet', ...fcnetMetadataOf(model) });
     let plots: string[] | undefined;
     if (plotsDir !== undefined) {
       const description = `${model.sizes.join('-')}, Adam lr ${lr}, batches of ${batchSize}: the loss printed every ${logEvery} steps`;

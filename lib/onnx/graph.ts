@@ -1,11 +1,12 @@
 // fcnet's network as an ONNX model (opset 17, IR 8: what ONNX 1.12, Debian's python3-onnx, checks), as a plain
 // object shaped like onnx.ModelProto (field names as in onnx.proto). The graph:
 //
-//   input (batch, D) ─[Sub input_mean, Div input_std]─ Gemm fc1 ─ act ─ Gemm fc2 ─ ... ─ Gemm fcL ─ logits (batch, O)
-//                                                                                      └─ Softmax | Sigmoid ─ probabilities
+//   input (batch, D) ─[Sub input_mean, Div input_std]─ Gemm ─ act ─ Gemm ─ ... ─ Gemm ─ logits (batch, O)
+//                                                                            └─ Softmax | Sigmoid ─ probabilities
 //
-// Gemm computes x·Wᵀ + b with W = fcN.weight (O, I) as PyTorch stores it (transB = 1), so the initializers
-// keep the state_dict's names and shapes. Dropout is the identity outside training, so it has no node.
+// Gemm computes x·Wᵀ + b with W = <layer>.weight (O, I) as PyTorch stores it (transB = 1), so the initializers
+// keep the state_dict's names (fc1.weight, or 0.weight, linear_relu_stack.0.weight, ... for a PyTorch file's
+// layer names) and shapes. Dropout is the identity outside training, so it has no node.
 // Operator semantics: https://github.com/onnx/onnx/blob/v1.12.0/docs/Operators.md
 import type { StateDict } from '../tensor';
 
@@ -22,7 +23,9 @@ export type OnnxLoss = (typeof onnxLosses)[number];
 export interface OnnxNetwork {
   /** Layer widths, input first: [784, 500, 10]. */
   sizes: readonly number[];
-  /** fc1.weight (H, D), fc1.bias (H), fc2.weight, ... as PyTorch's state_dict. */
+  /** Each Linear layer's state_dict name: its tensors are `<name>.weight`, `<name>.bias` (bare weight, bias for ''). */
+  layerNames: readonly string[];
+  /** <layer>.weight (O, I) and <layer>.bias (O) of every layer, as PyTorch's state_dict. */
   parameters: StateDict;
   /** After every hidden Linear (not after the last). */
   activation: OnnxActivation;
@@ -66,11 +69,20 @@ function fail(problem: string): Error {
   return new RangeError(`exportOnnx: ${problem}`);
 }
 
+/** The state_dict names of layer l's (1-based) weight and bias. */
+function tensorNames(net: OnnxNetwork, l: number): { weight: string; bias: string } {
+  const layer = net.layerNames[l - 1];
+  const prefix = layer === '' ? '' : `${layer}.`; // a bare nn.Linear's state_dict: weight, bias
+  return { weight: `${prefix}weight`, bias: `${prefix}bias` };
+}
+
 function checkNetwork(net: OnnxNetwork): void {
   const { sizes, parameters } = net;
   if (sizes.length < 2 || !sizes.every((s) => Number.isInteger(s) && s >= 1)) throw fail(`expected at least 2 layer sizes of 1 or more but received [${sizes.join(', ')}]`);
+  if (net.layerNames.length !== sizes.length - 1) throw fail(`${net.layerNames.length} layer names for ${sizes.length - 1} layers`);
   for (let l = 1; l < sizes.length; l++) {
-    for (const [name, shape] of [[`fc${l}.weight`, [sizes[l], sizes[l - 1]]], [`fc${l}.bias`, [sizes[l]]]] as const) {
+    const { weight, bias } = tensorNames(net, l);
+    for (const [name, shape] of [[weight, [sizes[l], sizes[l - 1]]], [bias, [sizes[l]]]] as const) {
       const t = parameters[name];
       if (!t) throw fail(`missing parameter '${name}'`);
       if (t.shape.join(',') !== shape.join(',') || t.data.length !== shape.reduce((a, b) => a * b, 1)) {
@@ -147,10 +159,11 @@ export function onnxModel(net: OnnxNetwork, producerVersion: string): Record<str
     x = 'input_standardized';
   }
   for (let l = 1; l <= L; l++) {
-    const weight = `fc${l}.weight`, bias = `fc${l}.bias`;
+    const { weight, bias } = tensorNames(net, l);
     initializers.push(floatTensor(weight, [sizes[l], sizes[l - 1]], parameters[weight].data), floatTensor(bias, [sizes[l]], parameters[bias].data));
-    const y = l === L ? 'logits' : `fc${l}`;
-    nodes.push({ name: `fc${l}`, op_type: 'Gemm', input: [x, weight, bias], output: [y], attribute: [{ name: 'transB', type: ATTRIBUTE_INT, i: 1 }] });
+    // Values are named by position (linear1, relu1, ...): a layer's own name may be '0' or ''.
+    const y = l === L ? 'logits' : `linear${l}`;
+    nodes.push({ name: net.layerNames[l - 1] || `linear${l}`, op_type: 'Gemm', input: [x, weight, bias], output: [y], attribute: [{ name: 'transB', type: ATTRIBUTE_INT, i: 1 }] });
     x = y;
     if (l < L) {
       const activated = `${net.activation}${l}`;
