@@ -72,7 +72,11 @@ async function score() {
   do {
     stale = false;
     const image = context.getImageData(0, 0, pad.width, pad.height);
-    const { pixels } = toMnistInput({ width: image.width, height: image.height, rgba: image.data });
+    const { pixels, blank } = toMnistInput({ width: image.width, height: image.height, rgba: image.data });
+    if (blank) {
+      reset(); // no ink yet (a dot): fcnet predict refuses such a picture rather than name a digit
+      continue;
+    }
     const input = new ort.Tensor('float32', Float32Array.from(pixels, (v) => v / 255), [1, MNIST_SIDE * MNIST_SIDE]);
     const { probabilities } = await session.run({ input });
     if (drawn) show(probabilities.data); // not after Clear
@@ -123,9 +127,9 @@ for (const end of ['pointerup', 'pointercancel']) {
     if (drawn) predict();
   });
 }
-document.getElementById('clear').addEventListener('click', () => {
-  clearPad();
-  drawn = false;
+
+/** No answer shown. */
+function reset() {
   digitOut.textContent = '?';
   probabilityOut.textContent = '–';
   for (const { row, bar, value } of bars) {
@@ -133,4 +137,10 @@ document.getElementById('clear').addEventListener('click', () => {
     value.textContent = '';
     row.classList.remove('best');
   }
+}
+
+document.getElementById('clear').addEventListener('click', () => {
+  clearPad();
+  drawn = false;
+  reset();
 });
