@@ -4,8 +4,9 @@ import { checkInteger, checkKnownOptions, checkOneOf, invalidArgument } from './
 import { backendChoices, createEngine, defaultThreads, type BackendChoice } from './backends';
 import { loadNative } from './binding';
 import type { Engine, ParameterBuffers } from './backends/types';
+import { checkFiniteLogits } from './non-finite-output';
 import { Rng } from './rng';
-import { elementCount, type StateDict } from './tensor';
+import { elementCount, ownFiniteFloat32, type StateDict } from './tensor';
 
 export interface MLPOptions {
   /** Layer widths, input first. Default [784, 500, 10], the reference network. */
@@ -150,7 +151,12 @@ export class MLP {
     return out;
   }
 
-  /** Loads parameters keyed and shaped as PyTorch's state_dict; names and shapes must match exactly. */
+  /**
+   * Loads parameters keyed and shaped as PyTorch's state_dict; names and shapes must match exactly. Each tensor's
+   * data (a Float32Array, or any array of numbers, narrowed to float32) is copied first and the copy checked:
+   * a value that float32 cannot hold finitely (1e39) or memory another thread changes (a SharedArrayBuffer) is
+   * refused, never loaded. Throws a RangeError naming the tensor and the index.
+   */
   loadStateDict(state: StateDict): void {
     const names = Object.keys(state);
     const expected = this.layout.map((p) => p.name);
@@ -159,22 +165,26 @@ export class MLP {
     if (missing.length || unexpected.length) {
       throw new RangeError(`loadStateDict: missing keys [${missing.join(', ')}], unexpected keys [${unexpected.join(', ')}]`);
     }
+    const copies = new Map<string, Float32Array>();
     for (const p of this.layout) {
       const t = state[p.name];
       if (t.shape.join(',') !== p.shape.join(',') || t.data.length !== elementCount(p.shape)) {
         throw new RangeError(`loadStateDict: '${p.name}' has shape [${t.shape}] (${t.data.length} values) but the model needs [${p.shape}]`);
       }
-      const bad = t.data.findIndex((x) => !Number.isFinite(x));
-      if (bad >= 0) throw new RangeError(`loadStateDict: '${p.name}' holds ${t.data[bad]} at index ${bad}`);
+      const copy = ownFiniteFloat32(t.data, `loadStateDict: '${p.name}'`);
+      if (copy.length !== elementCount(p.shape)) throw new RangeError(`loadStateDict: '${p.name}' changed length while it was read`);
+      copies.set(p.name, copy);
     }
     this.syncToHost();
-    for (const p of this.layout) this.view(p.name).set(state[p.name].data);
+    for (const p of this.layout) this.view(p.name).set(copies.get(p.name)!);
     this.engineInstance?.upload();
   }
 
   /**
    * logits(B, classes) for x(B, inputs) of floats in [0, 1]: pixels / 255, as every training path scales them. Anything
    * else (NaN, ±Infinity, raw 0..255 values) is refused, naming the first bad value, rather than answered with garbage.
+   * Logits that are not finite (finite weights that overflow float32) throw a RangeError naming the first layer whose
+   * output is not finite and the row.
    */
   logits(x: Float32Array, batch: number): Float32Array {
     checkInteger('batch', batch, 1);
@@ -191,6 +201,7 @@ export class MLP {
       const B = Math.min(engine.maxBatch, batch - offset);
       engine.forward(x.subarray(offset * I, (offset + B) * I), B, out.subarray(offset * this.classes, (offset + B) * this.classes));
     }
+    checkFiniteLogits(this, x, out);
     return out;
   }
 

@@ -202,10 +202,10 @@ function readAdamMetadata(meta: MetadataReader) {
   const betas = adam.betas;
   if (!Array.isArray(betas) || betas.length !== 2) throw meta.problem(k, 'betas', '[beta1, beta2]', betas);
   return {
-    step: meta.integer(k, 'step', adam.step, 0),
+    step: meta.integer(k, 'step', adam.step, 0, Number.MAX_SAFE_INTEGER - 1), // Adam's next step must still be exact
     lr: meta.number(k, 'lr', adam.lr, 0, 1e3, true),
     betas: [meta.number(k, 'betas', betas[0], 0, MAX_BETA), meta.number(k, 'betas', betas[1], 0, MAX_BETA)] as [number, number],
-    eps: meta.number(k, 'eps', adam.eps, 0, 1),
+    eps: meta.number(k, 'eps', adam.eps, 0, 1, true), // as Adam's own check: eps 0 divides by √v = 0
     weightDecay: meta.number(k, 'weight_decay', adam.weight_decay, 0, 1e3),
   };
 }
