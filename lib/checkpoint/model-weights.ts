@@ -2,12 +2,13 @@
 // parameters; Adam's state is left out) or PyTorch's torch.save(state_dict) zip. The layer sizes come
 // from the weights' shapes: fc1.weight (H, I), fc2.weight (O, H), ... as PyTorch's nn.Linear stores them.
 
-import { readFileSync } from 'node:fs';
 import type { BackendChoice } from '../backends';
 import { checkKnownOptions, invalidArgument } from '../check';
+import { formatItems, quote } from '../io/bounded-text';
 import { MLP } from '../model';
 import type { StateDict } from '../tensor';
-import { formatShape } from './expected-shapes';
+import { formatShape, sameShape } from './expected-shapes';
+import { readCheckpointFile } from './read-checkpoint-file';
 import { decodeSafetensors } from './safetensors';
 import { readTorchCheckpoint } from './torch-zip';
 import { isTrainingCheckpoint, trainingCheckpointFrom } from './training-checkpoint';
@@ -42,7 +43,7 @@ export function layerSizesOf(tensors: StateDict, source: string): number[] {
   const fail = (problem: string): Error => new Error(`${source}: ${problem}`);
   const names = Object.keys(tensors);
   if (!Object.hasOwn(tensors, 'fc1.weight')) {
-    const found = names.length ? names.slice(0, 6).map((n) => `'${n}'`).join(', ') + (names.length > 6 ? ', ...' : '') : 'no tensors';
+    const found = names.length ? formatItems(names, quote, 6) : 'no tensors';
     throw fail(`no tensor 'fc1.weight': expected the state_dict of Linear layers fc1, fc2, ... (fc1.weight, fc1.bias, ...) but found ${found}`);
   }
   const sizes: number[] = [];
@@ -59,7 +60,7 @@ export function layerSizesOf(tensors: StateDict, source: string): number[] {
       throw fail(`tensor '${weight}' has shape ${formatShape(shape)} but fc${l - 1} has ${sizes[l - 1]} outputs: expected [${outputs}, ${sizes[l - 1]}]`);
     }
     if (!Object.hasOwn(tensors, bias)) throw fail(`missing tensor '${bias}' (fcnet's layers all have biases)`);
-    if (formatShape(tensors[bias].shape) !== formatShape([outputs])) {
+    if (!sameShape(tensors[bias].shape, [outputs])) {
       throw fail(`tensor '${bias}' has shape ${formatShape(tensors[bias].shape)} but '${weight}' ${formatShape(shape)} needs [${outputs}]`);
     }
     sizes.push(outputs);
@@ -67,7 +68,7 @@ export function layerSizesOf(tensors: StateDict, source: string): number[] {
   }
   const extra = names.filter((n) => !used.has(n));
   if (extra.length) {
-    throw fail(`unexpected tensor '${extra[0]}': fcnet reads MLPs of Linear layers fc1..fc${sizes.length - 1} and ReLUs, nothing else`);
+    throw fail(`unexpected tensor ${quote(extra[0])}: fcnet reads MLPs of Linear layers fc1..fc${sizes.length - 1} and ReLUs, nothing else`);
   }
   return sizes;
 }
@@ -75,19 +76,14 @@ export function layerSizesOf(tensors: StateDict, source: string): number[] {
 function checkFinite(parameters: StateDict, source: string): void {
   for (const [name, { data }] of Object.entries(parameters)) {
     const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new Error(`${source}: tensor '${name}' holds ${data[bad]} at index ${bad}`);
+    if (bad >= 0) throw new Error(`${source}: tensor ${quote(name)} holds ${data[bad]} at index ${bad}`);
   }
 }
 
 /** Reads a network's weights from a safetensors file, a training checkpoint or a PyTorch checkpoint. */
 export function readModelWeights(path: string): ModelWeights {
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
-  }
+  const bytes = readCheckpointFile(path);
   let format: WeightsFormat;
   let tensors: StateDict;
   const reader = readerFor(bytes);

@@ -5,10 +5,57 @@
 //
 // Values: None → null, bool → boolean, int/float → number, str → string, list → array,
 // tuple → frozen array, dict → Map, a global → PickleGlobal, and whatever the allowed functions return.
+//
+// Resources are bounded here, in the VM, whatever format wraps the pickle: its length, the instructions run,
+// the objects made, the items of any one container, string lengths and the memo (PICKLE_LIMITS). Every item a
+// container holds was pushed by one instruction, so memory and work grow no faster than the instructions run.
+// A memo lets a pickle share one value many times (a tuple of a tuple of ... each twice is 2^n leaves from n
+// instructions): nothing here walks values, and messages show a few items of a value (io/bounded-text).
 
-const MAX_STACK_ITEMS = 1_000_000;
-const MAX_MARK_DEPTH = 1_000;
-const MAX_MEMO_ENTRIES = 1_000_000;
+import { clipText } from '../io/bounded-text';
+
+/** What one pickle may cost; a pickle that needs more is refused with the limit it passed. */
+export interface PickleLimits {
+  /** Bytes of the pickle itself. */
+  maxBytes: number;
+  /** Instructions (opcodes) run, in each run. */
+  maxInstructions: number;
+  /** Lists, tuples, dicts, globals and call results made. */
+  maxObjects: number;
+  /** Items in one list, tuple, dict or stack frame. */
+  maxContainerItems: number;
+  /** UTF-8 bytes of one string. */
+  maxStringBytes: number;
+  maxMemoEntries: number;
+  /** MARKs open at once. */
+  maxMarkDepth: number;
+}
+
+/**
+ * The defaults. A state_dict's pickle takes about 150 bytes, 25 instructions and 5 objects per tensor, so these
+ * admit some 400,000 tensors; the worst pickle under them peaks at about 400 MB (docs/reliability.md).
+ */
+export const PICKLE_LIMITS: Readonly<PickleLimits> = Object.freeze({
+  maxBytes: 32 * 2 ** 20,
+  maxInstructions: 10_000_000,
+  maxObjects: 2_000_000,
+  maxContainerItems: 1_000_000,
+  maxStringBytes: 2 ** 20,
+  maxMemoEntries: 1_000_000,
+  maxMarkDepth: 1_000,
+});
+
+/** What a run cost, for tests and diagnostics: filled in as the VM goes. */
+export interface PickleCounters {
+  /** Instructions run (the last run, when the pickle ran twice). */
+  instructions: number;
+  /** Instructions plus the items moved between the stack and containers. */
+  work: number;
+  objects: number;
+  largestContainer: number;
+  memoEntries: number;
+}
+
 const MAX_PROTOCOL = 5;
 const MAX_GLOBAL_NAME_BYTES = 1_000;
 
@@ -32,6 +79,10 @@ export interface UnpickleOptions {
   globals: ReadonlyMap<string, AllowedGlobal>;
   /** BINPERSID: turns a persistent id into a value (PyTorch's storages). */
   persistentLoad(pid: unknown): unknown;
+  /** Lower (or, for a caller that knows better, higher) limits than PICKLE_LIMITS. */
+  limits?: Partial<PickleLimits>;
+  /** Filled in with what the run cost. */
+  counters?: PickleCounters;
 }
 
 /** Python's dict keys can be any hashable value; a state_dict's are strings, so only scalars are accepted. */
@@ -105,7 +156,7 @@ function describeOpcode(byte: number): string {
 type Fail = (problem: string) => Error;
 
 /** Decodes the instruction at `offset`, checking that its argument fits in the remaining bytes. */
-function readInstruction(bytes: Uint8Array, view: DataView, offset: number, source: string, fail: Fail): Instruction {
+function readInstruction(bytes: Uint8Array, view: DataView, offset: number, source: string, fail: Fail, limits: PickleLimits): Instruction {
   const code = bytes[offset];
   const spec = OPCODES[code];
   if (!spec) throw new Error(`Refusing to load ${source}: pickle opcode ${describeOpcode(code)} at offset ${offset} is not supported`);
@@ -134,6 +185,7 @@ function readInstruction(bytes: Uint8Array, view: DataView, offset: number, sour
       need(lengthBytes);
       const length = lengthBytes === 1 ? bytes[at] : view.getUint32(at, true);
       need(lengthBytes + length);
+      if (length > limits.maxStringBytes) throw fail(`pickle string at offset ${offset} is ${length} bytes, over the limit of ${limits.maxStringBytes}`);
       let text: string;
       try {
         text = utf8.decode(bytes.subarray(at + lengthBytes, at + lengthBytes + length));
@@ -170,13 +222,17 @@ function decodeLong(digits: Uint8Array, offset: number, fail: Fail): number {
   for (let i = digits.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(digits[i]);
   if (digits.length > 0 && digits[digits.length - 1] & 0x80) value -= 1n << BigInt(8 * digits.length);
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw fail(`pickle LONG1 at offset ${offset} holds ${value}, beyond the integers a number holds exactly`);
+    throw fail(`pickle LONG1 at offset ${offset} holds ${clipText(String(value), 30)}, beyond the integers a number holds exactly`);
   }
   return Number(value);
 }
 
 function refusedGlobal(source: string, name: string, globals: ReadonlyMap<string, AllowedGlobal>): Error {
-  return new Error(`Refusing to load ${source}: pickle global '${name}' is not allowed (allowed: ${[...globals.keys()].join(', ')})`);
+  return new Error(`Refusing to load ${source}: pickle global '${clipText(name)}' is not allowed (allowed: ${[...globals.keys()].join(', ')})`);
+}
+
+function limitsOf(options: UnpickleOptions): PickleLimits {
+  return { ...PICKLE_LIMITS, ...options.limits };
 }
 
 /**
@@ -185,9 +241,12 @@ function refusedGlobal(source: string, name: string, globals: ReadonlyMap<string
  */
 export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): void {
   const fail: Fail = (problem) => new Error(`${options.source}: ${problem}`);
+  const limits = limitsOf(options);
+  if (bytes.length > limits.maxBytes) throw fail(`pickle is ${bytes.length} bytes, over the limit of ${limits.maxBytes}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let offset = 0; offset < bytes.length;) {
-    const instruction = readInstruction(bytes, view, offset, options.source, fail);
+  for (let offset = 0, count = 1; offset < bytes.length; count++) {
+    if (count > limits.maxInstructions) throw fail(`pickle has more than ${limits.maxInstructions} instructions`);
+    const instruction = readInstruction(bytes, view, offset, options.source, fail, limits);
     if (instruction.opcode === GLOBAL && !options.globals.has(instruction.argument as string)) {
       throw refusedGlobal(options.source, instruction.argument as string, options.globals);
     }
@@ -201,8 +260,10 @@ export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): void {
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   checkPickle(bytes, options);
   const { source, globals } = options;
+  const limits = limitsOf(options);
   const fail: Fail = (problem) => new Error(`${source}: ${problem}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const counters: PickleCounters = Object.assign(options.counters ?? {}, { instructions: 0, work: 0, objects: 0, largestContainer: 0, memoEntries: 0 });
 
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
@@ -210,12 +271,24 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   const makers = new WeakMap<object, AllowedGlobal>(); // which global's call made a value, for BUILD
 
   for (let offset = 0; ;) {
-    const instruction = readInstruction(bytes, view, offset, source, fail);
+    const instruction = readInstruction(bytes, view, offset, source, fail, limits);
     const { opcode: code, argument } = instruction;
     const where = `${OPCODES[code].name} at offset ${offset}`;
     const malformed = (problem: string): Error => fail(`pickle is malformed: ${where} ${problem}`);
+    const overLimit = (problem: string): Error => fail(`pickle is refused: ${where} ${problem}`);
+    counters.instructions++;
+    counters.work++;
+    // A container about to hold `size` items (the stack frame included).
+    const holding = (size: number, what: string): void => {
+      if (size > limits.maxContainerItems) throw overLimit(`would make ${what} of more than ${limits.maxContainerItems} items`);
+      counters.largestContainer = Math.max(counters.largestContainer, size);
+    };
+    const made = <T>(value: T): T => {
+      if (++counters.objects > limits.maxObjects) throw overLimit(`would make more than ${limits.maxObjects} lists, tuples, dicts and objects`);
+      return value;
+    };
     const push = (value: unknown): void => {
-      if (stack.length >= MAX_STACK_ITEMS) throw malformed(`would grow the stack past ${MAX_STACK_ITEMS} items`);
+      holding(stack.length + 1, 'the stack');
       stack.push(value);
     };
     const pop = (): unknown => {
@@ -234,21 +307,34 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       return items;
     };
     const memoize = (index: number): void => {
-      if (!memo.has(index) && memo.size >= MAX_MEMO_ENTRIES) throw malformed(`would grow the memo past ${MAX_MEMO_ENTRIES} entries`);
+      if (!memo.has(index) && memo.size >= limits.maxMemoEntries) throw overLimit(`would grow the memo past ${limits.maxMemoEntries} entries`);
       memo.set(index, top());
+      counters.memoEntries = memo.size;
     };
     const setItems = (dict: unknown, items: readonly unknown[]): void => {
       if (!(dict instanceof Map)) throw malformed('needs a dict');
+      counters.work += items.length;
       for (let i = 0; i < items.length; i += 2) {
         if (!isPickleKey(items[i])) throw malformed('has a dict key that is not a string, number, boolean or None');
         dict.set(items[i], items[i + 1]);
+        holding(dict.size, 'a dict');
       }
+    };
+    const appendAll = (list: unknown, items: readonly unknown[]): void => {
+      if (!isPickleList(list)) throw malformed('needs a list');
+      holding(list.length + items.length, 'a list');
+      counters.work += items.length;
+      for (const item of items) list.push(item);
+    };
+    const tuple = (items: unknown[]): readonly unknown[] => {
+      counters.work += items.length;
+      return made(Object.freeze(items));
     };
     const runCallback = <T>(what: string, callback: () => T): T => {
       try {
         return callback();
       } catch (error) {
-        throw fail(`${(error as Error)?.message ?? String(error)} (in ${what} at pickle offset ${offset})`);
+        throw fail(`${clipText((error as Error)?.message ?? String(error), 1000)} (in ${what} at pickle offset ${offset})`);
       }
     };
 
@@ -263,13 +349,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         return result;
       }
       case MARK:
-        if (marks.length >= MAX_MARK_DEPTH) throw malformed(`nests marks deeper than ${MAX_MARK_DEPTH}`);
+        if (marks.length >= limits.maxMarkDepth) throw overLimit(`nests marks deeper than ${limits.maxMarkDepth}`);
         marks.push(stack);
         stack = [];
         break;
-      case EMPTY_DICT: push(new Map()); break;
-      case EMPTY_LIST: push([]); break;
-      case EMPTY_TUPLE: push(Object.freeze([])); break;
+      case EMPTY_DICT: push(made(new Map())); break;
+      case EMPTY_LIST: push(made([])); break;
+      case EMPTY_TUPLE: push(tuple([])); break;
       case NONE: push(null); break;
       case NEWTRUE: push(true); break;
       case NEWFALSE: push(false); break;
@@ -283,25 +369,21 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         if (!memo.has(argument as number)) throw malformed(`reads memo entry ${argument}, which was never stored`);
         push(memo.get(argument as number));
         break;
-      case TUPLE: push(Object.freeze(popToMark())); break;
+      case TUPLE: push(tuple(popToMark())); break;
       case TUPLE1: case TUPLE2: case TUPLE3: {
         const items = [];
         for (let n = code - TUPLE1 + 1; n > 0; n--) items.unshift(pop());
-        push(Object.freeze(items));
+        push(tuple(items));
         break;
       }
       case APPEND: {
         const value = pop();
-        const list = top();
-        if (!isPickleList(list)) throw malformed('needs a list');
-        list.push(value);
+        appendAll(top(), [value]);
         break;
       }
       case APPENDS: {
         const items = popToMark();
-        const list = top();
-        if (!isPickleList(list)) throw malformed('needs a list');
-        for (const item of items) list.push(item);
+        appendAll(top(), items);
         break;
       }
       case SETITEM: {
@@ -325,7 +407,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
           name = `${module} ${qualifiedName}`;
         }
         if (!globals.has(name)) throw refusedGlobal(source, name, globals);
-        push(new PickleGlobal(name));
+        push(made(new PickleGlobal(name)));
         break;
       }
       case REDUCE: {
@@ -337,7 +419,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         const call = allowed.call;
         if (!call) throw new Error(`Refusing to load ${source}: pickle calls '${callable.name}', which may only be named, not called`);
         const value = runCallback(callable.name, () => call(args));
-        if (typeof value === 'object' && value !== null) makers.set(value, allowed);
+        if (typeof value === 'object' && value !== null) makers.set(made(value), allowed);
         push(value);
         break;
       }
@@ -351,7 +433,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       }
       case BINPERSID: {
         const pid = pop();
-        push(runCallback('persistent id', () => options.persistentLoad(pid)));
+        push(made(runCallback('persistent id', () => options.persistentLoad(pid))));
         break;
       }
       default:

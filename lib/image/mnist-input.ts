@@ -26,16 +26,6 @@ function greyOverBlack({ width, height, rgba }: RgbaImage): Float64Array {
   return grey;
 }
 
-/** `grey` (height, width) centred on a black side×side square, side = the larger of the two. */
-function padToSquare(grey: Float64Array, width: number, height: number): { square: Float64Array; side: number } {
-  const side = Math.max(width, height);
-  if (width === height) return { square: grey, side };
-  const square = new Float64Array(side * side);
-  const left = Math.floor((side - width) / 2), top = Math.floor((side - height) / 2);
-  for (let y = 0; y < height; y++) square.set(grey.subarray(y * width, (y + 1) * width), (top + y) * side + left);
-  return { square, side };
-}
-
 /** For each of `outputs` cells over `inputs` source pixels: the source pixels it overlaps and by how much. */
 function areaWeights(inputs: number, outputs: number): { index: number; weight: number }[][] {
   const scale = inputs / outputs;
@@ -52,14 +42,23 @@ function areaWeights(inputs: number, outputs: number): { index: number; weight: 
   return cells;
 }
 
-/** Area-averaged resize of a side×side square to out×out: rows first, then columns (the box filter is separable). */
-function resizeByArea(square: Float64Array, side: number, out: number): Float64Array {
+/**
+ * Area-averaged resize of `grey` (height, width), centred on a black side×side square (side = the larger of the
+ * two), to out×out: rows first, then columns (the box filter is separable). The square is never made: source
+ * pixels outside the picture are black and add nothing, so a long thin picture costs no more than its pixels.
+ */
+function resizeByArea(grey: Float64Array, width: number, height: number, out: number): Float64Array {
+  const side = Math.max(width, height);
+  const left = Math.floor((side - width) / 2), top = Math.floor((side - height) / 2);
   const cells = areaWeights(side, out);
-  const rows = new Float64Array(side * out); // (side, out)
-  for (let y = 0; y < side; y++) {
+  const rows = new Float64Array(height * out); // (height, out)
+  for (let y = 0; y < height; y++) {
     for (let x = 0; x < out; x++) {
       let sum = 0;
-      for (const { index, weight } of cells[x]) sum += weight * square[y * side + index];
+      for (const { index, weight } of cells[x]) {
+        const column = index - left;
+        if (column >= 0 && column < width) sum += weight * grey[y * width + column];
+      }
       rows[y * out + x] = sum;
     }
   }
@@ -67,7 +66,10 @@ function resizeByArea(square: Float64Array, side: number, out: number): Float64A
   for (let y = 0; y < out; y++) {
     for (let x = 0; x < out; x++) {
       let sum = 0;
-      for (const { index, weight } of cells[y]) sum += weight * rows[index * out + x];
+      for (const { index, weight } of cells[y]) {
+        const row = index - top;
+        if (row >= 0 && row < height) sum += weight * rows[row * out + x];
+      }
       result[y * out + x] = sum;
     }
   }
@@ -82,6 +84,5 @@ export function toMnistInput(image: RgbaImage): MnistInput {
   const mean = grey.reduce((sum, v) => sum + v, 0) / grey.length;
   const inverted = mean > 127;
   if (inverted) for (let i = 0; i < grey.length; i++) grey[i] = 255 - grey[i];
-  const { square, side } = padToSquare(grey, width, height);
-  return { pixels: resizeByArea(square, side, MNIST_SIDE), inverted };
+  return { pixels: resizeByArea(grey, width, height, MNIST_SIDE), inverted };
 }
