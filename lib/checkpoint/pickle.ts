@@ -33,12 +33,12 @@ export interface PickleLimits {
 
 /**
  * The defaults. A state_dict's pickle takes about 150 bytes, 25 instructions and 5 objects per tensor, so these
- * admit some 400,000 tensors; the worst pickle under them peaks at about 400 MB (docs/reliability.md).
+ * admit some 200,000 tensors; the costliest pickles under them are measured in docs/reliability.md.
  */
 export const PICKLE_LIMITS: Readonly<PickleLimits> = Object.freeze({
   maxBytes: 32 * 2 ** 20,
-  maxInstructions: 10_000_000,
-  maxObjects: 2_000_000,
+  maxInstructions: 5_000_000,
+  maxObjects: 1_000_000,
   maxContainerItems: 1_000_000,
   maxStringBytes: 2 ** 20,
   maxMemoEntries: 1_000_000,
@@ -270,74 +270,78 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   const memo = new Map<number, unknown>();
   const makers = new WeakMap<object, AllowedGlobal>(); // which global's call made a value, for BUILD
 
-  for (let offset = 0; ;) {
+  // Where the VM is, for messages: set by the loop below, read by the helpers.
+  let offset = 0;
+  let code = 0;
+  const where = (): string => `${OPCODES[code].name} at offset ${offset}`;
+  const malformed = (problem: string): Error => fail(`pickle is malformed: ${where()} ${problem}`);
+  const overLimit = (problem: string): Error => fail(`pickle is refused: ${where()} ${problem}`);
+  // A container about to hold `size` items (the stack frame included).
+  const holding = (size: number, what: string): void => {
+    if (size > limits.maxContainerItems) throw overLimit(`would make ${what} of more than ${limits.maxContainerItems} items`);
+    counters.largestContainer = Math.max(counters.largestContainer, size);
+  };
+  const made = <T>(value: T): T => {
+    if (++counters.objects > limits.maxObjects) throw overLimit(`would make more than ${limits.maxObjects} lists, tuples, dicts and objects`);
+    return value;
+  };
+  const push = (value: unknown): void => {
+    holding(stack.length + 1, 'the stack');
+    stack.push(value);
+  };
+  const pop = (): unknown => {
+    if (stack.length === 0) throw malformed('needs a value but the stack is empty');
+    return stack.pop();
+  };
+  const top = (): unknown => {
+    if (stack.length === 0) throw malformed('needs a value but the stack is empty');
+    return stack[stack.length - 1];
+  };
+  const popToMark = (): unknown[] => {
+    const items = stack;
+    const outer = marks.pop();
+    if (!outer) throw malformed('needs a MARK but there is none');
+    stack = outer;
+    return items;
+  };
+  const memoize = (index: number): void => {
+    if (!memo.has(index) && memo.size >= limits.maxMemoEntries) throw overLimit(`would grow the memo past ${limits.maxMemoEntries} entries`);
+    memo.set(index, top());
+    counters.memoEntries = memo.size;
+  };
+  const setItems = (dict: unknown, items: readonly unknown[]): void => {
+    if (!(dict instanceof Map)) throw malformed('needs a dict');
+    counters.work += items.length;
+    for (let i = 0; i < items.length; i += 2) {
+      if (!isPickleKey(items[i])) throw malformed('has a dict key that is not a string, number, boolean or None');
+      dict.set(items[i], items[i + 1]);
+      holding(dict.size, 'a dict');
+    }
+  };
+  const appendAll = (list: unknown, items: readonly unknown[]): void => {
+    if (!isPickleList(list)) throw malformed('needs a list');
+    holding(list.length + items.length, 'a list');
+    counters.work += items.length;
+    for (const item of items) list.push(item);
+  };
+  const tuple = (items: unknown[]): readonly unknown[] => {
+    counters.work += items.length;
+    return made(Object.freeze(items));
+  };
+  const runCallback = <T>(what: string, callback: () => T): T => {
+    try {
+      return callback();
+    } catch (error) {
+      throw fail(`${clipText((error as Error)?.message ?? String(error), 1000)} (in ${what} at pickle offset ${offset})`);
+    }
+  };
+
+  for (;;) {
     const instruction = readInstruction(bytes, view, offset, source, fail, limits);
-    const { opcode: code, argument } = instruction;
-    const where = `${OPCODES[code].name} at offset ${offset}`;
-    const malformed = (problem: string): Error => fail(`pickle is malformed: ${where} ${problem}`);
-    const overLimit = (problem: string): Error => fail(`pickle is refused: ${where} ${problem}`);
+    code = instruction.opcode;
+    const argument = instruction.argument;
     counters.instructions++;
     counters.work++;
-    // A container about to hold `size` items (the stack frame included).
-    const holding = (size: number, what: string): void => {
-      if (size > limits.maxContainerItems) throw overLimit(`would make ${what} of more than ${limits.maxContainerItems} items`);
-      counters.largestContainer = Math.max(counters.largestContainer, size);
-    };
-    const made = <T>(value: T): T => {
-      if (++counters.objects > limits.maxObjects) throw overLimit(`would make more than ${limits.maxObjects} lists, tuples, dicts and objects`);
-      return value;
-    };
-    const push = (value: unknown): void => {
-      holding(stack.length + 1, 'the stack');
-      stack.push(value);
-    };
-    const pop = (): unknown => {
-      if (stack.length === 0) throw malformed('needs a value but the stack is empty');
-      return stack.pop();
-    };
-    const top = (): unknown => {
-      if (stack.length === 0) throw malformed('needs a value but the stack is empty');
-      return stack[stack.length - 1];
-    };
-    const popToMark = (): unknown[] => {
-      const items = stack;
-      const outer = marks.pop();
-      if (!outer) throw malformed('needs a MARK but there is none');
-      stack = outer;
-      return items;
-    };
-    const memoize = (index: number): void => {
-      if (!memo.has(index) && memo.size >= limits.maxMemoEntries) throw overLimit(`would grow the memo past ${limits.maxMemoEntries} entries`);
-      memo.set(index, top());
-      counters.memoEntries = memo.size;
-    };
-    const setItems = (dict: unknown, items: readonly unknown[]): void => {
-      if (!(dict instanceof Map)) throw malformed('needs a dict');
-      counters.work += items.length;
-      for (let i = 0; i < items.length; i += 2) {
-        if (!isPickleKey(items[i])) throw malformed('has a dict key that is not a string, number, boolean or None');
-        dict.set(items[i], items[i + 1]);
-        holding(dict.size, 'a dict');
-      }
-    };
-    const appendAll = (list: unknown, items: readonly unknown[]): void => {
-      if (!isPickleList(list)) throw malformed('needs a list');
-      holding(list.length + items.length, 'a list');
-      counters.work += items.length;
-      for (const item of items) list.push(item);
-    };
-    const tuple = (items: unknown[]): readonly unknown[] => {
-      counters.work += items.length;
-      return made(Object.freeze(items));
-    };
-    const runCallback = <T>(what: string, callback: () => T): T => {
-      try {
-        return callback();
-      } catch (error) {
-        throw fail(`${clipText((error as Error)?.message ?? String(error), 1000)} (in ${what} at pickle offset ${offset})`);
-      }
-    };
-
     switch (code) {
       case PROTO:
         if ((argument as number) > MAX_PROTOCOL) throw malformed(`names protocol ${argument}; the highest known is ${MAX_PROTOCOL}`);
