@@ -26,50 +26,53 @@ function greyOverBlack({ width, height, rgba }: RgbaImage): Float64Array {
   return grey;
 }
 
-/** For each of `outputs` cells over `inputs` source pixels: the source pixels it overlaps and by how much. */
-function areaWeights(inputs: number, outputs: number): { index: number; weight: number }[][] {
+/** An output cell: the source pixels it overlaps are `start`, `start + 1`, ... with these weights. */
+interface Cell {
+  start: number;
+  weights: Float64Array;
+}
+
+/**
+ * For each of `outputs` cells over `inputs` source pixels: the source pixels it overlaps and by how much, keeping
+ * only the `count` pixels from `first` on (the picture inside its black square), indexed from `first`.
+ */
+function areaWeights(inputs: number, outputs: number, first: number, count: number): Cell[] {
   const scale = inputs / outputs;
-  const cells: { index: number; weight: number }[][] = [];
+  const cells: Cell[] = [];
   for (let o = 0; o < outputs; o++) {
     const begin = o * scale, end = (o + 1) * scale;
-    const cell: { index: number; weight: number }[] = [];
-    for (let i = Math.floor(begin); i < Math.min(inputs, Math.ceil(end)); i++) {
-      const overlap = Math.min(end, i + 1) - Math.max(begin, i);
-      if (overlap > 0) cell.push({ index: i, weight: overlap / scale });
-    }
-    cells.push(cell);
+    const from = Math.max(first, Math.floor(begin)), to = Math.min(first + count, Math.ceil(end));
+    const weights = new Float64Array(Math.max(0, to - from));
+    for (let i = from; i < to; i++) weights[i - from] = Math.max(0, Math.min(end, i + 1) - Math.max(begin, i)) / scale;
+    cells.push({ start: from - first, weights });
   }
   return cells;
 }
 
 /**
  * Area-averaged resize of `grey` (height, width), centred on a black side×side square (side = the larger of the
- * two), to out×out: rows first, then columns (the box filter is separable). The square is never made: source
- * pixels outside the picture are black and add nothing, so a long thin picture costs no more than its pixels.
+ * two), to out×out: rows first, then columns (the box filter is separable). The square is never made: pixels
+ * outside the picture are black and add nothing, so a long thin picture costs no more than its pixels.
  */
 function resizeByArea(grey: Float64Array, width: number, height: number, out: number): Float64Array {
   const side = Math.max(width, height);
-  const left = Math.floor((side - width) / 2), top = Math.floor((side - height) / 2);
-  const cells = areaWeights(side, out);
+  const columns = areaWeights(side, out, Math.floor((side - width) / 2), width);
+  const lines = areaWeights(side, out, Math.floor((side - height) / 2), height);
   const rows = new Float64Array(height * out); // (height, out)
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < out; x++) {
+      const { start, weights } = columns[x];
       let sum = 0;
-      for (const { index, weight } of cells[x]) {
-        const column = index - left;
-        if (column >= 0 && column < width) sum += weight * grey[y * width + column];
-      }
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * grey[y * width + start + k];
       rows[y * out + x] = sum;
     }
   }
   const result = new Float64Array(out * out); // (out, out)
   for (let y = 0; y < out; y++) {
+    const { start, weights } = lines[y];
     for (let x = 0; x < out; x++) {
       let sum = 0;
-      for (const { index, weight } of cells[y]) {
-        const row = index - top;
-        if (row >= 0 && row < height) sum += weight * rows[row * out + x];
-      }
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(start + k) * out + x];
       result[y * out + x] = sum;
     }
   }
