@@ -55,6 +55,14 @@ describe('gzip IDX: a ceiling on the inflated size', () => {
     expect(DEFAULT_MAX_IDX_BYTES).toBe(2 ** 30);
   });
 
+  test('an honest array is inflated into one buffer: memory of its size once, not chunks and their concatenation', () => {
+    const file = zlib.gzipSync(Buffer.concat([idxHeader([32 * MB]), Buffer.alloc(32 * MB, 1)]));
+    let shape: number[] = [];
+    const growth = arrayBufferGrowth(() => ({ shape } = parseIdx(file, 'f')));
+    expect(shape).toEqual([32 * MB]);
+    expect(growth).toBeLessThan(33 * MB);
+  });
+
   test('the maxBytes option and FCNET_MAX_IDX_BYTES set the ceiling; the option wins', () => {
     const file = zlib.gzipSync(Buffer.concat([idxHeader([10, 10]), Buffer.alloc(100, 7)]));
     expect(parseIdx(file, 'f', { maxBytes: 112 }).shape).toEqual([10, 10]);

@@ -15,6 +15,7 @@ export interface IdxArray {
 const UNSIGNED_BYTE = 0x08;
 const LONGEST_HEADER = 4 + 4 * 4;
 const HEAD_INFLATE_LIMIT = 1 << 20;
+const ONE_BUFFER_FROM = 16 << 20;
 
 /**
  * The default ceiling on an IDX array's bytes (header and data, after inflating): 1 GiB, above EMNIST's largest
@@ -90,7 +91,13 @@ function gunzipIdx(bytes: Uint8Array, source: string, ceiling: number): Uint8Arr
     const shape = Array.from({ length: dims }, (_, d) => view.getUint32(4 + 4 * d, false));
     throw overCeiling(source, `its IDX header declares shape [${shape.join(', ')}], ${bytesText(declaredBytes)} once inflated`, ceiling);
   }
-  const all = gunzip(bytes, { maxOutputLength: Math.min(declaredBytes + 1, bufferConstants.MAX_LENGTH) }, source);
+  // When the gzip trailer's ISIZE (the inflated size, mod 2^32) agrees with the header, inflate into one buffer of
+  // that size: in chunks, zlib holds the chunks and their concatenation, twice the array at the peak. (Forging
+  // ISIZE reserves address space the data never fills; gunzip then refuses the mismatch.)
+  const most = Math.min(declaredBytes + 1, bufferConstants.MAX_LENGTH);
+  const trailer = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : -1;
+  const oneBuffer = declaredBytes > ONE_BUFFER_FROM && trailer === declaredBytes % 2 ** 32;
+  const all = gunzip(bytes, { maxOutputLength: most, ...(oneBuffer ? { chunkSize: most } : {}) }, source);
   if (all === null) throw new Error(`${source}: gzip data inflates to more than the ${declaredBytes} bytes its IDX header declares`);
   return all;
 }
