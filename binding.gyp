@@ -4,7 +4,7 @@
       "target_name": "fcnet",
       "sources": ["native/binding.cc", "native/kernels.cc", "native/gemm.cc", "native/sparse_trainer.cc", "native/sparse_tiles.cc", "native/sparse_trainer_binding.cc", "native/thread_team.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node scripts/find-blas.js defines)"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "<!@(node scripts/find-blas.js defines)"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-fno-math-errno", "-Wno-psabi", "<!@(node scripts/find-blas.js cflags)"],

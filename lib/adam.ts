@@ -1,9 +1,9 @@
 // Adam's state, held in TypeScript: hyper-parameters and the step count here, the two moments as the
 // model's flat `m` and `v` buffers. The update itself runs in the backend's kernel.
 import type { AdamHyper } from './backends/types';
-import { checkKnownOptions, checkNumber } from './check';
+import { checkInteger, checkKnownOptions, checkNumber } from './check';
 import type { MLP } from './model';
-import { elementCount, type StateDict } from './tensor';
+import { elementCount, ownFiniteFloat32, type StateDict } from './tensor';
 
 export interface AdamOptions {
   lr?: number;
@@ -41,7 +41,7 @@ export class Adam {
       lr: checkNumber('lr', options.lr ?? 0.001, 0, 1e3, true),
       beta1: checkNumber('betas[0]', betas[0], 0, 0.999999999),
       beta2: checkNumber('betas[1]', betas[1], 0, 0.999999999),
-      eps: checkNumber('eps', options.eps ?? 1e-8, 0, 1),
+      eps: checkNumber('eps', options.eps ?? 1e-8, 0, 1, true), // 0 divides by √v = 0: NaN at the first step
       weightDecay: checkNumber('weightDecay', options.weightDecay ?? 0, 0, 1e3),
     };
   }
@@ -76,33 +76,51 @@ export class Adam {
     };
   }
 
+  /**
+   * Loads a state shaped as torch.optim.Adam's state_dict(), checked as arguments are: one param group whose
+   * hyper-parameters Adam's constructor accepts (eps > 0; amsgrad and maximize false), state for none or every
+   * parameter (keys 0 .. count − 1), one integer step ≥ 0 for all, moments of the parameter's size that are finite
+   * in float32, exp_avg_sq ≥ 0. The moments are copied first and the copies checked and loaded (see
+   * ownFiniteFloat32). Throws a RangeError or TypeError that names what is wrong; on error nothing is changed.
+   */
   loadStateDict(dict: AdamStateDict): void {
-    const group = dict.param_groups?.[0];
+    const group = dict?.param_groups?.[0];
     if (!group || dict.param_groups.length !== 1) throw new RangeError('Adam.loadStateDict: expected exactly one param group');
+    for (const flag of ['amsgrad', 'maximize'] as const) {
+      if (group[flag] !== undefined && group[flag] !== false) {
+        throw new RangeError(`Adam.loadStateDict: param group has ${flag} ${JSON.stringify(group[flag])}, which fcnet's Adam does not do`);
+      }
+    }
     const layout = this.model.layout;
     const entries = Object.keys(dict.state ?? {});
     if (entries.length !== 0 && entries.length !== layout.length) {
       throw new RangeError(`Adam.loadStateDict: state for ${entries.length} parameters but the model has ${layout.length}`);
     }
+    const stray = entries.find((k) => !(Number(k) >= 0 && Number(k) < layout.length && String(Number.parseInt(k, 10)) === k));
+    if (stray !== undefined) throw new RangeError(`Adam.loadStateDict: state key '${stray}' is not a parameter index from 0 to ${layout.length - 1}`);
     const steps = new Set(entries.map((k) => dict.state[Number(k)].step));
     if (steps.size > 1) throw new RangeError(`Adam.loadStateDict: parameters are at different steps (${[...steps].join(', ')})`);
-    layout.forEach((p, i) => {
+    const step = entries.length ? checkInteger(`state[${entries[0]}].step`, dict.state[Number(entries[0])].step, 0, Number.MAX_SAFE_INTEGER - 1) : 0;
+    const moments = layout.map((p, i) => {
       const s = dict.state[i];
-      if (!s) return;
       const n = elementCount(p.shape);
-      if (s.exp_avg.length !== n || s.exp_avg_sq.length !== n) {
-        throw new RangeError(`Adam.loadStateDict: moments of parameter ${i} ('${p.name}') hold ${s.exp_avg.length} and ${s.exp_avg_sq.length} values but it has ${n}`);
+      if (!s) return { m: new Float32Array(n), v: new Float32Array(n) };
+      const what = (name: string) => `Adam.loadStateDict: ${name} of parameter ${i} ('${p.name}')`;
+      const m = ownFiniteFloat32(s.exp_avg, what('exp_avg'));
+      const v = ownFiniteFloat32(s.exp_avg_sq, what('exp_avg_sq'), true);
+      if (m.length !== n || v.length !== n) {
+        throw new RangeError(`Adam.loadStateDict: moments of parameter ${i} ('${p.name}') hold ${m.length} and ${v.length} values but it has ${n}`);
       }
+      return { m, v };
     });
     const next = new Adam(this.model, { lr: group.lr, betas: group.betas, eps: group.eps, weightDecay: group.weight_decay });
     this.model.syncToHost();
     layout.forEach((p, i) => {
-      const s = dict.state[i];
-      this.model.view(p.name, 'm').set(s ? s.exp_avg : new Float32Array(elementCount(p.shape)));
-      this.model.view(p.name, 'v').set(s ? s.exp_avg_sq : new Float32Array(elementCount(p.shape)));
+      this.model.view(p.name, 'm').set(moments[i].m);
+      this.model.view(p.name, 'v').set(moments[i].v);
     });
     Object.assign(this.hyper, next.hyper);
-    this.step = entries.length ? dict.state[Number(entries[0])].step : 0;
+    this.step = step;
     this.model.engine().upload();
   }
 }

@@ -13,6 +13,9 @@ export {
   readSafetensorsFile,
   writeSafetensorsFile,
   readTorchCheckpoint,
+  readTorchContents,
+  linearChain,
+  loadTrainingStart,
   saveTrainingCheckpoint,
   loadTrainingCheckpoint,
   readModelWeights,
@@ -22,4 +25,8 @@ export {
   type TrainingSettings,
   type ModelWeights,
   type LoadMLPOptions,
+  type ReadModelWeightsOptions,
+  type TorchContents,
+  type TrainingStart,
+  type TrainingStartOptions,
 } from './checkpoint';

@@ -3,6 +3,7 @@
 import type { Adam } from './adam';
 import type { DatasetHandle, Engine } from './backends/types';
 import { checkInteger, checkKnownOptions, checkNumber, checkOneOf } from './check';
+import { checkFiniteLogits } from './non-finite-output';
 import { checkLabels, type Dataset } from './data/dataset';
 import type { MLP } from './model';
 import { Rng, type RngState } from './rng';
@@ -189,11 +190,28 @@ export interface Evaluation {
   n: number;
 }
 
-/** Loss and accuracy of `model` on `data`, in batches of `batchSize` (default 100, like the reference). */
+/**
+ * Loss and accuracy of `model` on `data`, in batches of `batchSize` (default 100, like the reference). When the loss
+ * is not finite (finite weights whose sums overflow float32), throws the RangeError of checkFiniteLogits for the
+ * first row whose logits are not finite, naming the layer: never a NaN loss.
+ */
 export function evaluate(model: MLP, data: Dataset, batchSize = 100): Evaluation {
   checkInteger('batchSize', batchSize, 1);
   checkDatasetFits(model, data, 'the evaluation set');
   const engine = model.engine(batchSize);
   const { lossSum, correct } = engine.evaluateDataset(handleFor(engine, data));
+  if (!Number.isFinite(lossSum)) throwNonFiniteRow(model, data, batchSize);
   return { loss: lossSum / data.n, accuracy: correct / data.n, correct, n: data.n };
+}
+
+/** Finds the first row of `data` whose logits are not finite and throws checkFiniteLogits' error for it. */
+function throwNonFiniteRow(model: MLP, data: Dataset, batchSize: number): never {
+  for (let offset = 0; offset < data.n; offset += batchSize) {
+    const B = Math.min(batchSize, data.n - offset);
+    const x = Float32Array.from(data.images.subarray(offset * data.d, (offset + B) * data.d), (v) => v / 255);
+    const logits = new Float32Array(B * model.classes);
+    model.engine(batchSize).forward(x, B, logits);
+    checkFiniteLogits(model, x, logits, offset, ' of the evaluation set');
+  }
+  throw new RangeError(`the evaluation loss is not finite (${data.source}) although every output is`);
 }

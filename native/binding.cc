@@ -5,6 +5,7 @@
 #include <cmath>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "gemm.h"
 #include "kernels.h"
@@ -83,15 +84,10 @@ Napi::Value SoftmaxCrossEntropy(const Napi::CallbackInfo& info) {
     check_no_overlap(info.Env(), "dlogits", dlogits, B * C, "logits", logits, B * C);
     check_no_overlap(info.Env(), "dlogits", dlogits, B * C, "labels", labels, B);
   }
-  for (int64_t r = 0; r < B; r++) {
-    if (labels.data[r] < 0 || labels.data[r] >= C) {
-      const std::string name = "labels[" + std::to_string(r) + "]";
-      throw Napi::RangeError::New(info.Env(), "Expected integer between 0 and " + std::to_string(C - 1) + " for " +
-                                                  name + " but received " + std::to_string(labels.data[r]) +
-                                                  " of type number");
-    }
-  }
-  const double loss = fcnet::softmax_cross_entropy(dlogits.data, logits.data, labels.data, (int)B, (int)C);
+  // Read once into memory this thread owns, checked there: the caller's view may be shared with another thread.
+  thread_local std::vector<int32_t> owned;
+  const int32_t* y = copy_checked_indices(info.Env(), owned, labels.data, (size_t)B, C, "labels", 0);
+  const double loss = fcnet::softmax_cross_entropy(dlogits.data, logits.data, y, (int)B, (int)C);
   return Napi::Number::New(info.Env(), loss);
 }
 
@@ -131,15 +127,9 @@ Napi::Value GatherBatch(const Napi::CallbackInfo& info) {
   check_no_overlap(info.Env(), "x", x, B * D, "images", images, images.length);
   check_no_overlap(info.Env(), "x", x, B * D, "indices", indices, indices.length);
   const int64_t n = (int64_t)(images.length / (size_t)D);
-  for (int64_t r = 0; r < B; r++) {
-    const int32_t k = indices.data[offset + r];
-    if (k < 0 || k >= n) {
-      const std::string name = "indices[" + std::to_string(offset + r) + "]";
-      throw Napi::RangeError::New(info.Env(), "Expected integer between 0 and " + std::to_string(n - 1) + " for " + name +
-                                                  " but received " + std::to_string(k) + " of type number");
-    }
-  }
-  fcnet::gather_batch(x.data, images.data, indices.data + offset, (int)B, (int)D);
+  thread_local std::vector<int32_t> owned;  // read once, checked there: the caller's view may be shared
+  const int32_t* rows = copy_checked_indices(info.Env(), owned, indices.data + offset, (size_t)B, n, "indices", offset);
+  fcnet::gather_batch(x.data, images.data, rows, (int)B, (int)D);
   return info.Env().Undefined();
 }
 

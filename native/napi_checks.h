@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "kernels.h"
 
@@ -127,6 +128,25 @@ inline AdamBuffers get_adam_buffers(const Napi::CallbackInfo& info, size_t first
   check_no_overlap(env, "m", b.m, n, "v", b.v, n);
   check_no_overlap(env, "v", b.v, n, "grads", b.grads, n);
   return b;
+}
+
+// Values native code indexes with (labels, indices) are read ONCE out of the caller's memory into `owned`, and
+// checked there: a view of a SharedArrayBuffer can be changed by another thread between a check in place and the
+// use, and an index checked in place could be out of range when used. The loads are atomic (relaxed) so that the
+// compiler cannot read the caller's memory again instead of the copy. Throws a RangeError naming `name[first + r]`
+// for the first value outside [0, limit). Returns owned.data(), count values.
+inline const int32_t* copy_checked_indices(const Napi::Env& env, std::vector<int32_t>& owned, const int32_t* source,
+                                           size_t count, int64_t limit, const char* name, int64_t first) {
+  owned.resize(count);
+  for (size_t r = 0; r < count; r++) owned[r] = __atomic_load_n(source + r, __ATOMIC_RELAXED);
+  for (size_t r = 0; r < count; r++) {
+    if (owned[r] < 0 || owned[r] >= limit) {
+      throw Napi::RangeError::New(env, "Expected integer between 0 and " + std::to_string(limit - 1) + " for " + name + "[" +
+                                           std::to_string(first + (int64_t)r) + "] but received " +
+                                           std::to_string(owned[r]) + " of type number");
+    }
+  }
+  return owned.data();
 }
 
 inline void check_argc(const Napi::CallbackInfo& info, size_t n, const char* fn) {

@@ -242,8 +242,8 @@ void SparseTrainer::rebuild_shadow(const float* w1) {
   shadow_valid_ = true;
 }
 
-void SparseTrainer::order_batch_by_label(const int32_t* labels, const int32_t* indices, int B) {
-  for (int r = 0; r < B; r++) sort_keys_[r] = (int64_t)labels[indices[r]] << 32 | r;
+void SparseTrainer::order_batch_by_label(const int32_t* labels, int B) {
+  for (int r = 0; r < B; r++) sort_keys_[r] = (int64_t)labels[r] << 32 | r;
   std::sort(sort_keys_.begin(), sort_keys_.begin() + B);
   for (int i = 0; i < B; i++) batch_order_[i] = (int32_t)(sort_keys_[i] & 0xffffffff);
 }
@@ -256,7 +256,7 @@ void SparseTrainer::gather_and_merge_rows(int member, int team, const uint8_t* i
   for (long i = i0; i < i1; i++) {
     const size_t r = batch_order_[i];
     std::memcpy(batch_pixels_.data() + r * I_, images + (size_t)indices[r] * I_, I_);
-    batch_labels_[r] = labels[indices[r]];
+    batch_labels_[r] = labels[r];
   }
   for (long g = g0; g < g1; g++) {
     const long first = g * kRowGroup;
@@ -399,7 +399,7 @@ double SparseTrainer::train_batch(const ParameterPointers& p, const uint8_t* ima
   };
   if (!shadow_valid_) rebuild_shadow(p.params + weight_offset_[0]);
   std::copy(p.params + bias_offset_[0], p.params + bias_offset_[0] + H_, b1_.begin());
-  order_batch_by_label(labels, indices, B);
+  order_batch_by_label(labels, B);
   team_.run([&](int member, int team) { gather_and_merge_rows(member, team, images, labels, indices, B); });
   team_.run([&](int member, int team) { forward_first(member, team, B); });
   if (sizes_.size() == 3) team_.run([&](int member, int team) { output_layer_rows(member, team, p, B); });

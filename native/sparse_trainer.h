@@ -33,9 +33,9 @@ class SparseTrainer {
   // sizes: layer widths, input first (at least two layers). threads: members of the team (≥ 1).
   SparseTrainer(const std::vector<int>& sizes, int max_batch, int threads);
 
-  // One step on images[indices[b]] (uint8, (N, I)) with labels[indices[b]]: gather, forward, loss,
-  // backward, Adam. Indices and labels must already be checked. Returns the batch's mean loss; when it
-  // is not finite, nothing is updated.
+  // One step on images[indices[b]] (uint8, (N, I)) with labels[b]: gather, forward, loss, backward, Adam.
+  // indices (B) and labels (B, the batch's own) must be checked, in memory the caller owns: both are read more
+  // than once and indexed with. Returns the batch's mean loss; when it is not finite, nothing is updated.
   double train_batch(const ParameterPointers& p, const uint8_t* images, const int32_t* labels, const int32_t* indices,
                      int B, const AdamHyper& hyper, int64_t step);
 
@@ -60,7 +60,7 @@ class SparseTrainer {
   const std::vector<int>& sizes() const { return sizes_; }
 
  private:
-  void order_batch_by_label(const int32_t* labels, const int32_t* indices, int B);
+  void order_batch_by_label(const int32_t* labels, int B);
   // The first layer's forward in three runs of the team: each member gathers and merges its groups of rows; then
   // computes every row for its chunks of hidden units (the chunks its Adam updated in the shadow: each member
   // reads half of W1ᵀ, from its own caches); then, for a two-layer network, the output layer for its rows.

@@ -88,22 +88,21 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
     auto indices = get_array<int32_t>(info, 6, "indices", napi_int32_array, "Int32Array", offset + B,
                                       ("offset + B = " + std::to_string(offset + B)).c_str());
     const int64_t step = get_int(info, 10, "step", 1, 9007199254740991);
-    const int32_t* batch = indices.data + offset;
+    // The batch's indices, then its labels, read once into memory this object owns and checked there: the caller's
+    // views may be shared with another thread, and the step indexes with both.
+    const int32_t* batch = copy_checked_indices(env, batch_indices_, indices.data + offset, (size_t)B, N, "indices", offset);
+    batch_labels_.resize((size_t)B);
     for (int64_t r = 0; r < B; r++) {
-      if (batch[r] < 0 || batch[r] >= N) {
-        throw Napi::RangeError::New(env, "Expected integer between 0 and " + std::to_string(N - 1) + " for indices[" +
-                                             std::to_string(offset + r) + "] but received " + std::to_string(batch[r]) +
-                                             " of type number");
-      }
-      const int32_t y = labels.data[batch[r]];
+      const int32_t y = __atomic_load_n(labels.data + batch[r], __ATOMIC_RELAXED);
       if (y < 0 || y >= C) {
         throw Napi::RangeError::New(env, "Expected integer between 0 and " + std::to_string(C - 1) + " for labels[" +
                                              std::to_string(batch[r]) + "] but received " + std::to_string(y) +
                                              " of type number");
       }
+      batch_labels_[r] = y;
     }
-    const double loss = t.train_batch({b.params.data, b.grads.data, b.m.data, b.v.data}, images.data, labels.data,
-                                      batch, (int)B, hyper, step);
+    const double loss = t.train_batch({b.params.data, b.grads.data, b.m.data, b.v.data}, images.data,
+                                      batch_labels_.data(), batch, (int)B, hyper, step);
     return Napi::Number::New(env, loss);
   }
 
@@ -145,6 +144,8 @@ class SparseTrainerWrap : public Napi::ObjectWrap<SparseTrainerWrap> {
 
   std::unique_ptr<fcnet::SparseTrainer> trainer_;
   uint64_t parameter_count_ = 0;
+  std::vector<int32_t> batch_indices_;  // (B) the last batch's rows, copied out of the caller's indices
+  std::vector<int32_t> batch_labels_;   // (B) their labels, copied out of the caller's labels
 };
 
 }  // namespace

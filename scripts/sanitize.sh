@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the addon with AddressSanitizer and UndefinedBehaviorSanitizer into build-asan/ (build/Release is never
 # touched) and runs the native tests against that binary: the boundary tests, the boundary fuzzer, the backend
-# suite, the training tests and the worker threads. Any out-of-bounds access, use after free or undefined behaviour
-# stops the run (timing tests are skipped: FCNET_SANITIZED).
+# suite, the training tests, the worker threads, the shared-memory race and worker.terminate() during native calls.
+# Any out-of-bounds access, use after free or undefined behaviour stops the run (timing tests are skipped:
+# FCNET_SANITIZED).
 #   scripts/sanitize.sh                 build and run the default tests
 #   scripts/sanitize.sh test/x.test.ts  build and run those tests instead
 # FCNET_FUZZ_CALLS (default 10000, as unsanitized) sets the fuzzer's calls per function.
@@ -39,7 +40,7 @@ echo "sanitize: built $addon in $((built - started)) s"
 # process where a plain build throws std::bad_alloc, so FCNET_SANITIZED tells the tests to skip the allocation that fails.
 libasan=$(gcc -print-file-name=libasan.so)
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(test/native-binding.test.ts test/fuzz-native.test.ts test/backends.test.ts test/training.test.ts test/workers.test.ts)
+[ ${#tests[@]} -gt 0 ] || tests=(test/native-binding.test.ts test/fuzz-native.test.ts test/backends.test.ts test/training.test.ts test/workers.test.ts test/shared-memory-race.test.ts test/worker-terminate.test.ts)
 status=0
 LD_PRELOAD="$libasan" \
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1" \

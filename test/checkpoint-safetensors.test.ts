@@ -42,6 +42,11 @@ describeWithFixtures('the PyTorch fixtures', fixtureNames.flatMap(fixtureFilesOf
     expect(tensors.x.shape).toEqual([B, 784]);
     expect(tensors.y.shape).toEqual([B]); // stored as I64
     expect(tensors['fc1.weight'].shape).toEqual([H, 784]);
+    // A large weight's gradient, value after the steps and moments keep the rows the JSON lists (all when none).
+    const rows: number[] | undefined = meta.rows?.['fc1.weight'];
+    for (const kind of ['grad', 'after', 'adam.exp_avg', 'adam.exp_avg_sq']) {
+      expect([kind, tensors[`${kind}.fc1.weight`].shape]).toEqual([kind, [rows?.length ?? H, 784]]);
+    }
     expect(tensors['adam.exp_avg_sq.fc2.bias'].shape).toEqual([10]);
     expect(tensors.loss.shape).toEqual([]);
     expect(metadata.hidden).toBe(String(H));

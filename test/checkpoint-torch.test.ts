@@ -1,11 +1,11 @@
-// PyTorch zip checkpoints: the reference program's model, small files torch.save wrote (see
+// PyTorch zip checkpoints: the reference network's model.ckpt (examples/), small files torch.save wrote (see
 // fixtures-gen/make-torch-fixtures.py, with their values as JSON), and hand-made hostile or broken ones.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { readTorchCheckpoint } from '../lib/checkpoint';
 import { float32Bytes, PickleBuilder, stateDictPickle, torchZip, type ViewSpec } from './fixtures-gen/pickle-builder';
-import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
+import { referenceCheckpoint } from './support/fixtures-dir';
 
 const generated = join(__dirname, 'fixtures-gen');
 const ALLOWED =
@@ -26,34 +26,34 @@ const readError = (input: Uint8Array | string, options = {}): string => {
 const checkpointOf = (values: number[], views: ViewSpec[]): Uint8Array =>
   torchZip({ 'data.pkl': stateDictPickle(views), 'data/0': float32Bytes(values) });
 
-describeWithFixtures("the reference program's model.ckpt", ['seed_model.ckpt'], () => {
-  const seedModel = requireFixtureFile('seed_model.ckpt');
+describe("the reference network's examples/model.ckpt (scripts/reference/train_pytorch.py)", () => {
+  const referenceModel = referenceCheckpoint;
 
   test('loads with its four tensors and the values PyTorch reads', () => {
-    const tensors = readTorchCheckpoint(seedModel, {
+    const tensors = readTorchCheckpoint(referenceModel, {
       expect: { 'fc1.weight': [500, 784], 'fc1.bias': [500], 'fc2.weight': [10, 500], 'fc2.bias': [10] },
     });
     expect(Object.keys(tensors)).toEqual(['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']);
-    // From /usr/bin/python3 (torch 1.13): sd = torch.load('seed_model.ckpt');
+    // From /usr/bin/python3 (torch 1.13): sd = torch.load('examples/model.ckpt');
     //   [v.double().sum().item(), v.flatten()[0].item(), v.flatten()[1].item(), v.flatten()[-1].item()]
     const fromPyTorch: Record<string, [number, number, number, number]> = {
-      'fc1.weight': [-907.385542635313, 0.020971005782485008, 0.03365052491426468, -0.021304847672581673],
-      'fc1.bias': [8.93012593347521, 0.018988216295838356, -0.0302629005163908, 0.013276197947561741],
-      'fc2.weight': [-93.53817637941393, -0.03360535204410553, 0.08868756890296936, -0.006031859200447798],
-      'fc2.bias': [0.03829212812706828, -0.005082753486931324, 0.009918374940752983, 0.010960106737911701],
+      'fc1.weight': [-942.3984181073686, -0.00026738643646240234, 0.019158700481057167, 0.03446490317583084],
+      'fc1.bias': [9.30415752332192, -0.0045969365164637566, -0.045607469975948334, 0.08140306919813156],
+      'fc2.weight': [-91.91725385555765, -0.005565094295889139, -0.03506576269865036, 0.06976441293954849],
+      'fc2.bias': [0.04436155315488577, -0.04534683749079704, -0.026593830436468124, -0.03452066704630852],
     };
     for (const [name, [sum, first, second, last]] of Object.entries(fromPyTorch)) {
       const { data } = tensors[name];
       expect(data.reduce((total, value) => total + value, 0)).toBeCloseTo(sum, 9);
       expect([data[0], data[1], data[data.length - 1]]).toEqual([first, second, last]);
     }
-    expect(tensors['fc1.weight'].data[123 * 784 + 456]).toBe(-0.14242759346961975); // sd['fc1.weight'][123, 456]
-    expect(tensors['fc2.weight'].data[7 * 500 + 499]).toBe(0.0329568013548851); // sd['fc2.weight'][7, 499]
+    expect(tensors['fc1.weight'].data[123 * 784 + 456]).toBe(0.09477998316287994); // sd['fc1.weight'][123, 456]
+    expect(tensors['fc2.weight'].data[7 * 500 + 499]).toBe(-0.10589250177145004); // sd['fc2.weight'][7, 499]
   });
 
   test('reads from bytes as from a path, and checks expected names', () => {
-    const bytes = readFileSync(seedModel);
-    expect(readTorchCheckpoint(bytes)['fc2.bias'].data).toEqual(readTorchCheckpoint(seedModel)['fc2.bias'].data);
+    const bytes = readFileSync(referenceModel);
+    expect(readTorchCheckpoint(bytes)['fc2.bias'].data).toEqual(readTorchCheckpoint(referenceModel)['fc2.bias'].data);
     expect(readError(bytes, { expect: { 'fc1.weight': [500, 784], 'fc3.bias': [10] } })).toBe(
       "torch checkpoint: missing tensor 'fc3.bias'; unexpected tensors 'fc1.bias', 'fc2.weight', 'fc2.bias'",
     );
@@ -281,11 +281,12 @@ describe('archives that are not readable checkpoints', () => {
     expect(readError(torchZip({ version: Buffer.from('3\n') }))).toBe(
       'torch checkpoint: the zip archive has no <archive>/data.pkl; is it a PyTorch checkpoint?',
     );
+    // The start of the legacy format's magic number, cut short: a pickle, but not one torch.save wrote.
     expect(readError(Uint8Array.of(0x80, 0x02, 0x8a, 0x0a))).toBe(
-      "torch checkpoint: is in PyTorch's legacy format (before 1.6), which fcnet cannot read; re-save it with torch.save from PyTorch 1.6 or later",
+      'torch checkpoint: is a pickle but not one torch.save wrote (no zip archive, no legacy magic number); save the weights with torch.save(model.state_dict(), path)',
     );
     expect(readError(Buffer.from('{"not": "a zip"}'))).toBe(
-      'torch checkpoint: is not a PyTorch checkpoint (torch.save writes a zip archive, and this is none)',
+      'torch checkpoint: is not a PyTorch checkpoint (torch.save writes a zip archive, or before PyTorch 1.6 a pickle file, and this is neither)',
     );
   });
 
@@ -303,9 +304,13 @@ describe('archives that are not readable checkpoints', () => {
 
   test('the state_dict must be a dict of tensors', () => {
     const list = new PickleBuilder().proto().op(']').op('.').build();
-    expect(readError(torchZip({ 'data.pkl': list }))).toBe('torch checkpoint: the pickle holds a list, not a state_dict (a dict of tensors)');
+    expect(readError(torchZip({ 'data.pkl': list }))).toBe(
+      'torch checkpoint: the file holds a list, not a state_dict (a dict of tensors): save one with torch.save(model.state_dict(), path)',
+    );
     const number = new PickleBuilder().proto().op('}').string('epoch').int(3).op('s').op('.').build();
-    expect(readError(torchZip({ 'data.pkl': number }))).toBe("torch checkpoint: state_dict entry 'epoch' is a number, not a tensor");
+    expect(readError(torchZip({ 'data.pkl': number }))).toBe(
+      "torch checkpoint: the dict (keys 'epoch') holds no state_dict: neither under a conventional key (model_state_dict, state_dict, model, net, network, model_state, weights, params) nor as its only dict of tensors; save one with torch.save(model.state_dict(), path)",
+    );
   });
 
   test('bad options get one message shape', () => {

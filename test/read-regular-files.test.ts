@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadTrainingCheckpoint, readModelWeights, readSafetensorsFile, readTorchCheckpoint } from '../lib/checkpoint';
 import { readIdxFile } from '../lib/data/idx';
+import { readImageFile } from '../lib/image/read-image';
 import { readPngFile } from '../lib/image/read-png';
 import { readRegularFile } from '../lib/io/read-file';
 
@@ -18,6 +19,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const readers: Array<[string, (path: string) => unknown]> = [
   ['readIdxFile', readIdxFile],
   ['readPngFile', readPngFile],
+  ['readImageFile', readImageFile],
   ['readModelWeights', readModelWeights],
   ['readSafetensorsFile', readSafetensorsFile],
   ['readTorchCheckpoint', readTorchCheckpoint],

@@ -12,7 +12,10 @@ export {
   type SafetensorsContents,
   type SafetensorsReadOptions,
 } from './safetensors';
-export { readTorchCheckpoint, type TorchCheckpointOptions } from './torch-zip';
+export { explainTorchRefusal, readTorchCheckpoint, readTorchContents, type TorchCheckpointOptions } from './torch-zip';
+export { STATE_DICT_KEYS, type TorchAdamState, type TorchContents } from './torch-layout';
+export { linearChain, type LinearChain } from './linear-chain';
+export { FCNET_METADATA_KEY, fcnetMetadataOf, readFcnetMetadata, type FcnetMetadata } from './fcnet-metadata';
 export {
   isTrainingCheckpoint,
   loadTrainingCheckpoint,
@@ -22,4 +25,16 @@ export {
   type TrainingCheckpoint,
   type TrainingSettings,
 } from './training-checkpoint';
-export { layerSizesOf, loadMLP, readModelWeights, type LoadMLPOptions, type ModelWeights, type WeightsFormat } from './model-weights';
+export {
+  ACTIVATIONS,
+  describeWeights,
+  layerSizesOf,
+  loadMLP,
+  readModelWeights,
+  type Activation,
+  type LoadMLPOptions,
+  type ModelWeights,
+  type ReadModelWeightsOptions,
+  type WeightsFormat,
+} from './model-weights';
+export { loadTrainingStart, type TrainingStart, type TrainingStartOptions } from './training-start';

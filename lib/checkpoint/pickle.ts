@@ -79,6 +79,8 @@ export interface UnpickleOptions {
   globals: ReadonlyMap<string, AllowedGlobal>;
   /** BINPERSID: turns a persistent id into a value (PyTorch's storages). */
   persistentLoad(pid: unknown): unknown;
+  /** What a refused global most likely means, added to the refusal (e.g. a whole pickled module). */
+  explainRefusal?(name: string): string | undefined;
   /** Lower (or, for a caller that knows better, higher) limits than PICKLE_LIMITS. */
   limits?: Partial<PickleLimits>;
   /** Filled in with what the run cost. */
@@ -227,8 +229,9 @@ function decodeLong(digits: Uint8Array, offset: number, fail: Fail): number {
   return Number(value);
 }
 
-function refusedGlobal(source: string, name: string, globals: ReadonlyMap<string, AllowedGlobal>): Error {
-  return new Error(`Refusing to load ${source}: pickle global '${clipText(name)}' is not allowed (allowed: ${[...globals.keys()].join(', ')})`);
+function refusedGlobal(name: string, { source, globals, explainRefusal }: UnpickleOptions): Error {
+  const hint = explainRefusal?.(name);
+  return new Error(`Refusing to load ${source}: pickle global '${clipText(name)}' is not allowed${hint ? `: ${hint}` : ` (allowed: ${[...globals.keys()].join(', ')})`}`);
 }
 
 function limitsOf(options: UnpickleOptions): PickleLimits {
@@ -237,20 +240,22 @@ function limitsOf(options: UnpickleOptions): PickleLimits {
 
 /**
  * Walks the whole pickle without running it: every opcode must be known, every GLOBAL allowed, and a STOP
- * must end it. STACK_GLOBAL takes its name from the stack, so it is checked when it runs.
+ * must end it. STACK_GLOBAL takes its name from the stack, so it is checked when it runs. Returns the offset
+ * just past the STOP (a file may hold several pickles in a row, as PyTorch's legacy format does).
  */
-export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): void {
+export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): number {
   const fail: Fail = (problem) => new Error(`${options.source}: ${problem}`);
   const limits = limitsOf(options);
-  if (bytes.length > limits.maxBytes) throw fail(`pickle is ${bytes.length} bytes, over the limit of ${limits.maxBytes}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let offset = 0, count = 1; offset < bytes.length; count++) {
+    // The pickle's own bytes: what follows its STOP in a file (the legacy format's storages) does not count.
+    if (offset >= limits.maxBytes) throw fail(`pickle is longer than the limit of ${limits.maxBytes} bytes`);
     if (count > limits.maxInstructions) throw fail(`pickle has more than ${limits.maxInstructions} instructions`);
     const instruction = readInstruction(bytes, view, offset, options.source, fail, limits);
     if (instruction.opcode === GLOBAL && !options.globals.has(instruction.argument as string)) {
-      throw refusedGlobal(options.source, instruction.argument as string, options.globals);
+      throw refusedGlobal(instruction.argument as string, options);
     }
-    if (instruction.opcode === STOP) return;
+    if (instruction.opcode === STOP) return instruction.next;
     offset = instruction.next;
   }
   throw fail('pickle is truncated: it ends without STOP');
@@ -410,7 +415,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
           if (typeof module !== 'string' || typeof qualifiedName !== 'string') throw malformed('needs two strings');
           name = `${module} ${qualifiedName}`;
         }
-        if (!globals.has(name)) throw refusedGlobal(source, name, globals);
+        if (!globals.has(name)) throw refusedGlobal(name, options);
         push(made(new PickleGlobal(name)));
         break;
       }

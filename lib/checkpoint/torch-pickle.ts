@@ -50,8 +50,9 @@ function show(value: unknown, depth = 0): string {
   return describeValue(value);
 }
 
-function describeValue(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return 'None';
+  if (value instanceof TorchTensorView) return 'a tensor';
   if (value instanceof Map) return 'a dict';
   if (value instanceof PickleGlobal) return `the global '${clipText(value.name)}'`;
   if (value instanceof TorchStorage) return 'a storage';
@@ -106,11 +107,16 @@ export const TORCH_GLOBALS: ReadonlyMap<string, AllowedGlobal> = new Map<string,
   ...Object.keys(STORAGE_DTYPES).map((name): [string, AllowedGlobal] => [name, {}]),
 ]);
 
-/** A persistent id ('storage', storage class, key, location, numel), checked. */
-function storageId(pid: unknown): { key: string; dtype: DType; numel: number } {
-  if (!isPickleTuple(pid) || pid.length !== 5 || pid[0] !== 'storage') {
+/**
+ * A persistent id ('storage', storage class, key, location, numel), checked. The legacy format adds a sixth
+ * item, view metadata, which PyTorch has written as None since storage views went away (0.4).
+ */
+export function storageId(pid: unknown): { key: string; dtype: DType; numel: number } {
+  const legacy = isPickleTuple(pid) && pid.length === 6;
+  if (!isPickleTuple(pid) || !(pid.length === 5 || legacy) || pid[0] !== 'storage') {
     throw new Error("expected ('storage', storage type, key, location, numel)");
   }
+  if (legacy && pid[5] !== null) throw new Error('storage views (view metadata in a persistent id, from PyTorch before 0.4) are not supported');
   const [, type, key, location, numel] = pid;
   if (!(type instanceof PickleGlobal) || !Object.hasOwn(STORAGE_DTYPES, type.name)) {
     throw new Error(`storage type must be one of ${Object.keys(STORAGE_DTYPES).join(', ')} but is ${describeValue(type)}`);

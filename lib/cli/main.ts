@@ -1,49 +1,42 @@
 #!/usr/bin/env node
-// The `fcnet` command: one subcommand per job.
-import { trainCommand, trainUsage } from './train';
-import { evalCommand } from './eval';
-import { predictCommand } from './predict';
-import { doctorCommand } from './doctor';
-import { benchCommand } from './bench';
+// The `fcnet` command: one subcommand per job. A new command is a CommandSpec (./command.ts) in its own file
+// and one line in `commands` below.
+//
+// Exit codes (docs/cli.md#exit-codes): 0 done; 1 a run-time failure; 2 a mistake in the command line, found
+// before any work starts; 128 + the signal's number when a signal stopped a run (130 SIGINT, 143 SIGTERM,
+// 129 SIGHUP).
+import { benchSpec } from './bench';
+import { execute, type CommandContext, type CommandSpec } from './command';
+import { doctorSpec } from './doctor';
+import { evalSpec } from './eval';
+import { predictSpec } from './predict';
+import { trainSpec } from './train';
 import { UsageError } from './args';
+import { Interrupted } from './signals';
 
-const commands: Record<string, { run: (argv: string[]) => Promise<void>; summary: string }> = {
-  train: { run: trainCommand, summary: 'train a network on MNIST (the reference job)' },
-  eval: { run: evalCommand, summary: "a saved network's accuracy and loss on MNIST's test images" },
-  predict: { run: predictCommand, summary: 'the digit a saved network sees in a PNG picture' },
-  bench: { run: benchCommand, summary: 'time the kernels, training steps and epochs of every backend (--compare-pytorch: and PyTorch)' },
-  doctor: { run: doctorCommand, summary: 'say what fcnet can run on here (native binary, BLAS, CUDA, MNIST) and why not' },
-};
+/** Every command, in the order `fcnet --help` lists them. */
+export const commands: readonly CommandSpec[] = [trainSpec, evalSpec, predictSpec, benchSpec, doctorSpec];
 
-const usage = `Usage: fcnet <command> [options]
+export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 
-Commands:
-${Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`).join('\n')}
-
-Run \`fcnet <command> --help\` for a command's options.`;
-
-export async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(usage);
-    return name === undefined ? 2 : 0;
-  }
-  const command = commands[name];
-  if (!command) {
-    console.error(`fcnet: unknown command '${name}'\n\n${usage}`);
-    return 2;
-  }
+/** Runs the command line `argv` (without `node` and the script) and returns the exit code; prints what failed. */
+export async function main(argv: string[], context: CommandContext = {}): Promise<number> {
+  const command = commands.find((c) => c.name === argv[0]);
+  // Library errors already say "fcnet: ..."; the command names itself once.
+  const prefix = command ? `fcnet ${command.name}: ` : 'fcnet: ';
   try {
-    await command.run(rest);
-    return 0;
+    await execute(commands, argv, context);
+    return EXIT.ok;
   } catch (e) {
     if (e instanceof UsageError) {
-      console.error(`fcnet ${name}: ${e.message}`);
-      return 2;
+      if (e.message) {
+        const help = command ? `fcnet ${command.name} --help` : 'fcnet --help';
+        console.error(`${prefix}${e.message}\nRun \`${help}\` for the ${command ? 'options' : 'commands'}.`);
+      }
+      return EXIT.usage;
     }
-    // Library errors already say "fcnet: ..."; the command names itself once.
-    console.error(`fcnet ${name}: ${(e as Error).message.replace(/^fcnet: /, '')}`);
-    return 1;
+    console.error(`${prefix}${(e as Error).message.replace(/^fcnet: /, '')}`);
+    return e instanceof Interrupted ? e.exitCode : EXIT.failure;
   }
 }
 
@@ -52,5 +45,3 @@ if (require.main === module) {
     process.exitCode = code;
   });
 }
-
-export { trainUsage };

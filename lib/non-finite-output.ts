@@ -1,0 +1,46 @@
+// Weights that are finite can still overflow float32 in a layer's sums (3e38 · 784 inputs): the logits come out
+// ±Infinity or NaN, and a loss or a probability made of them is NaN. This finds the first such output row and the
+// first layer whose output is not finite, for an error that says where, instead of "Mean loss NaN".
+import type { MLP } from './model';
+
+/**
+ * Throws a RangeError when logits (B, classes) hold a value that is not finite:
+ * `fc2's output is not finite (Infinity at row 0); the weights overflow float32`, naming the first layer whose
+ * output for that row is not finite (found by `firstNonFiniteLayer`). `rowOffset` and `rows` say which rows
+ * these are (row numbers count from rowOffset, in `rows`: e.g. "of the evaluation set").
+ */
+export function checkFiniteLogits(model: MLP, x: Float32Array, logits: Float32Array, rowOffset = 0, rows = ''): void {
+  const C = model.classes, I = model.sizes[0];
+  for (let i = 0; i < logits.length; i++) {
+    if (Number.isFinite(logits[i])) continue;
+    const r = Math.floor(i / C);
+    const found = firstNonFiniteLayer(model, x.subarray(r * I, (r + 1) * I));
+    const layer = found ?? { name: `fc${model.sizes.length - 1}`, value: logits[i] };
+    throw new RangeError(`${layer.name}'s output is not finite (${layer.value} at row ${rowOffset + r}${rows}); the weights overflow float32`);
+  }
+}
+
+/**
+ * The first layer whose output for input row x (sizes[0]) is not finite, and its first such value, computed as the
+ * engines do, in float32 (each product and partial sum rounded to float32), with ReLU between the layers; null when
+ * every output is finite here (a sum whose order of addition decides whether it overflows).
+ */
+export function firstNonFiniteLayer(model: MLP, x: Float32Array): { name: string; value: number } | null {
+  model.syncToHost();
+  let input: Float32Array = x;
+  const L = model.sizes.length - 1;
+  for (let l = 0; l < L; l++) {
+    const I = model.sizes[l], O = model.sizes[l + 1];
+    const w = model.view(`fc${l + 1}.weight`), b = model.view(`fc${l + 1}.bias`); // (O, I), (O)
+    const out = new Float32Array(O);
+    for (let o = 0; o < O; o++) {
+      let sum = b[o];
+      for (let i = 0; i < I; i++) sum = Math.fround(sum + Math.fround(w[o * I + i] * input[i]));
+      out[o] = l + 1 < L && sum < 0 ? 0 : sum; // ReLU; a NaN passes
+    }
+    const bad = out.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) return { name: `fc${l + 1}`, value: out[bad] };
+    input = out;
+  }
+  return null;
+}
