@@ -104,7 +104,10 @@ test('a huge dict key or global name is shown clipped, with a count', () => {
   const key = 'k'.repeat(1_000_000);
   const pickle = new PickleBuilder().proto().op('}').string(key).op('N').op('s').op('.').build();
   const zip = torchZip({ 'data.pkl': pickle });
-  expect(() => readTorchCheckpoint(zip)).toThrow(new Error(`torch checkpoint: state_dict entry '${'k'.repeat(100)}… (999,900 more characters)' is None, not a tensor`));
+  expect(() => readTorchCheckpoint(zip)).toThrow(new Error(
+    `torch checkpoint: the dict (keys '${'k'.repeat(100)}… (999,900 more characters)') holds no state_dict: neither under a conventional key ` +
+      '(model_state_dict, state_dict, model, net, network, model_state, weights, params) nor as its only dict of tensors; save one with torch.save(model.state_dict(), path)',
+  ));
   const global = new PickleBuilder().proto().string('m'.repeat(500_000)).string('f').op('\x93').op('.').build();
   const { error } = run(global);
   expect(error?.message).toBe(`Refusing to load p.pkl: pickle global '${'m'.repeat(100)}… (499,902 more characters)' is not allowed (allowed: )`);
