@@ -13,7 +13,7 @@ export { fitStandardization, type Standardization } from './data/standardize';
 export { SGD, AdamW, type SGDOptions, type AdamWOptions, type Optimizer } from './optimizers';
 export { type LrSchedule, type EarlyStopping, type Monitor, type RunState } from './schedules';
 export { type ClassMetrics } from './metrics';
-export { parseIdx, readIdxFile, type IdxArray } from './data/idx';
+export { parseIdx, readIdxFile, DEFAULT_MAX_IDX_BYTES, type IdxArray, type IdxReadOptions } from './data/idx';
 export { backends, resolveBackend, type BackendChoice, type BackendReport } from './backends';
 export type { BackendName, AdamHyper, Kernels, Engine, Features, Targets, DropoutSource } from './backends/types';
 export { Rng, type RngState } from './rng';
@@ -42,3 +42,4 @@ export {
   type TrainingStart,
   type TrainingStartOptions,
 } from './checkpoint';
+export { exportOnnx, encodeOnnx, type ExportableModel, type OnnxExportOptions } from './onnx/export';
