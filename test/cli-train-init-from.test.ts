@@ -82,5 +82,5 @@ test('mistakes: --init-from with --resume, a different --hidden, --dropout, an u
     message: "fcnet train: Expected one of 'relu', 'leaky_relu', 'tanh', 'sigmoid', 'gelu' for --activation but received 'swish'",
   });
   const small = join(__dirname, 'fixtures', 'layouts', 'sequential-0-2.pt');
-  expect(await error('--init-from', small)).toEqual({ result: 1, message: `fcnet train: ${small} holds a 5-4-3 network but MNIST needs 16 inputs and 10 outputs` });
+  expect(await error('--init-from', small)).toEqual({ result: 1, message: `fcnet train: ${small} holds a 5-4-3 network but the IDX files need 16 inputs and 10 outputs` });
 });
