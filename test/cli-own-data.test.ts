@@ -123,3 +123,21 @@ test('IDX files with 47 classes (EMNIST Balanced\'s count) train a network of 47
   expect(JSON.parse(stdout[0])).toMatchObject({ event: 'start', sizes: [49, 8, 47] });
   expect(loadMLP(output, { backend: 'js' }).sizes).toEqual([49, 8, 47]);
 });
+
+test('.npy features and class indices: the class count is the largest index + 1', async () => {
+  const N = 120, D = 4;
+  const npy = (file: string, descr: string, shape: number[], data: ArrayBufferView): void => {
+    let h = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+    h += ' '.repeat(64 - ((10 + h.length + 1) % 64)) + '\n';
+    const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
+    head.writeUInt16LE(h.length, 8);
+    writeFileSync(file, Buffer.concat([head, Buffer.from(h, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  };
+  const x = Float32Array.from({ length: N * D }, (_, i) => Math.sin(i * 0.7));
+  npy(join(folder, 'x.npy'), '<f4', [N, D], x);
+  npy(join(folder, 'y.npy'), '<i4', [N], Int32Array.from({ length: N }, (_, i) => (x[i * D] > 0.3 ? 2 : x[i * D] > -0.3 ? 1 : 0)));
+  const output = join(folder, 'npy.safetensors');
+  const { stdout, error } = await captureConsole(() => trainCommand(['--data', join(folder, 'x.npy'), '--target', join(folder, 'y.npy'), '--hidden', '8', '--epochs', '2', '--backend', 'js', '--output', output, '--json']));
+  if (error) throw error;
+  expect(JSON.parse(stdout[0])).toMatchObject({ event: 'start', sizes: [4, 8, 3] });
+});

@@ -113,7 +113,12 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
   const parts = o.validation === undefined ? null : splitDataset(all, o.validation as number, { seed });
   const train = parts?.train ?? all;
   const scaler = o.standardize ? fitStandardization(train) : null;
-  const outputs = all.classNames ? all.classNames.length : all.k;
+  // Classes: as many as the names (CSV), or the largest index + 1 (.npy class indices); values: K columns.
+  let outputs = all.classNames ? all.classNames.length : all.k;
+  if (!all.classNames && all.targets instanceof Int32Array) {
+    outputs = 2;
+    for (const y of all.targets) if (y + 1 > outputs) outputs = y + 1;
+  }
   if (all.classNames && outputs < 2) throw new Error(`${all.source}: the target has one class ('${all.classNames[0]}'); classifying needs at least 2`);
   const sizes = [all.d, ...(o.hidden as number[]), outputs];
   const model = new MLP({
@@ -161,7 +166,7 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
       event: 'end', accuracy: e.accuracy, correct: e.correct, n: e.n, loss: e.loss, output: plan.output, seconds: (performance.now() - started) / 1000, rows,
       ...(Number.isFinite(e.mse) && loss !== 'bce_with_logits' && { mse: e.mse, mae: e.mae }),
     });
-    reporter.note(`fcnet: saved the weights, ${[all.classNames && 'the class names', 'the column names', scaler && 'the scaler'].filter(Boolean).join(', ')} to ${plan.output}`);
+    reporter.note(`fcnet: saved the weights, ${[all.classNames && 'the class names', all.featureNames && 'the column names', scaler && 'the scaler'].filter(Boolean).join(', ')} to ${plan.output}`);
   } finally {
     stop.dispose();
     reporter.close();
