@@ -5,7 +5,7 @@ export { Adam, type AdamOptions, type AdamStateDict } from './adam';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type Evaluation, type TrainingPosition } from './train';
 export { loadMnist, mnistDataPackageDir, type Mnist } from './data/mnist';
 export { createDataset, createFeatureDataset, type Dataset, type FeatureDataset, type AnyDataset } from './data/dataset';
-export { parseIdx, readIdxFile, type IdxArray } from './data/idx';
+export { parseIdx, readIdxFile, DEFAULT_MAX_IDX_BYTES, type IdxArray, type IdxReadOptions } from './data/idx';
 export { backends, resolveBackend, type BackendChoice, type BackendReport } from './backends';
 export type { BackendName, AdamHyper, Kernels, Engine, Features, Targets, DropoutSource } from './backends/types';
 export { Rng, type RngState } from './rng';
@@ -32,3 +32,4 @@ export {
   type TrainingStart,
   type TrainingStartOptions,
 } from './checkpoint';
+export { exportOnnx, encodeOnnx, type ExportableModel, type OnnxExportOptions } from './onnx/export';

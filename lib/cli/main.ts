@@ -9,13 +9,15 @@ import { benchSpec } from './bench';
 import { execute, type CommandContext, type CommandSpec } from './command';
 import { doctorSpec } from './doctor';
 import { evalSpec } from './eval';
+import { exportSpec } from './export';
 import { predictSpec } from './predict';
+import { serveDemoSpec } from './serve-demo';
 import { trainSpec } from './train';
 import { UsageError } from './args';
 import { Interrupted } from './signals';
 
 /** Every command, in the order `fcnet --help` lists them. */
-export const commands: readonly CommandSpec[] = [trainSpec, evalSpec, predictSpec, benchSpec, doctorSpec];
+export const commands: readonly CommandSpec[] = [trainSpec, evalSpec, predictSpec, exportSpec, serveDemoSpec, benchSpec, doctorSpec];
 
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
 

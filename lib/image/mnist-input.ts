@@ -6,7 +6,18 @@
 //   3. a non-square picture is centred on a black square, so the digit keeps its proportions;
 //   4. scaled to 28×28 by area averaging: each output pixel is the mean of the source area it covers,
 //      which keeps strokes when shrinking large photos (bilinear would skip pixels) and the mean exactly.
-import type { RgbaImage } from './read-png';
+// The module imports nothing, so the browser demo (examples/web) runs this same code: tsconfig.web.json
+// compiles it to an ES module, dist/web/mnist-input.js.
+
+/**
+ * A picture: read-png's RgbaImage, or a canvas's pixels ({ width, height, rgba: imageData.data }).
+ * rgba is (height, width, 4) bytes: red, green, blue, alpha.
+ */
+export interface RgbaPixels {
+  width: number;
+  height: number;
+  rgba: ArrayLike<number>;
+}
 
 export const MNIST_SIDE = 28;
 
@@ -26,7 +37,7 @@ export interface MnistInput {
   blank: boolean;
 }
 
-const luma = (rgba: Uint8Array, i: number): number =>
+const luma = (rgba: ArrayLike<number>, i: number): number =>
   // In integers first, so a grey pixel (r = g = b) keeps its exact value.
   (299 * rgba[4 * i] + 587 * rgba[4 * i + 1] + 114 * rgba[4 * i + 2]) / 1000;
 
@@ -34,7 +45,7 @@ const luma = (rgba: Uint8Array, i: number): number =>
  * The page a person sees the picture on: white, unless what is drawn (the alpha-weighted mean of the pixels'
  * grey) is light, which on white would vanish. Opaque pictures show no page, so either is the same.
  */
-function pageColour({ rgba }: RgbaImage, pixels: number): 0 | 255 {
+function pageColour({ rgba }: RgbaPixels, pixels: number): 0 | 255 {
   let drawn = 0, weight = 0, seeThrough = false;
   for (let i = 0; i < pixels; i++) {
     drawn += rgba[4 * i + 3] * luma(rgba, i);
@@ -45,7 +56,7 @@ function pageColour({ rgba }: RgbaImage, pixels: number): 0 | 255 {
 }
 
 /** Grey levels (height, width) of an RGBA picture composited over `page`. */
-function greyOver(image: RgbaImage, page: number): Float64Array {
+function greyOver(image: RgbaPixels, page: number): Float64Array {
   const { width, height, rgba } = image;
   const grey = new Float64Array(width * height);
   for (let i = 0; i < grey.length; i++) {
@@ -55,52 +66,53 @@ function greyOver(image: RgbaImage, page: number): Float64Array {
   return grey;
 }
 
-/** `grey` (height, width) centred on a black side×side square, side = the larger of the two. */
-function padToSquare(grey: Float64Array, width: number, height: number): { square: Float64Array; side: number } {
-  const side = Math.max(width, height);
-  if (width === height) return { square: grey, side };
-  const square = new Float64Array(side * side);
-  const left = Math.floor((side - width) / 2), top = Math.floor((side - height) / 2);
-  for (let y = 0; y < height; y++) square.set(grey.subarray(y * width, (y + 1) * width), (top + y) * side + left);
-  return { square, side };
+/** An output cell: the source pixels it overlaps are `start`, `start + 1`, ... with these weights. */
+interface Cell {
+  start: number;
+  weights: Float64Array;
 }
 
-/** For each of `outputs` cells over `inputs` source pixels: the source pixels it overlaps and by how much. */
-function areaWeights(inputs: number, outputs: number): { index: number; weight: number }[][] {
+/**
+ * For each of `outputs` cells over `inputs` source pixels: the source pixels it overlaps and by how much, keeping
+ * only the `count` pixels from `first` on (the picture inside its black square), indexed from `first`. One typed
+ * array a cell, not an object a pixel: a 4,000,000-pixel row would otherwise spend its time collecting garbage.
+ */
+function areaWeights(inputs: number, outputs: number, first = 0, count = inputs): Cell[] {
   const scale = inputs / outputs;
-  const cells: { index: number; weight: number }[][] = [];
+  const cells: Cell[] = [];
   for (let o = 0; o < outputs; o++) {
     const begin = o * scale, end = (o + 1) * scale;
-    const cell: { index: number; weight: number }[] = [];
-    for (let i = Math.floor(begin); i < Math.min(inputs, Math.ceil(end)); i++) {
-      const overlap = Math.min(end, i + 1) - Math.max(begin, i);
-      if (overlap > 0) cell.push({ index: i, weight: overlap / scale });
-    }
-    cells.push(cell);
+    const from = Math.max(first, Math.floor(begin)), to = Math.min(first + count, Math.ceil(end));
+    const weights = new Float64Array(Math.max(0, to - from));
+    for (let i = from; i < to; i++) weights[i - from] = Math.max(0, Math.min(end, i + 1) - Math.max(begin, i)) / scale;
+    cells.push({ start: from - first, weights });
   }
   return cells;
 }
 
 /**
  * Area-averaged resize of a (height, width) picture to (outHeight, outWidth): rows first, then columns (the box
- * filter is separable).
+ * filter is separable). With `side`, the picture is first centred on a black side×side square; the square is never
+ * made (pixels outside the picture are black and add nothing), so a long thin picture costs no more than its pixels.
  */
-function resizeByArea(grey: Float64Array, width: number, height: number, outWidth: number, outHeight: number): Float64Array {
-  const columns = areaWeights(width, outWidth);
+function resizeByArea(grey: Float64Array, width: number, height: number, outWidth: number, outHeight: number, side?: number): Float64Array {
+  const columns = side === undefined ? areaWeights(width, outWidth) : areaWeights(side, outWidth, Math.floor((side - width) / 2), width);
+  const lines = side === undefined ? areaWeights(height, outHeight) : areaWeights(side, outHeight, Math.floor((side - height) / 2), height);
   const rows = new Float64Array(height * outWidth); // (height, outWidth)
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < outWidth; x++) {
+      const { start, weights } = columns[x];
       let sum = 0;
-      for (const { index, weight } of columns[x]) sum += weight * grey[y * width + index];
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * grey[y * width + start + k];
       rows[y * outWidth + x] = sum;
     }
   }
-  const lines = areaWeights(height, outHeight);
   const result = new Float64Array(outHeight * outWidth); // (outHeight, outWidth)
   for (let y = 0; y < outHeight; y++) {
+    const { start, weights } = lines[y];
     for (let x = 0; x < outWidth; x++) {
       let sum = 0;
-      for (const { index, weight } of lines[y]) sum += weight * rows[index * outWidth + x];
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(start + k) * outWidth + x];
       result[y * outWidth + x] = sum;
     }
   }
@@ -118,7 +130,7 @@ function inkContrast(grey: Float64Array, width: number, height: number): number 
 }
 
 /** The 28×28 MNIST-like grey levels of a picture of any size and colour type. */
-export function toMnistInput(image: RgbaImage): MnistInput {
+export function toMnistInput(image: RgbaPixels): MnistInput {
   const { width, height } = image;
   if (width < 1 || height < 1) throw new RangeError(`Expected an image of at least 1×1 pixels but received ${width}×${height}`);
   const page = pageColour(image, width * height);
@@ -127,7 +139,6 @@ export function toMnistInput(image: RgbaImage): MnistInput {
   const inverted = mean > 127;
   if (inverted) for (let i = 0; i < grey.length; i++) grey[i] = 255 - grey[i];
   const contrast = inkContrast(grey, width, height);
-  const { square, side } = padToSquare(grey, width, height);
-  const pixels = resizeByArea(square, side, side, MNIST_SIDE, MNIST_SIDE);
+  const pixels = resizeByArea(grey, width, height, MNIST_SIDE, MNIST_SIDE, Math.max(width, height));
   return { pixels, inverted, page, contrast, blank: contrast < MIN_INK_CONTRAST };
 }

@@ -27,3 +27,15 @@ export function compiledLib(): string {
   }
   return path.dirname(index);
 }
+
+/** dist/web/mnist-input.js, the browser's copy of the picture preparation (tsconfig.web.json), up to date. */
+export function compiledWebPreparation(): string {
+  const output = path.join(root, 'dist', 'web', 'mnist-input.js');
+  const source = path.join(root, 'lib', 'image', 'mnist-input.ts');
+  if (!fs.existsSync(output) || fs.statSync(output).mtimeMs < fs.statSync(source).mtimeMs) {
+    const tsc = require.resolve('typescript/bin/tsc');
+    const run = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.web.json'], { cwd: root, encoding: 'utf8' });
+    if (run.status !== 0 || !fs.existsSync(output)) throw new Error(`npx tsc -p tsconfig.web.json failed:\n${run.stdout}${run.stderr}`);
+  }
+  return output;
+}
