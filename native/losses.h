@@ -17,7 +17,8 @@ enum class Loss : int { kCrossEntropy = 0, kBceWithLogits = 1, kMse = 2, kL1 = 3
 double loss_row(Loss loss, float* dz, const float* z, int32_t label, float weight, const float* target, int K,
                 float grad_scale);
 
-// What the summed row losses are divided by: B·K (bce, mse, l1), B (cross-entropy), Σ_b weight[label_b] (weighted).
+// Whether the loss takes class labels (Int32Array (B)) rather than float targets (B, K). The summed row losses are
+// divided by B·K (bce, mse, l1), B (cross-entropy) or Σ_b weight[label_b] (weighted cross-entropy).
 inline bool loss_takes_labels(Loss loss) { return loss == Loss::kCrossEntropy; }
 
 }  // namespace fcnet

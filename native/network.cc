@@ -276,7 +276,7 @@ void Network::set_dropout(Layer& layer, int B, bool training, const DropoutSourc
 }
 
 // Rows [r0, r1) of the loss, from the last layer's logits: each row's loss into row_loss, and its gradient.
-double Network::loss_rows(int r0, int r1, float grad_scale, bool with_gradient) {
+void Network::loss_rows(int r0, int r1, float grad_scale, bool with_gradient) {
   Scratch& s = *s_;
   Layer& last = s.layers[L_ - 1];
   const int K = last.O;
@@ -288,7 +288,6 @@ double Network::loss_rows(int r0, int r1, float grad_scale, bool with_gradient) 
                              last.out.data() + (size_t)r * last.ld, label, weight,
                              labels ? nullptr : s.values.data() + (size_t)r * K, K, grad_scale);
   }
-  return 0.0;
 }
 
 double Network::forward_walk(const float* params, int B, bool training, bool with_loss, const DropoutSource& dropout) {
@@ -297,7 +296,7 @@ double Network::forward_walk(const float* params, int B, bool training, bool wit
     Layer& layer = s.layers[l];
     set_dropout(layer, B, training, dropout, l);
     if (l == 0 && last_sparse_) {
-      first_layer_sparse_forward(params, B, training, dropout);
+      first_layer_sparse_forward(params, B, training);
       continue;
     }
     const float* x = l == 0 ? s.x.data() : s.layers[l - 1].output();
@@ -436,7 +435,7 @@ void Network::rebuild_shadow(const float* params) {
   shadow_params_ = params;
 }
 
-void Network::first_layer_sparse_forward(const float* params, int B, bool training, const DropoutSource&) {
+void Network::first_layer_sparse_forward(const float* params, int B, bool training) {
   Scratch& s = *s_;
   const int I = spec_.sizes[0], H = spec_.sizes[1];
   if (!s.sparse_ready) {

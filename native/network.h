@@ -109,13 +109,13 @@ class Network {
   void gather(const DataSource& data, const int32_t* indices, int B, bool with_targets);
   double forward_walk(const float* params, int B, bool training, bool with_loss, const DropoutSource& dropout);
   void backward_walk(const ParameterPointers& p, int B);
-  void first_layer_sparse_forward(const float* params, int B, bool training, const DropoutSource& dropout);
+  void first_layer_sparse_forward(const float* params, int B, bool training);
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
   void adam_sparse(const ParameterPointers& p, const AdamStepConstants& c);
   void rebuild_shadow(const float* params);
   BackwardEpilogue backward_epilogue(int l) const;
   void set_dropout(Layer& layer, int B, bool training, const DropoutSource& dropout, int hidden_index);
-  double loss_rows(int r0, int r1, float grad_scale, bool with_gradient);
+  void loss_rows(int r0, int r1, float grad_scale, bool with_gradient);
   void lap(int phase);
 
   const NetworkSpec spec_;

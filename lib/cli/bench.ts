@@ -201,8 +201,8 @@ async function suiteCommand(argv: string[], native: NativeAddon | null, mnist: D
   ];
   const sections = suiteTables(result, threads);
   console.log(`${head}\n\n${sections.map(table).join('\n\n')}\n\n${notes.join('\n')}`);
-  fs.writeFileSync(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, threads, repeats, suite: result }, null, 2) + '\n');
-  fs.writeFileSync(mdPath, `Measured ${new Date().toISOString().slice(0, 10)} on ${machine} with \`fcnet bench ${argv.join(' ')}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n\n' + notes.join('\n\n') + '\n');
+  writeFileAtomic(jsonPath, JSON.stringify({ date: new Date().toISOString(), machine, threads, repeats, suite: result }, null, 2) + '\n');
+  writeFileAtomic(mdPath, `Measured ${new Date().toISOString().slice(0, 10)} on ${machine} with \`fcnet bench ${argv.join(' ')}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n\n' + notes.join('\n\n') + '\n');
   log(`\nwrote ${jsonPath} and ${mdPath}`);
 }
 
