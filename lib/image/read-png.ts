@@ -1,7 +1,5 @@
 // PNG files, decoded with pngjs: every colour type and bit depth comes out as 8-bit RGBA.
-import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
-import { invalidArgument } from '../check';
 
 export interface RgbaImage {
   width: number;
@@ -24,16 +22,4 @@ export function decodePng(bytes: Uint8Array, source = 'PNG'): RgbaImage {
     throw new Error(`${source}: the PNG image cannot be decoded (${(error as Error).message}); the file may be truncated or damaged`);
   }
   return { width: png.width, height: png.height, rgba: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.length) };
-}
-
-/** Reads and decodes a PNG file; error messages start with the path. */
-export function readPngFile(path: string): RgbaImage {
-  if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
-  }
-  return decodePng(bytes, path);
 }
