@@ -1,12 +1,14 @@
 // One message shape for every bad argument, after sharp:
 //   Expected integer between 1 and 60000 for batchSize but received 0 of type number
 
+import { clipText } from './io/bounded-text';
+
 function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}' of type string`;
+  if (typeof value === 'string') return `'${clipText(value)}' of type string`;
   if (value === null) return 'null';
   if (ArrayBuffer.isView(value)) return `${value.constructor.name} of length ${(value as unknown as { length: number }).length}`;
   if (Array.isArray(value)) return `Array of length ${value.length}`;
-  return `${String(value)} of type ${typeof value}`;
+  return `${clipText(String(value))} of type ${typeof value}`;
 }
 
 /** The error for an argument that is not what was expected. */

@@ -4,7 +4,7 @@ export { Adam, type AdamOptions, type AdamStateDict } from './adam';
 export { fit, evaluate, type FitOptions, type FitResult, type StepInfo, type EpochInfo, type Evaluation, type TrainingPosition } from './train';
 export { loadMnist, mnistDataPackageDir, type Mnist } from './data/mnist';
 export { createDataset, type Dataset } from './data/dataset';
-export { parseIdx, readIdxFile, type IdxArray } from './data/idx';
+export { parseIdx, readIdxFile, DEFAULT_MAX_IDX_BYTES, type IdxArray, type IdxReadOptions } from './data/idx';
 export { backends, resolveBackend, type BackendChoice, type BackendReport } from './backends';
 export type { BackendName, AdamHyper, Kernels, Engine } from './backends/types';
 export { Rng, type RngState } from './rng';

@@ -102,3 +102,30 @@ test('a save removes the temporaries that killed saves of the same file left, an
   expect(left).not.toContain(abandoned);
   expect(left.sort()).toEqual(['run.ckpt', ...kept].sort());
 });
+
+test('a replaced file keeps its permission bits; a new one gets the usual ones', () => {
+  const path = join(folder, 'model.safetensors');
+  fs.writeFileSync(path, 'old');
+  fs.chmodSync(path, 0o640);
+  writeFileAtomic(path, Uint8Array.of(1));
+  expect(fs.statSync(path).mode & 0o7777).toBe(0o640);
+  fs.chmodSync(path, 0o600);
+  writeFileAtomic(path, 'text is written as UTF-8: é');
+  expect(fs.statSync(path).mode & 0o7777).toBe(0o600);
+  expect(fs.readFileSync(path, 'utf8')).toBe('text is written as UTF-8: é');
+  const fresh = join(folder, 'fresh.bin');
+  writeFileAtomic(fresh, Uint8Array.of(1));
+  const umask = process.umask();
+  expect(fs.statSync(fresh).mode & 0o7777).toBe(0o666 & ~umask);
+});
+
+test('a symlink at the path is replaced by the file, never written through', () => {
+  const victim = join(folder, 'victim.txt');
+  fs.writeFileSync(victim, 'not yours');
+  const path = join(folder, 'plot.svg');
+  fs.symlinkSync(victim, path);
+  writeFileAtomic(path, '<svg/>');
+  expect(fs.readFileSync(victim, 'utf8')).toBe('not yours');
+  expect(fs.lstatSync(path).isFile()).toBe(true);
+  expect(fs.readFileSync(path, 'utf8')).toBe('<svg/>');
+});

@@ -35,8 +35,17 @@ test('a short run measures every kernel, the steps and fit() on cpu and js, and 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fcnet-bench-'));
   const json = path.join(dir, 'r.json');
   const md = path.join(dir, 'r.md');
+  // Results are written atomically (never through a symlink), keeping a replaced file's permissions.
+  const victim = path.join(dir, 'victim.txt');
+  fs.writeFileSync(victim, 'not results');
+  fs.symlinkSync(victim, json);
+  fs.writeFileSync(md, 'older results');
+  fs.chmodSync(md, 0o640);
   const { code, out } = await run(['--backends', 'cpu,js', '--repeats', '2', '--epochs', '1', '--json', json, '--markdown', md]);
   expect(code).toBe(0);
+  expect(fs.readFileSync(victim, 'utf8')).toBe('not results');
+  expect(fs.lstatSync(json).isFile()).toBe(true);
+  expect(fs.statSync(md).mode & 0o7777).toBe(0o640);
   const r = JSON.parse(fs.readFileSync(json, 'utf8'));
   expect(r.settings).toMatchObject({ batch: 100, hidden: 500, repeats: 2 });
   for (const b of ['cpu', 'js']) {

@@ -1,8 +1,9 @@
 // The file readers under damaged input: 1,000 mutated files per format, made from real ones (a slice of MNIST's
 // IDX files, raw and gzip; safetensors written by encodeSafetensors, and a training checkpoint; the PyTorch
-// checkpoints in test/fixtures-gen). Each file is read successfully with shapes that agree with the data, or
-// refused with an Error whose message names the source; no read takes 1 s, and none allocates more than
-// 16 × what the file justifies + 1 MB (its size; for gzip, what its IDX header declares and its data really holds).
+// checkpoints in test/fixtures-gen; PNG pictures of every colour type, interlaced or not). Each file is read
+// successfully with shapes that agree with the data, or refused with an Error whose message names the source; no
+// read takes 1 s, and none allocates more than 16 × what the file justifies + 1 MB (its size; for gzip, what its
+// IDX header declares and its data really holds; for PNG, 40 bytes a pixel its header declares, under the limit).
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -14,11 +15,16 @@ import { Adam } from '../lib/adam';
 import { decodeSafetensors, encodeSafetensors, isTrainingCheckpoint, readModelWeights, readTorchCheckpoint, saveTrainingCheckpoint } from '../lib/checkpoint';
 import { trainingCheckpointFrom } from '../lib/checkpoint/training-checkpoint';
 import { parseIdx, readIdxFile } from '../lib/data/idx';
+import { decodePng, MAX_PNG_PIXELS, readPngFile } from '../lib/image/read-png';
+import { inflatedBytes, readPngHeader } from '../lib/image/png-header';
+import { PICKLE_LIMITS } from '../lib/checkpoint/pickle';
 import { mnistDataPackageDir } from '../lib/data/mnist';
 import { MLP } from '../lib/model';
 import { Rng } from '../lib/rng';
 import { elementCount, type StateDict } from '../lib/tensor';
 import { Mutator } from './fuzz/mutate';
+import { PickleBuilder, torchZip } from './fixtures-gen/pickle-builder';
+import { pngBytes } from './support/png-builder';
 
 const FILES_PER_FORMAT = Number(process.env.FCNET_FUZZ_FILES ?? 1000);
 const MB = 1 << 20;
@@ -119,6 +125,13 @@ function gzipJustifies(bytes: Uint8Array): number {
   return Math.min(inflated.length, 4 + 4 * dims + declared);
 }
 
+/** What a PNG justifies: pngjs takes up to 37 bytes a pixel to decode one its limit admits. */
+function pngJustifies(bytes: Uint8Array): number {
+  const header = readPngHeader(bytes);
+  if (typeof header === 'string' || header.width * header.height > MAX_PNG_PIXELS) return 0;
+  return 40 * header.width * header.height;
+}
+
 interface Outcome {
   files: number;
   read: number;
@@ -131,8 +144,8 @@ interface Outcome {
   failures: string[];
 }
 
-function tryAll(format: string, bases: Array<{ name: string; bytes: Uint8Array; gzip?: boolean }>, mutate: (m: Mutator, b: Uint8Array) => { bytes: Uint8Array; how: string },
-  read: (bytes: Uint8Array, source: string, file: number) => void, crafted: Array<{ name: string; bytes: Uint8Array; gzip?: boolean }> = []): Outcome {
+function tryAll(format: string, bases: Array<{ name: string; bytes: Uint8Array; gzip?: boolean; png?: boolean }>, mutate: (m: Mutator, b: Uint8Array) => { bytes: Uint8Array; how: string },
+  read: (bytes: Uint8Array, source: string, file: number) => void, crafted: Array<{ name: string; bytes: Uint8Array; gzip?: boolean; png?: boolean }> = []): Outcome {
   const m = new Mutator(format.length * 1000 + 17);
   const out: Outcome = { files: 0, read: 0, refused: 0, messages: new Set(), maxMs: 0, maxGrowth: 0, worstGrowth: '', maxRssGrowth: 0, failures: [] };
   const cases = (function* () {
@@ -153,13 +166,13 @@ function tryAll(format: string, bases: Array<{ name: string; bytes: Uint8Array; 
         bytes = zlib.gzipSync(step.bytes);
         hows.splice(0, hows.length, `gzip of (${step.how})`);
       }
-      yield { name: base.name, bytes, gzip: base.gzip, how: hows.join(', ') };
+      yield { name: base.name, bytes, gzip: base.gzip, png: base.png, how: hows.join(', ') };
     }
   })();
   let lastGrowth = 0;
   for (const c of cases) {
     const source = `${format}-fuzz-${out.files}`;
-    const justified = Math.max(c.bytes.length, c.gzip ? gzipJustifies(c.bytes) : 0);
+    const justified = Math.max(c.bytes.length, c.gzip ? gzipJustifies(c.bytes) : 0, c.png ? pngJustifies(c.bytes) : 0);
     if (out.files % 100 === 0 || lastGrowth > MB) gc(); // a big garbage left by the last read could be collected during this one
     const rssBefore = process.resourceUsage().maxRSS * 1024;
     const before = process.memoryUsage().arrayBuffers;
@@ -214,6 +227,8 @@ test(`${FILES_PER_FORMAT} damaged IDX files, raw and gzip: read consistently or 
     { name: 'bomb: header [1], 16 MB of zeros', bytes: idxBomb([1], 16 * MB), gzip: true },
     { name: 'header [60000, 28, 28], 1,000 bytes of data', bytes: idxBomb([60000, 28, 28], 1000), gzip: true },
     { name: 'header [4294967295, 4294967295, 4294967295, 4294967295]', bytes: idxBomb([2 ** 32 - 1, 2 ** 32 - 1, 2 ** 32 - 1, 2 ** 32 - 1], 100), gzip: true },
+    // The case of af01466 (3.1 GB, 12.7 s): a header declaring 2 million images, over the 1 GiB ceiling.
+    { name: 'header [2000000, 28, 28], 1 MB of zeros', bytes: idxBomb([2_000_000, 28, 28], MB), gzip: true },
   ];
   const out = tryAll('idx', bases, (m, b) => m.idx(b), (bytes, source, i) => {
     const a = i % 5 === 0 ? readIdxFile(writeTemp(bytes, source)) : parseIdx(bytes, source);
@@ -252,12 +267,61 @@ test(`${FILES_PER_FORMAT} damaged PyTorch checkpoints: read consistently or refu
   const bomb = new Uint8Array(16 * MB);
   bomb.set(entries['tiny_mlp/data/0']);
   entries['tiny_mlp/data/0'] = bomb;
-  const crafted = [{ name: 'zip bomb: data/0 inflates to 16 MB', bytes: zipSync(entries, { level: 9 }) }];
+  // Pickle bombs, after the cases of af01466: a data.pkl of NONEs past the pickle limit (a V8 fatal error), and
+  // 2^60 memo-shared tuples as a storage offset (34 s, 1.2 GB and a 128 MB message).
+  const shared = new PickleBuilder().proto().op('}').string('shared').op(']').int(1).int(1).op('\x86').op('r').raw(0, 0, 0, 0).op('a');
+  for (let k = 0; k < 60; k++) shared.op('j').raw(k, 0, 0, 0).op('j').raw(k, 0, 0, 0).op('\x86').op('r').raw(k + 1, 0, 0, 0).op('a');
+  shared.op('s').string('fc1.weight').global('torch._utils', '_rebuild_tensor_v2').op('(')
+    .op('(').string('storage').global('torch', 'FloatStorage').string('0').string('cpu').int(1).op('t').op('Q')
+    .op('j').raw(60, 0, 0, 0).ints([1]).ints([1]).raw(0x89).global('collections', 'OrderedDict').op(')').op('R').op('t').op('R').op('s').op('.');
+  const crafted = [
+    { name: 'zip bomb: data/0 inflates to 16 MB', bytes: zipSync(entries, { level: 9 }) },
+    { name: 'pickle bomb: data.pkl of NONEs past the pickle limit', bytes: zipSync({ 'archive/data.pkl': new Uint8Array(PICKLE_LIMITS.maxBytes + 1).fill(0x4e) }, { level: 9 }) },
+    { name: 'pickle bomb: 2^60 memo-shared tuples as a storage offset', bytes: torchZip({ 'data.pkl': shared.build(), 'data/0': new Uint8Array(4) }) },
+  ];
   const out = tryAll('torch', bases, (m, b) => m.zip(b), (bytes, source, i) => {
     if (i % 5 === 0) return readModelWeights(writeTemp(bytes, source));
     const tensors = readTorchCheckpoint(bytes, { source });
     checkTensors(tensors, source);
     return tensors;
+  }, crafted);
+  expect(out.failures).toEqual([]);
+  expect(out.read).toBeGreaterThan(0);
+  expect(out.refused).toBeGreaterThan(0);
+});
+
+/** A picture whose rows hold random bytes after filter type 0 (none); interlaced ones are all zeros. */
+function pngBase(m: Mutator, width: number, height: number, colorType: number, bitDepth: number, interlaced: boolean): Uint8Array {
+  if (interlaced) return pngBytes({ width, height, colorType, bitDepth, interlaced });
+  const rows = inflatedBytes({ width, height, colorType, bitDepth, interlaced });
+  const scanlines = m.bytes(rows);
+  const rowBytes = rows / height;
+  for (let y = 0; y < height; y++) scanlines[y * rowBytes] = 0;
+  return pngBytes({ width, height, colorType, bitDepth, scanlines });
+}
+
+test(`${FILES_PER_FORMAT} damaged PNG pictures: decoded to consistent RGBA or refused naming the file`, () => {
+  const m = new Mutator(4242);
+  const bases = ([[0, 1], [0, 8], [0, 16], [2, 8], [3, 2], [4, 8], [6, 8], [6, 16]] as const).flatMap(([colorType, bitDepth]) =>
+    [false, true].map((interlaced) => ({
+      name: `${colorType}/${bitDepth}${interlaced ? ' interlaced' : ''}`,
+      bytes: pngBase(m, 29, 17, colorType, bitDepth, interlaced),
+      png: true,
+    })));
+  const crafted = [
+    // The case of af01466 (37 s, 4.6 GB): 20000 × 20000 pixels of 1 bit in 48 KB.
+    { name: '20000 × 20000, 1 bit', bytes: pngBytes({ width: 20_000, height: 20_000, bitDepth: 1, idat: zlib.deflateSync(Buffer.alloc(64 * 1024)) }), png: true },
+    { name: 'interlaced 4 × 4, image data of 32 MB of zeros', bytes: pngBytes({ width: 4, height: 4, interlaced: true, idat: zlib.deflateSync(Buffer.alloc(32 * MB)) }), png: true },
+    { name: '1 × 1, image data of 32 MB of zeros', bytes: pngBytes({ width: 1, height: 1, idat: zlib.deflateSync(Buffer.alloc(32 * MB)) }), png: true },
+  ];
+  // Decoding takes about a microsecond a pixel (several on a busy machine): a header damaged to claim the default
+  // limit's 16.8 million pixels would take seconds to refuse, not a hang; a lower limit keeps each read under the
+  // 1 s that marks one. The default limit is tested in reader-limits.test.ts.
+  const maxPixels = 1 << 16;
+  const out = tryAll('png', bases, (mm, b) => mm.png(b), (bytes, source, i) => {
+    const image = i % 5 === 0 ? readPngFile(writeTemp(bytes, source), { maxPixels }) : decodePng(bytes, source, { maxPixels });
+    if (image.rgba.length !== 4 * image.width * image.height) throw new Error(`inconsistent: ${image.width} × ${image.height} but ${image.rgba.length} bytes`);
+    return image;
   }, crafted);
   expect(out.failures).toEqual([]);
   expect(out.read).toBeGreaterThan(0);

@@ -3,7 +3,7 @@
 // shown, a point per logged loss, each epoch's accuracy). vega and vega-lite are ES modules, which Jest's
 // CommonJS runtime cannot import, so the commands run in a child process from the compiled dist/.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
@@ -169,6 +169,22 @@ test('eval --plots draws the test-set pictures, at most 64 mistakes, and --json 
   const svg = readSvg(result.plots[1]);
   expect(elements(svg, 'image')).toHaveLength(64);
   expect(svg).toContain(`the first 64 of ${wrong} in test-set order`);
+});
+
+test('the pictures are written like the weights: atomically, never through a symlink, keeping a replaced file\'s permissions', () => {
+  const dir = at('eval-replace');
+  mkdirSync(dir);
+  const victim = at('victim.txt');
+  writeFileSync(victim, 'not a picture');
+  symlinkSync(victim, join(dir, PLOT_FILES.confusion));
+  writeFileSync(join(dir, PLOT_FILES.misclassified), 'an older picture');
+  chmodSync(join(dir, PLOT_FILES.misclassified), 0o640);
+  fcnet(['eval', at('model.safetensors'), '--data', folder, '--backend', 'cpu', '--plots', dir]);
+  expect(readFileSync(victim, 'utf8')).toBe('not a picture');
+  expect(lstatSync(join(dir, PLOT_FILES.confusion)).isFile()).toBe(true);
+  readSvg(join(dir, PLOT_FILES.confusion));
+  readSvg(join(dir, PLOT_FILES.misclassified));
+  expect(statSync(join(dir, PLOT_FILES.misclassified)).mode & 0o7777).toBe(0o640);
 });
 
 test('without vega or vega-lite, --plots fails at once with how to install them', () => {

@@ -1,6 +1,6 @@
 // Writing a file so that readers (and a crash) see either the old contents or the new, never half of them.
 
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -60,18 +60,33 @@ function removeAbandonedTemporaries(folder: string, path: string): void {
   }
 }
 
+/** The permission bits of the regular file at `path`, or undefined when there is none (or a symlink). */
+function modeOfReplaced(path: string): number | undefined {
+  try {
+    const stats = lstatSync(path);
+    return stats.isFile() ? stats.mode & 0o7777 : undefined;
+  } catch {
+    return undefined; // no file yet: the new one gets the usual 0o666 less the umask
+  }
+}
+
 /**
  * Writes `bytes` to `path` atomically: into a temporary file in the same folder (a rename is only atomic
  * within one file system), synced to disk, then renamed over `path`. On failure the temporary file is removed
- * and `path` keeps its old contents. After a successful write, temporaries abandoned by killed saves of the
- * same file are removed.
+ * and `path` keeps its old contents; the error says `Cannot write <path>: ...`. A file replaced keeps its
+ * permission bits. A symlink at `path` is replaced by the file, never written through: the file it pointed
+ * to is left as it was. After a successful write, temporaries abandoned by killed saves of the same file are
+ * removed.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  if (typeof bytes === 'string') bytes = Buffer.from(bytes, 'utf8');
   const folder = dirname(resolve(path));
   const temporary = join(folder, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const mode = modeOfReplaced(path);
   let fd: number | undefined;
   try {
     fd = openSync(temporary, 'wx'); // 'x': never follow or reuse someone else's file
+    if (mode !== undefined) fchmodSync(fd, mode);
     writeAll(fd, bytes);
     fsyncSync(fd);
     closeSync(fd);

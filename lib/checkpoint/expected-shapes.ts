@@ -1,13 +1,16 @@
 // The `expect` option of the checkpoint readers: the tensors a file must hold, by name and shape.
 
 import { invalidArgument } from '../check';
+import { formatItems, quote } from '../io/bounded-text';
 
 export type ExpectedShapes = Record<string, readonly number[]>;
 
-export const formatShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+/** `[2, 3]`; a long shape (from a hostile file) shows its first dimensions and how many more. */
+export const formatShape = (shape: readonly number[]): string => `[${formatItems(shape)}]`;
+export const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((size, i) => size === b[i]);
 export const isShape = (value: unknown): value is number[] =>
   Array.isArray(value) && value.every((size) => Number.isSafeInteger(size) && size >= 0);
-const quoteAll = (names: readonly string[]): string => names.map((name) => `'${name}'`).join(', ');
+const quoteAll = (names: readonly string[]): string => formatItems(names, quote);
 
 export function checkExpectOption(expect: unknown): asserts expect is ExpectedShapes | undefined {
   if (expect === undefined) return;
@@ -15,7 +18,7 @@ export function checkExpectOption(expect: unknown): asserts expect is ExpectedSh
     throw invalidArgument('object of tensor shapes', 'expect', expect);
   }
   for (const [name, shape] of Object.entries(expect)) {
-    if (!isShape(shape)) throw invalidArgument('array of non-negative integers', `expect['${name}']`, shape);
+    if (!isShape(shape)) throw invalidArgument('array of non-negative integers', `expect[${quote(name)}]`, shape);
   }
 }
 
@@ -34,8 +37,8 @@ export function checkExpectedShapes(
   if (problems.length > 0) throw fail(problems.join('; '));
   for (const { name, shape } of found) {
     const wanted = expect[name];
-    if (wanted.length !== shape.length || wanted.some((size, i) => size !== shape[i])) {
-      throw fail(`tensor '${name}': shape ${formatShape(shape)} but expected ${formatShape(wanted)}`);
+    if (!sameShape(wanted, shape)) {
+      throw fail(`tensor ${quote(name)}: shape ${formatShape(shape)} but expected ${formatShape(wanted)}`);
     }
   }
 }

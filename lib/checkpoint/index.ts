@@ -6,6 +6,7 @@ export {
   decodeSafetensors,
   encodeSafetensors,
   MAX_HEADER_BYTES,
+  MAX_HEADER_VALUES,
   readSafetensorsFile,
   writeSafetensorsFile,
   type SafetensorsContents,

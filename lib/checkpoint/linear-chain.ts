@@ -5,6 +5,7 @@
 // chain, the names' natural order (0 < 2 < 10), which files with sorted keys need.
 
 import type { StateDict } from '../tensor';
+import { clipText, formatItems, quote } from '../io/bounded-text';
 import { formatShape } from './expected-shapes';
 
 export interface LinearChain {
@@ -20,21 +21,21 @@ interface Pair {
   bias?: readonly number[];
 }
 
-const quote = (names: readonly string[]): string => names.map((n) => `'${n}'`).join(', ');
+const quoteAll = (names: readonly string[]): string => formatItems(names, quote);
 
 /** What a tensor that is no Linear layer's most likely is, and what to do about it. */
 function foreignTensor(name: string, shape: readonly number[]): string {
   const leaf = name.slice(name.lastIndexOf('.') + 1);
   if (['running_mean', 'running_var', 'num_batches_tracked'].includes(leaf)) {
-    return `tensor '${name}' belongs to a BatchNorm layer; fcnet runs chains of Linear layers only: fold the BatchNorm into the Linear layer before it, or train without it`;
+    return `tensor ${quote(name)} belongs to a BatchNorm layer; fcnet runs chains of Linear layers only: fold the BatchNorm into the Linear layer before it, or train without it`;
   }
   if (leaf === 'weight' && shape.length >= 3) {
-    return `tensor '${name}' has shape ${formatShape(shape)}, a convolution's weight; fcnet runs chains of Linear layers only (a fully connected network)`;
+    return `tensor ${quote(name)} has shape ${formatShape(shape)}, a convolution's weight; fcnet runs chains of Linear layers only (a fully connected network)`;
   }
   if (leaf === 'weight' && shape.length === 1) {
-    return `tensor '${name}' has shape ${formatShape(shape)}, the weight of a normalisation layer (BatchNorm, LayerNorm); fcnet runs chains of Linear layers only`;
+    return `tensor ${quote(name)} has shape ${formatShape(shape)}, the weight of a normalisation layer (BatchNorm, LayerNorm); fcnet runs chains of Linear layers only`;
   }
-  return `unexpected tensor '${name}' (shape ${formatShape(shape)}): fcnet reads the weight/bias pairs of Linear layers and nothing else`;
+  return `unexpected tensor ${quote(name)} (shape ${formatShape(shape)}): fcnet reads the weight/bias pairs of Linear layers and nothing else`;
 }
 
 /** `a` before `b` in natural order: digit runs compare as numbers, so 'layers.2' < 'layers.10'. */
@@ -70,13 +71,13 @@ export function linearChain(tensors: StateDict, source: string, order?: readonly
   for (const pair of pairs.values()) {
     const weight = pair.name === '' ? 'weight' : `${pair.name}.weight`;
     const bias = pair.name === '' ? 'bias' : `${pair.name}.bias`;
-    if (!pair.weight) throw fail(`tensor '${bias}' has no '${weight}' beside it`);
-    if (pair.weight[0] < 1 || pair.weight[1] < 1) throw fail(`tensor '${weight}' has shape ${formatShape(pair.weight)}: a layer needs at least one input and one output`);
+    if (!pair.weight) throw fail(`tensor ${quote(bias)} has no ${quote(weight)} beside it`);
+    if (pair.weight[0] < 1 || pair.weight[1] < 1) throw fail(`tensor ${quote(weight)} has shape ${formatShape(pair.weight)}: a layer needs at least one input and one output`);
     if (!pair.bias) {
-      throw fail(`missing tensor '${bias}': the layer was made with bias=False, and fcnet's layers all have biases; add a zero bias (torch.zeros(${pair.weight[0]})) under that name`);
+      throw fail(`missing tensor ${quote(bias)}: the layer was made with bias=False, and fcnet's layers all have biases; add a zero bias (torch.zeros(${pair.weight[0]})) under that name`);
     }
     if (pair.bias[0] !== pair.weight[0]) {
-      throw fail(`tensor '${bias}' has shape ${formatShape(pair.bias)} but '${weight}' ${formatShape(pair.weight)} needs [${pair.weight[0]}]`);
+      throw fail(`tensor ${quote(bias)} has shape ${formatShape(pair.bias)} but ${quote(weight)} ${formatShape(pair.weight)} needs [${pair.weight[0]}]`);
     }
   }
   const inFile = [...pairs.values()] as Required<Pair>[];
@@ -86,7 +87,7 @@ export function linearChain(tensors: StateDict, source: string, order?: readonly
     const stray = inFile.find((pair) => !known.has(pair.name));
     const missing = order.find((name) => !pairs.has(name));
     if (stray || missing !== undefined || known.size !== order.length) {
-      throw fail(`its recorded layer order [${quote(order)}] does not match its layers [${quote(inFile.map((p) => p.name))}]`);
+      throw fail(`its recorded layer order [${quoteAll(order)}] does not match its layers [${quoteAll(inFile.map((p) => p.name))}]`);
     }
     layers = order.map((name) => pairs.get(name) as Required<Pair>);
   } else {
@@ -97,9 +98,9 @@ export function linearChain(tensors: StateDict, source: string, order?: readonly
     }
   }
   if (!chains(layers)) {
-    const shapes = layers.map((p) => `${p.name || '(unnamed)'} ${formatShape(p.weight)}`).join(', ');
+    const shapes = formatItems(layers, (p) => `${p.name ? clipText(p.name) : '(unnamed)'} ${formatShape(p.weight)}`);
     const l = layers.findIndex((layer, i) => i > 0 && layer.weight[1] !== layers[i - 1].weight[0]);
-    throw fail(`its Linear layers do not form a chain: '${layers[l].name}' takes ${layers[l].weight[1]} inputs but '${layers[l - 1].name}' gives ${layers[l - 1].weight[0]} outputs (weights, (outputs, inputs): ${shapes})`);
+    throw fail(`its Linear layers do not form a chain: ${quote(layers[l].name)} takes ${layers[l].weight[1]} inputs but ${quote(layers[l - 1].name)} gives ${layers[l - 1].weight[0]} outputs (weights, (outputs, inputs): ${shapes})`);
   }
   return { sizes: [layers[0].weight[1], ...layers.map((p) => p.weight[0])], layerNames: layers.map((p) => p.name) };
 }

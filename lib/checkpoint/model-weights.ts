@@ -3,10 +3,11 @@
 // state_dict or a checkpoint dict holding one). The layers are the file's chain of Linear layers, whatever their
 // names (linear-chain.ts); their sizes come from the weights' shapes, (outputs, inputs) as nn.Linear stores them.
 
-import { readFileSync } from 'node:fs';
 import type { AdamStateDict } from '../adam';
 import type { BackendChoice } from '../backends';
 import { checkKnownOptions, checkOneOf, invalidArgument } from '../check';
+import { formatItems, quote } from '../io/bounded-text';
+import { readCheckpointFile } from './read-checkpoint-file';
 import { MLP, parameterLayout } from '../model';
 import type { StateDict } from '../tensor';
 import { readFcnetMetadata } from './fcnet-metadata';
@@ -73,7 +74,7 @@ export function layerSizesOf(tensors: StateDict, source: string): number[] {
 function checkFinite(parameters: StateDict, source: string): void {
   for (const [name, { data }] of Object.entries(parameters)) {
     const bad = data.findIndex((x) => !Number.isFinite(x));
-    if (bad >= 0) throw new Error(`${source}: tensor '${name}' holds ${data[bad]} at index ${bad}`);
+    if (bad >= 0) throw new Error(`${source}: tensor ${quote(name)} holds ${data[bad]} at index ${bad}`);
   }
 }
 
@@ -83,14 +84,14 @@ function checkFinite(parameters: StateDict, source: string): void {
  */
 function matchAdam(found: TorchAdamState, fileOrder: string[], layoutNames: string[], tensors: StateDict): AdamStateDict | string {
   if (found.moments.length !== fileOrder.length) {
-    return `the optimizer state is ignored: '${found.entry}' has state for ${found.moments.length} parameters but the state_dict holds ${fileOrder.length}`;
+    return `the optimizer state is ignored: ${quote(found.entry)} has state for ${found.moments.length} parameters but the state_dict holds ${fileOrder.length}`;
   }
   const state: AdamStateDict['state'] = {};
   for (const [i, name] of layoutNames.entries()) {
     const { expAvg, expAvgSq } = found.moments[fileOrder.indexOf(name)];
     const shape = tensors[name].shape.join(',');
     if (expAvg.shape.join(',') !== shape || expAvgSq.shape.join(',') !== shape) {
-      return `the optimizer state is ignored: the moments of '${name}' have shape [${expAvg.shape}] but the parameter [${shape}]`;
+      return `the optimizer state is ignored: the moments of ${quote(name)} have shape [${formatItems(expAvg.shape, String, 8, ',')}] but the parameter [${formatItems(tensors[name].shape, String, 8, ',')}]`;
     }
     state[i] = { step: found.step, exp_avg: expAvg.data, exp_avg_sq: expAvgSq.data };
   }
@@ -107,12 +108,7 @@ export function readModelWeights(path: string, options: ReadModelWeightsOptions 
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
   checkKnownOptions('readModelWeights', options, knownReadOptions);
   const activation = checkOneOf('activation', options.activation ?? 'relu', ACTIVATIONS);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
-  }
+  const bytes = readCheckpointFile(path);
   let format: WeightsFormat;
   let tensors: StateDict;
   let order: string[] | undefined;
@@ -182,9 +178,9 @@ export function loadMLP(path: string, options: LoadMLPOptions = {}): MLP {
 
 /** One line that says where a network came from: its format, the entry that held it, the activation. */
 export function describeWeights(weights: ModelWeights): string {
-  const where = weights.entry === undefined ? weights.format : `${weights.format}, its entry '${weights.entry}'`;
+  const where = weights.entry === undefined ? weights.format : `${weights.format}, its entry ${quote(weights.entry)}`;
   const standard = weights.layerNames.every((name, l) => name === `fc${l + 1}`);
-  const layers = standard ? '' : `; layers ${weights.layerNames.map((n) => `'${n}'`).join(', ')}`;
+  const layers = standard ? '' : `; layers ${formatItems(weights.layerNames, quote)}`;
   const activation = weights.activationAssumed
     ? 'ReLU between layers (assumed: a state_dict does not record the activation)'
     : `${weights.activation} between layers`;

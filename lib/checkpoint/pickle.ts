@@ -5,10 +5,57 @@
 //
 // Values: None → null, bool → boolean, int/float → number, str → string, list → array,
 // tuple → frozen array, dict → Map, a global → PickleGlobal, and whatever the allowed functions return.
+//
+// Resources are bounded here, in the VM, whatever format wraps the pickle: its length, the instructions run,
+// the objects made, the items of any one container, string lengths and the memo (PICKLE_LIMITS). Every item a
+// container holds was pushed by one instruction, so memory and work grow no faster than the instructions run.
+// A memo lets a pickle share one value many times (a tuple of a tuple of ... each twice is 2^n leaves from n
+// instructions): nothing here walks values, and messages show a few items of a value (io/bounded-text).
 
-const MAX_STACK_ITEMS = 1_000_000;
-const MAX_MARK_DEPTH = 1_000;
-const MAX_MEMO_ENTRIES = 1_000_000;
+import { clipText } from '../io/bounded-text';
+
+/** What one pickle may cost; a pickle that needs more is refused with the limit it passed. */
+export interface PickleLimits {
+  /** Bytes of the pickle itself. */
+  maxBytes: number;
+  /** Instructions (opcodes) run, in each run. */
+  maxInstructions: number;
+  /** Lists, tuples, dicts, globals and call results made. */
+  maxObjects: number;
+  /** Items in one list, tuple, dict or stack frame. */
+  maxContainerItems: number;
+  /** UTF-8 bytes of one string. */
+  maxStringBytes: number;
+  maxMemoEntries: number;
+  /** MARKs open at once. */
+  maxMarkDepth: number;
+}
+
+/**
+ * The defaults. A state_dict's pickle takes about 150 bytes, 25 instructions and 5 objects per tensor, so these
+ * admit some 200,000 tensors; the costliest pickles under them are measured in docs/reliability.md.
+ */
+export const PICKLE_LIMITS: Readonly<PickleLimits> = Object.freeze({
+  maxBytes: 32 * 2 ** 20,
+  maxInstructions: 5_000_000,
+  maxObjects: 1_000_000,
+  maxContainerItems: 1_000_000,
+  maxStringBytes: 2 ** 20,
+  maxMemoEntries: 1_000_000,
+  maxMarkDepth: 1_000,
+});
+
+/** What a run cost, for tests and diagnostics: filled in as the VM goes. */
+export interface PickleCounters {
+  /** Instructions run (the last run, when the pickle ran twice). */
+  instructions: number;
+  /** Instructions plus the items moved between the stack and containers. */
+  work: number;
+  objects: number;
+  largestContainer: number;
+  memoEntries: number;
+}
+
 const MAX_PROTOCOL = 5;
 const MAX_GLOBAL_NAME_BYTES = 1_000;
 
@@ -34,6 +81,10 @@ export interface UnpickleOptions {
   persistentLoad(pid: unknown): unknown;
   /** What a refused global most likely means, added to the refusal (e.g. a whole pickled module). */
   explainRefusal?(name: string): string | undefined;
+  /** Lower (or, for a caller that knows better, higher) limits than PICKLE_LIMITS. */
+  limits?: Partial<PickleLimits>;
+  /** Filled in with what the run cost. */
+  counters?: PickleCounters;
 }
 
 /** Python's dict keys can be any hashable value; a state_dict's are strings, so only scalars are accepted. */
@@ -107,7 +158,7 @@ function describeOpcode(byte: number): string {
 type Fail = (problem: string) => Error;
 
 /** Decodes the instruction at `offset`, checking that its argument fits in the remaining bytes. */
-function readInstruction(bytes: Uint8Array, view: DataView, offset: number, source: string, fail: Fail): Instruction {
+function readInstruction(bytes: Uint8Array, view: DataView, offset: number, source: string, fail: Fail, limits: PickleLimits): Instruction {
   const code = bytes[offset];
   const spec = OPCODES[code];
   if (!spec) throw new Error(`Refusing to load ${source}: pickle opcode ${describeOpcode(code)} at offset ${offset} is not supported`);
@@ -136,6 +187,7 @@ function readInstruction(bytes: Uint8Array, view: DataView, offset: number, sour
       need(lengthBytes);
       const length = lengthBytes === 1 ? bytes[at] : view.getUint32(at, true);
       need(lengthBytes + length);
+      if (length > limits.maxStringBytes) throw fail(`pickle string at offset ${offset} is ${length} bytes, over the limit of ${limits.maxStringBytes}`);
       let text: string;
       try {
         text = utf8.decode(bytes.subarray(at + lengthBytes, at + lengthBytes + length));
@@ -172,14 +224,18 @@ function decodeLong(digits: Uint8Array, offset: number, fail: Fail): number {
   for (let i = digits.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(digits[i]);
   if (digits.length > 0 && digits[digits.length - 1] & 0x80) value -= 1n << BigInt(8 * digits.length);
   if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw fail(`pickle LONG1 at offset ${offset} holds ${value}, beyond the integers a number holds exactly`);
+    throw fail(`pickle LONG1 at offset ${offset} holds ${clipText(String(value), 30)}, beyond the integers a number holds exactly`);
   }
   return Number(value);
 }
 
 function refusedGlobal(name: string, { source, globals, explainRefusal }: UnpickleOptions): Error {
   const hint = explainRefusal?.(name);
-  return new Error(`Refusing to load ${source}: pickle global '${name}' is not allowed${hint ? `: ${hint}` : ` (allowed: ${[...globals.keys()].join(', ')})`}`);
+  return new Error(`Refusing to load ${source}: pickle global '${clipText(name)}' is not allowed${hint ? `: ${hint}` : ` (allowed: ${[...globals.keys()].join(', ')})`}`);
+}
+
+function limitsOf(options: UnpickleOptions): PickleLimits {
+  return { ...PICKLE_LIMITS, ...options.limits };
 }
 
 /**
@@ -189,9 +245,13 @@ function refusedGlobal(name: string, { source, globals, explainRefusal }: Unpick
  */
 export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): number {
   const fail: Fail = (problem) => new Error(`${options.source}: ${problem}`);
+  const limits = limitsOf(options);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let offset = 0; offset < bytes.length;) {
-    const instruction = readInstruction(bytes, view, offset, options.source, fail);
+  for (let offset = 0, count = 1; offset < bytes.length; count++) {
+    // The pickle's own bytes: what follows its STOP in a file (the legacy format's storages) does not count.
+    if (offset >= limits.maxBytes) throw fail(`pickle is longer than the limit of ${limits.maxBytes} bytes`);
+    if (count > limits.maxInstructions) throw fail(`pickle has more than ${limits.maxInstructions} instructions`);
+    const instruction = readInstruction(bytes, view, offset, options.source, fail, limits);
     if (instruction.opcode === GLOBAL && !options.globals.has(instruction.argument as string)) {
       throw refusedGlobal(instruction.argument as string, options);
     }
@@ -205,57 +265,88 @@ export function checkPickle(bytes: Uint8Array, options: UnpickleOptions): number
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
   checkPickle(bytes, options);
   const { source, globals } = options;
+  const limits = limitsOf(options);
   const fail: Fail = (problem) => new Error(`${source}: ${problem}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const counters: PickleCounters = Object.assign(options.counters ?? {}, { instructions: 0, work: 0, objects: 0, largestContainer: 0, memoEntries: 0 });
 
   let stack: unknown[] = [];
   const marks: unknown[][] = [];
   const memo = new Map<number, unknown>();
   const makers = new WeakMap<object, AllowedGlobal>(); // which global's call made a value, for BUILD
 
-  for (let offset = 0; ;) {
-    const instruction = readInstruction(bytes, view, offset, source, fail);
-    const { opcode: code, argument } = instruction;
-    const where = `${OPCODES[code].name} at offset ${offset}`;
-    const malformed = (problem: string): Error => fail(`pickle is malformed: ${where} ${problem}`);
-    const push = (value: unknown): void => {
-      if (stack.length >= MAX_STACK_ITEMS) throw malformed(`would grow the stack past ${MAX_STACK_ITEMS} items`);
-      stack.push(value);
-    };
-    const pop = (): unknown => {
-      if (stack.length === 0) throw malformed('needs a value but the stack is empty');
-      return stack.pop();
-    };
-    const top = (): unknown => {
-      if (stack.length === 0) throw malformed('needs a value but the stack is empty');
-      return stack[stack.length - 1];
-    };
-    const popToMark = (): unknown[] => {
-      const items = stack;
-      const outer = marks.pop();
-      if (!outer) throw malformed('needs a MARK but there is none');
-      stack = outer;
-      return items;
-    };
-    const memoize = (index: number): void => {
-      if (!memo.has(index) && memo.size >= MAX_MEMO_ENTRIES) throw malformed(`would grow the memo past ${MAX_MEMO_ENTRIES} entries`);
-      memo.set(index, top());
-    };
-    const setItems = (dict: unknown, items: readonly unknown[]): void => {
-      if (!(dict instanceof Map)) throw malformed('needs a dict');
-      for (let i = 0; i < items.length; i += 2) {
-        if (!isPickleKey(items[i])) throw malformed('has a dict key that is not a string, number, boolean or None');
-        dict.set(items[i], items[i + 1]);
-      }
-    };
-    const runCallback = <T>(what: string, callback: () => T): T => {
-      try {
-        return callback();
-      } catch (error) {
-        throw fail(`${(error as Error)?.message ?? String(error)} (in ${what} at pickle offset ${offset})`);
-      }
-    };
+  // Where the VM is, for messages: set by the loop below, read by the helpers.
+  let offset = 0;
+  let code = 0;
+  const where = (): string => `${OPCODES[code].name} at offset ${offset}`;
+  const malformed = (problem: string): Error => fail(`pickle is malformed: ${where()} ${problem}`);
+  const overLimit = (problem: string): Error => fail(`pickle is refused: ${where()} ${problem}`);
+  // A container about to hold `size` items (the stack frame included).
+  const holding = (size: number, what: string): void => {
+    if (size > limits.maxContainerItems) throw overLimit(`would make ${what} of more than ${limits.maxContainerItems} items`);
+    counters.largestContainer = Math.max(counters.largestContainer, size);
+  };
+  const made = <T>(value: T): T => {
+    if (++counters.objects > limits.maxObjects) throw overLimit(`would make more than ${limits.maxObjects} lists, tuples, dicts and objects`);
+    return value;
+  };
+  const push = (value: unknown): void => {
+    holding(stack.length + 1, 'the stack');
+    stack.push(value);
+  };
+  const pop = (): unknown => {
+    if (stack.length === 0) throw malformed('needs a value but the stack is empty');
+    return stack.pop();
+  };
+  const top = (): unknown => {
+    if (stack.length === 0) throw malformed('needs a value but the stack is empty');
+    return stack[stack.length - 1];
+  };
+  const popToMark = (): unknown[] => {
+    const items = stack;
+    const outer = marks.pop();
+    if (!outer) throw malformed('needs a MARK but there is none');
+    stack = outer;
+    return items;
+  };
+  const memoize = (index: number): void => {
+    if (!memo.has(index) && memo.size >= limits.maxMemoEntries) throw overLimit(`would grow the memo past ${limits.maxMemoEntries} entries`);
+    memo.set(index, top());
+    counters.memoEntries = memo.size;
+  };
+  const setItems = (dict: unknown, items: readonly unknown[]): void => {
+    if (!(dict instanceof Map)) throw malformed('needs a dict');
+    counters.work += items.length;
+    for (let i = 0; i < items.length; i += 2) {
+      if (!isPickleKey(items[i])) throw malformed('has a dict key that is not a string, number, boolean or None');
+      dict.set(items[i], items[i + 1]);
+      holding(dict.size, 'a dict');
+    }
+  };
+  const appendAll = (list: unknown, items: readonly unknown[]): void => {
+    if (!isPickleList(list)) throw malformed('needs a list');
+    holding(list.length + items.length, 'a list');
+    counters.work += items.length;
+    for (const item of items) list.push(item);
+  };
+  const tuple = (items: unknown[]): readonly unknown[] => {
+    counters.work += items.length;
+    return made(Object.freeze(items));
+  };
+  const runCallback = <T>(what: string, callback: () => T): T => {
+    try {
+      return callback();
+    } catch (error) {
+      throw fail(`${clipText((error as Error)?.message ?? String(error), 1000)} (in ${what} at pickle offset ${offset})`);
+    }
+  };
 
+  for (;;) {
+    const instruction = readInstruction(bytes, view, offset, source, fail, limits);
+    code = instruction.opcode;
+    const argument = instruction.argument;
+    counters.instructions++;
+    counters.work++;
     switch (code) {
       case PROTO:
         if ((argument as number) > MAX_PROTOCOL) throw malformed(`names protocol ${argument}; the highest known is ${MAX_PROTOCOL}`);
@@ -267,13 +358,13 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         return result;
       }
       case MARK:
-        if (marks.length >= MAX_MARK_DEPTH) throw malformed(`nests marks deeper than ${MAX_MARK_DEPTH}`);
+        if (marks.length >= limits.maxMarkDepth) throw overLimit(`nests marks deeper than ${limits.maxMarkDepth}`);
         marks.push(stack);
         stack = [];
         break;
-      case EMPTY_DICT: push(new Map()); break;
-      case EMPTY_LIST: push([]); break;
-      case EMPTY_TUPLE: push(Object.freeze([])); break;
+      case EMPTY_DICT: push(made(new Map())); break;
+      case EMPTY_LIST: push(made([])); break;
+      case EMPTY_TUPLE: push(tuple([])); break;
       case NONE: push(null); break;
       case NEWTRUE: push(true); break;
       case NEWFALSE: push(false); break;
@@ -287,25 +378,21 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         if (!memo.has(argument as number)) throw malformed(`reads memo entry ${argument}, which was never stored`);
         push(memo.get(argument as number));
         break;
-      case TUPLE: push(Object.freeze(popToMark())); break;
+      case TUPLE: push(tuple(popToMark())); break;
       case TUPLE1: case TUPLE2: case TUPLE3: {
         const items = [];
         for (let n = code - TUPLE1 + 1; n > 0; n--) items.unshift(pop());
-        push(Object.freeze(items));
+        push(tuple(items));
         break;
       }
       case APPEND: {
         const value = pop();
-        const list = top();
-        if (!isPickleList(list)) throw malformed('needs a list');
-        list.push(value);
+        appendAll(top(), [value]);
         break;
       }
       case APPENDS: {
         const items = popToMark();
-        const list = top();
-        if (!isPickleList(list)) throw malformed('needs a list');
-        for (const item of items) list.push(item);
+        appendAll(top(), items);
         break;
       }
       case SETITEM: {
@@ -329,7 +416,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
           name = `${module} ${qualifiedName}`;
         }
         if (!globals.has(name)) throw refusedGlobal(name, options);
-        push(new PickleGlobal(name));
+        push(made(new PickleGlobal(name)));
         break;
       }
       case REDUCE: {
@@ -341,7 +428,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
         const call = allowed.call;
         if (!call) throw new Error(`Refusing to load ${source}: pickle calls '${callable.name}', which may only be named, not called`);
         const value = runCallback(callable.name, () => call(args));
-        if (typeof value === 'object' && value !== null) makers.set(value, allowed);
+        if (typeof value === 'object' && value !== null) makers.set(made(value), allowed);
         push(value);
         break;
       }
@@ -355,7 +442,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): unknown {
       }
       case BINPERSID: {
         const pid = pop();
-        push(runCallback('persistent id', () => options.persistentLoad(pid)));
+        push(made(runCallback('persistent id', () => options.persistentLoad(pid))));
         break;
       }
       default:

@@ -4,15 +4,23 @@
 // then the data area, which the tensors' byte ranges must cover exactly.
 // Reading checks the whole header before it allocates any tensor memory, so a hostile file costs nothing.
 
-import { readFileSync } from 'node:fs';
 import { checkKnownOptions, invalidArgument } from '../check';
+import { clipText, quote, showJson } from '../io/bounded-text';
 import { elementCount, type StateDict, type Tensor } from '../tensor';
 import { writeFileAtomic } from './atomic-write';
 import { checkExpectOption, checkExpectedShapes, formatShape, isShape, type ExpectedShapes } from './expected-shapes';
 import { DTYPE_BYTES, DTYPES, isDType, toFloat32, writeFloat32LittleEndian, type DType } from './dtypes';
+import { readCheckpointFile } from './read-checkpoint-file';
 
 /** Longer headers are refused before they are read; the reference reader has the same limit. */
 export const MAX_HEADER_BYTES = 100_000_000;
+/**
+ * JSON.parse takes up to 30 times a header's size, and minutes, for 100 MB of `{}`s or keys: before it runs, a
+ * scan refuses headers nested deeper than a safetensors header is (root, entry, shape) or holding more than this
+ * many values (about 100,000 tensors). The largest header under both limits takes under 300 MB to parse.
+ */
+export const MAX_HEADER_VALUES = 1_000_000;
+const MAX_HEADER_DEPTH = 3;
 
 export interface SafetensorsReadOptions {
   /** What error messages call the input (default: the file's path, or 'safetensors' for bytes). */
@@ -56,7 +64,7 @@ function defineEntry<T>(target: Record<string, T>, name: string, value: T): void
 // ---------------------------------------------------------------------------------------------- writing
 
 function checkTensorArgument(name: string, tensor: Tensor): void {
-  const where = `tensors['${name}']`;
+  const where = `tensors[${quote(name)}]`;
   if (!isObject(tensor)) throw invalidArgument('object with shape and data', where, tensor);
   if (!isShape(tensor.shape)) throw invalidArgument('array of non-negative integers', `${where}.shape`, tensor.shape);
   if (!(tensor.data instanceof Float32Array)) throw invalidArgument('Float32Array', `${where}.data`, tensor.data);
@@ -76,7 +84,7 @@ export function encodeSafetensors(tensors: StateDict, metadata: Record<string, s
   const header: Record<string, unknown> = Object.create(null); // tensor names may be anything, '__proto__' too
   if (Object.keys(metadata).length > 0) {
     for (const [key, value] of Object.entries(metadata)) {
-      if (typeof value !== 'string') throw invalidArgument('string', `metadata['${key}']`, value);
+      if (typeof value !== 'string') throw invalidArgument('string', `metadata[${quote(key)}]`, value);
     }
     header.__metadata__ = metadata;
   }
@@ -115,6 +123,30 @@ export function writeSafetensorsFile(path: string, tensors: StateDict, metadata:
 
 type Fail = (problem: string) => Error;
 
+/**
+ * Throws unless the JSON text in `bytes` nests no deeper than MAX_HEADER_DEPTH and holds at most
+ * MAX_HEADER_VALUES values (counted as the commas and brackets outside strings): one pass over the bytes,
+ * before JSON.parse. Whether it is JSON at all is left to JSON.parse.
+ */
+function checkHeaderSize(bytes: Uint8Array, fail: Fail): void {
+  let depth = 0;
+  let values = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i];
+    if (c === 0x22) { // a string: skip to its closing quote, over escapes
+      for (i++; i < bytes.length && bytes[i] !== 0x22; i++) if (bytes[i] === 0x5c) i++;
+    } else if (c === 0x7b || c === 0x5b) { // { [
+      if (++depth > MAX_HEADER_DEPTH) throw fail(`header nests deeper than a safetensors header (${MAX_HEADER_DEPTH} levels)`);
+      values++;
+    } else if (c === 0x7d || c === 0x5d) { // } ]
+      depth--;
+    } else if (c === 0x2c) { // ,
+      values++;
+    } else continue;
+    if (values > MAX_HEADER_VALUES) throw fail(`header holds more than ${MAX_HEADER_VALUES} values, more than fcnet reads`);
+  }
+}
+
 /** The header object, and where the data area starts. */
 function parseHeaderJson(bytes: Uint8Array, fail: Fail): { header: Record<string, unknown>; dataStart: number } {
   if (bytes.length < 8) throw fail(`file is ${bytes.length} bytes, too short for the 8-byte header length`);
@@ -124,6 +156,7 @@ function parseHeaderJson(bytes: Uint8Array, fail: Fail): { header: Record<string
   if (headerBytes > bytes.length - 8) {
     throw fail(`header length ${headerBytes} runs past the end of the ${bytes.length}-byte file`);
   }
+  checkHeaderSize(bytes.subarray(8, 8 + headerBytes), fail);
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerBytes));
@@ -146,26 +179,26 @@ function parseMetadata(value: unknown, fail: Fail): Record<string, string> {
   if (!isObject(value)) throw fail(`__metadata__ must be an object of strings but is ${describeJson(value)}`);
   const metadata: Record<string, string> = {};
   for (const [key, item] of Object.entries(value)) {
-    if (typeof item !== 'string') throw fail(`__metadata__ '${key}' must be a string but is ${describeJson(item)}`);
+    if (typeof item !== 'string') throw fail(`__metadata__ ${quote(key)} must be a string but is ${describeJson(item)}`);
     defineEntry(metadata, key, item);
   }
   return metadata;
 }
 
 function parseEntry(name: string, info: unknown, dataBytes: number, fail: Fail): HeaderEntry {
-  const where = `tensor '${name}'`;
+  const where = `tensor ${quote(name)}`;
   if (!isObject(info)) throw fail(`${where}: expected an object with dtype, shape and data_offsets but found ${describeJson(info)}`);
   for (const field of ENTRY_FIELDS) {
     if (!Object.hasOwn(info, field)) throw fail(`${where}: missing field '${field}'`);
   }
   for (const field of Object.keys(info)) {
-    if (!ENTRY_FIELDS.includes(field)) throw fail(`${where}: unknown field '${field}' (expected ${ENTRY_FIELDS.join(', ')})`);
+    if (!ENTRY_FIELDS.includes(field)) throw fail(`${where}: unknown field ${quote(field)} (expected ${ENTRY_FIELDS.join(', ')})`);
   }
   const { dtype, shape, data_offsets: offsets } = info;
-  if (!isDType(dtype)) throw fail(`${where}: unknown dtype ${JSON.stringify(dtype)} (known: ${DTYPES.join(', ')})`);
-  if (!isShape(shape)) throw fail(`${where}: shape must be an array of non-negative integers but is ${JSON.stringify(shape)}`);
+  if (!isDType(dtype)) throw fail(`${where}: unknown dtype ${showJson(dtype)} (known: ${DTYPES.join(', ')})`);
+  if (!isShape(shape)) throw fail(`${where}: shape must be an array of non-negative integers but is ${showJson(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount)) {
-    throw fail(`${where}: data_offsets must be two non-negative integers [begin, end] but is ${JSON.stringify(offsets)}`);
+    throw fail(`${where}: data_offsets must be two non-negative integers [begin, end] but is ${showJson(offsets)}`);
   }
   const [begin, end] = offsets as number[];
   const range = `data_offsets [${begin}, ${end}]`;
@@ -184,16 +217,16 @@ function checkCoverage(byOffset: readonly HeaderEntry[], dataBytes: number, fail
   let previous: HeaderEntry | undefined;
   for (const entry of byOffset) {
     if (previous && entry.begin < covered) {
-      throw fail(`tensors '${previous.name}' [${previous.begin}, ${previous.end}] and '${entry.name}' [${entry.begin}, ${entry.end}] overlap`);
+      throw fail(`tensors ${quote(previous.name)} [${previous.begin}, ${previous.end}] and ${quote(entry.name)} [${entry.begin}, ${entry.end}] overlap`);
     }
     if (entry.begin > covered) {
-      throw fail(`${entry.begin - covered} unused bytes at data offset ${covered}, before tensor '${entry.name}'`);
+      throw fail(`${entry.begin - covered} unused bytes at data offset ${covered}, before tensor ${quote(entry.name)}`);
     }
     covered = entry.end;
     previous = entry;
   }
   if (covered < dataBytes) {
-    const after = previous ? `, after tensor '${previous.name}'` : ' (the header lists no tensors)';
+    const after = previous ? `, after tensor ${quote(previous.name)}` : ' (the header lists no tensors)';
     throw fail(`${dataBytes - covered} unused bytes at the end of the ${dataBytes}-byte data area${after}`);
   }
 }
@@ -240,5 +273,5 @@ export function decodeSafetensors(bytes: Uint8Array, options: SafetensorsReadOpt
 export function readSafetensorsFile(path: string, options: SafetensorsReadOptions = {}): SafetensorsContents {
   checkReadOptions('readSafetensorsFile', options);
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
-  return decodeSafetensors(readFileSync(path), { ...options, source: options.source ?? path });
+  return decodeSafetensors(readCheckpointFile(path), { ...options, source: options.source ?? path });
 }

@@ -9,6 +9,7 @@
 //   6. for each key in that order: the element count (int64, little-endian), then the storage's raw bytes.
 // Every pickle runs on the same allow-list VM as the zip format's: nothing from the file runs.
 
+import { quote } from '../io/bounded-text';
 import { DTYPE_BYTES, type DType } from './dtypes';
 import { checkPickle, unpickle, type UnpickleOptions } from './pickle';
 import { storageId, storageLoader, TORCH_GLOBALS, TorchStorage } from './torch-pickle';
@@ -74,7 +75,7 @@ export function unpickleLegacyTorchFile(bytes: Uint8Array, source: string, expla
     source, globals: TORCH_GLOBALS, explainRefusal, persistentLoad: (pid) => {
       const { key, dtype, numel } = storageId(pid);
       const known = declared.get(key);
-      if (known && (known.dtype !== dtype || known.numel !== numel)) throw new Error(`storage '${key}' is declared twice, differently`);
+      if (known && (known.dtype !== dtype || known.numel !== numel)) throw new Error(`storage ${quote(key)} is declared twice, differently`);
       declared.set(key, { dtype, numel });
       return new TorchStorage(key, dtype, numel, new Uint8Array(0)); // for this run only
     },
@@ -87,14 +88,14 @@ export function unpickleLegacyTorchFile(bytes: Uint8Array, source: string, expla
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (const key of keys as string[]) {
     const storage = declared.get(key);
-    if (!storage) throw fail(`legacy format: storage '${key}' is listed but the pickle names no such storage`);
-    if (storages.has(key)) throw fail(`legacy format: storage '${key}' is listed twice`);
-    if (at + 8 > bytes.length) throw fail(`legacy format is truncated: storage '${key}' has no element count`);
+    if (!storage) throw fail(`legacy format: storage ${quote(key)} is listed but the pickle names no such storage`);
+    if (storages.has(key)) throw fail(`legacy format: storage ${quote(key)} is listed twice`);
+    if (at + 8 > bytes.length) throw fail(`legacy format is truncated: storage ${quote(key)} has no element count`);
     const count = view.getBigInt64(at, true);
     const elementBytes = DTYPE_BYTES[storage.dtype];
     const remaining = bytes.length - at - 8;
     if (count < 0n || count > BigInt(Math.floor(remaining / elementBytes))) {
-      throw fail(`legacy format: storage '${key}' claims ${count} ${storage.dtype} elements but ${remaining} bytes remain`);
+      throw fail(`legacy format: storage ${quote(key)} claims ${count} ${storage.dtype} elements but ${remaining} bytes remain`);
     }
     const length = Number(count) * elementBytes;
     storages.set(key, bytes.subarray(at + 8, at + 8 + length));

@@ -4,6 +4,7 @@
 
 import type { StateDict } from '../tensor';
 import { elementReader, toFloat32, DTYPE_BYTES, type DType } from './dtypes';
+import { clipText, formatItems, quote } from '../io/bounded-text';
 import { checkExpectedShapes, formatShape, type ExpectedShapes } from './expected-shapes';
 import { isPickleTuple, PickleGlobal, type AllowedGlobal } from './pickle';
 
@@ -38,13 +39,22 @@ export class TorchTensorView {
 
 const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
 const isCountTuple = (value: unknown): value is readonly number[] => isPickleTuple(value) && value.every(isCount);
-const show = (value: unknown): string => (isPickleTuple(value) ? `(${value.join(', ')})` : String(value));
+/**
+ * A value as a message shows it: a few items of a tuple, two levels deep, strings clipped. Bounded in length and
+ * in work whatever the value, even a tuple whose items share one tuple, which shares one, ... (2^n leaves).
+ */
+function show(value: unknown, depth = 0): string {
+  if (isPickleTuple(value)) return depth >= 2 ? '(…)' : `(${formatItems(value, (item) => show(item, depth + 1))})`;
+  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return describeValue(value);
+}
 
 export function describeValue(value: unknown): string {
   if (value === null) return 'None';
   if (value instanceof TorchTensorView) return 'a tensor';
   if (value instanceof Map) return 'a dict';
-  if (value instanceof PickleGlobal) return `the global '${value.name}'`;
+  if (value instanceof PickleGlobal) return `the global '${clipText(value.name)}'`;
   if (value instanceof TorchStorage) return 'a storage';
   if (Array.isArray(value)) return isPickleTuple(value) ? 'a tuple' : 'a list';
   return `a ${typeof value}`;
@@ -112,8 +122,8 @@ export function storageId(pid: unknown): { key: string; dtype: DType; numel: num
     throw new Error(`storage type must be one of ${Object.keys(STORAGE_DTYPES).join(', ')} but is ${describeValue(type)}`);
   }
   if (typeof key !== 'string') throw new Error(`storage key must be a string but is ${describeValue(key)}`);
-  if (typeof location !== 'string') throw new Error(`storage '${key}': location must be a string but is ${describeValue(location)}`);
-  if (!isCount(numel)) throw new Error(`storage '${key}': numel must be a non-negative integer but is ${show(numel)}`);
+  if (typeof location !== 'string') throw new Error(`storage ${quote(key)}: location must be a string but is ${describeValue(location)}`);
+  if (!isCount(numel)) throw new Error(`storage ${quote(key)}: numel must be a non-negative integer but is ${show(numel)}`);
   return { key, dtype: STORAGE_DTYPES[type.name], numel };
 }
 
@@ -139,14 +149,14 @@ export function storageLoader(readEntry: (key: string) => Uint8Array | undefined
     const { key, dtype, numel } = storageId(pid);
     const known = loaded.get(key);
     if (known) {
-      if (known.dtype !== dtype || known.numel !== numel) throw new Error(`storage '${key}' is declared twice, differently`);
+      if (known.dtype !== dtype || known.numel !== numel) throw new Error(`storage ${quote(key)} is declared twice, differently`);
       return known;
     }
     const bytes = readEntry(key);
-    if (!bytes) throw new Error(`storage '${key}': the archive has no entry data/${key}`);
+    if (!bytes) throw new Error(`storage ${quote(key)}: the archive has no entry data/${clipText(key)}`);
     const needed = numel * DTYPE_BYTES[dtype];
     if (needed > bytes.length) {
-      throw new Error(`storage '${key}' declares ${numel} ${dtype} elements (${needed} bytes) but data/${key} holds ${bytes.length} bytes`);
+      throw new Error(`storage ${quote(key)} declares ${numel} ${dtype} elements (${needed} bytes) but data/${clipText(key)} holds ${bytes.length} bytes`);
     }
     const storage = new TorchStorage(key, dtype, numel, bytes);
     loaded.set(key, storage);
@@ -161,12 +171,12 @@ function checkViewBounds(name: string, view: TorchTensorView, fail: (problem: st
   const { storage, offset, sizes, strides } = view;
   const describe = `storage offset ${offset} with sizes ${formatShape(sizes)} and strides ${formatShape(strides)}`;
   if (elementsOf(sizes) === 0) {
-    if (offset > storage.numel) throw fail(`tensor '${name}': ${describe} starts past the ${storage.numel} elements of storage '${storage.key}'`);
+    if (offset > storage.numel) throw fail(`tensor ${quote(name)}: ${describe} starts past the ${storage.numel} elements of storage ${quote(storage.key)}`);
     return;
   }
   const last = sizes.reduce((index, size, d) => index + (size - 1) * strides[d], offset);
   if (!(last < storage.numel)) {
-    throw fail(`tensor '${name}': ${describe} reaches element ${last} but storage '${storage.key}' holds ${storage.numel}`);
+    throw fail(`tensor ${quote(name)}: ${describe} reaches element ${last} but storage ${quote(storage.key)} holds ${storage.numel}`);
   }
 }
 
@@ -212,7 +222,7 @@ export function stateDictFromPickle(root: unknown, source: string, expect?: Expe
   const views: Array<{ name: string; shape: readonly number[]; view: TorchTensorView }> = [];
   for (const [name, value] of root) {
     if (typeof name !== 'string') throw fail(`state_dict key ${show(name)} is not a string`);
-    if (!(value instanceof TorchTensorView)) throw fail(`state_dict entry '${name}' is ${describeValue(value)}, not a tensor`);
+    if (!(value instanceof TorchTensorView)) throw fail(`state_dict entry ${quote(name)} is ${describeValue(value)}, not a tensor`);
     views.push({ name, shape: value.sizes, view: value });
   }
   if (expect) checkExpectedShapes(views, expect, fail);

@@ -2,12 +2,13 @@
 // <archive>/data/<key> (one raw little-endian storage each), optionally <archive>/byteorder, and others we
 // ignore (version, serialization_id). The <archive> folder name varies. Read without running any of it.
 
-import { readFileSync } from 'node:fs';
 import { unzipSync, type UnzipFileInfo } from 'fflate';
 import { checkKnownOptions, invalidArgument } from '../check';
+import { formatItems, quote } from '../io/bounded-text';
 import type { StateDict } from '../tensor';
 import { checkExpectedShapes, checkExpectOption, type ExpectedShapes } from './expected-shapes';
-import { unpickle } from './pickle';
+import { PICKLE_LIMITS, unpickle } from './pickle';
+import { readCheckpointFile } from './read-checkpoint-file';
 import { isLegacyTorchFile, unpickleLegacyTorchFile } from './torch-legacy';
 import { torchContentsFromPickle, type TorchContents } from './torch-layout';
 import { storageLoader, storageNeeds, TORCH_GLOBALS } from './torch-pickle';
@@ -24,11 +25,14 @@ const MAX_DEFLATE_RATIO = 1032;
 
 type Fail = (problem: string) => Error;
 
+/** The most bytes an entry may hold, and why, as the refusal says it: 'the pickle needs only 80 of it'. */
+type EntryCeiling = (name: string) => { bytes: number; why: string } | undefined;
+
 /**
- * The entries whose names `wanted` accepts, each checked to be as long as the archive says. `inflatesTo` gives the
- * most bytes a compressed entry may inflate to, when the caller knows it; an entry claiming more is refused unread.
+ * The entries whose names `wanted` accepts, each checked to be as long as the archive says. `ceiling` gives the
+ * most bytes an entry may hold, when the caller knows it; an entry claiming more is refused unread.
  */
-function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail: Fail, inflatesTo?: (name: string) => number): Map<string, Uint8Array> {
+function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail: Fail, ceiling?: EntryCeiling): Map<string, Uint8Array> {
   const seen = new Set<string>();
   let claimed = 0; // compressed bytes of the entries taken: real entries never share bytes, so at most the file
   const declaredSizes = new Map<string, number>();
@@ -38,22 +42,23 @@ function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail
     throw refusal;
   };
   const accept = ({ name, size, originalSize, compression }: UnzipFileInfo): boolean => {
-    if (seen.has(name)) refuse(`zip entry '${name}' appears twice`);
+    const entry = `zip entry ${quote(name)}`;
+    if (seen.has(name)) refuse(`${entry} appears twice`);
     seen.add(name);
     if (!wanted(name)) return false;
     if (compression !== 0 && compression !== 8) {
-      refuse(`zip entry '${name}' uses compression method ${compression}; only stored (0) and deflate (8) can be read`);
+      refuse(`${entry} uses compression method ${compression}; only stored (0) and deflate (8) can be read`);
     }
-    if (size > bytes.length) refuse(`zip entry '${name}' claims ${size} bytes but the file has only ${bytes.length}`);
+    if (size > bytes.length) refuse(`${entry} claims ${size} bytes but the file has only ${bytes.length}`);
     claimed += size;
-    if (claimed > bytes.length) refuse(`zip entries up to '${name}' claim ${claimed} bytes in all but the file has only ${bytes.length}`);
-    if (compression === 0 && originalSize !== size) refuse(`zip entry '${name}' is stored but claims ${originalSize} bytes from ${size}`);
+    if (claimed > bytes.length) refuse(`zip entries up to ${quote(name)} claim ${claimed} bytes in all but the file has only ${bytes.length}`);
+    if (compression === 0 && originalSize !== size) refuse(`${entry} is stored but claims ${originalSize} bytes from ${size}`);
     if (originalSize > size * MAX_DEFLATE_RATIO + 1024) {
-      refuse(`zip entry '${name}' claims ${originalSize} bytes from ${size}, more than deflate can produce`);
+      refuse(`${entry} claims ${originalSize} bytes from ${size}, more than deflate can produce`);
     }
-    const most = inflatesTo?.(name);
-    if (compression === 8 && most !== undefined && originalSize > most) {
-      refuse(`zip entry '${name}' inflates to ${originalSize} bytes but the pickle needs only ${most} of it`);
+    const most = ceiling?.(name);
+    if (compression === 8 && most !== undefined && originalSize > most.bytes) {
+      refuse(`${entry} inflates to ${originalSize} bytes but ${most.why}`);
     }
     declaredSizes.set(name, originalSize);
     return true;
@@ -69,7 +74,7 @@ function unzipEntries(bytes: Uint8Array, wanted: (name: string) => boolean, fail
   const entries = new Map<string, Uint8Array>();
   for (const [name, size] of declaredSizes) {
     const data = files[name];
-    if (data.length !== size) throw fail(`zip entry '${name}' is truncated: ${data.length} of ${size} bytes`);
+    if (data.length !== size) throw fail(`zip entry ${quote(name)} is truncated: ${data.length} of ${size} bytes`);
     entries.set(name, data);
   }
   return entries;
@@ -108,19 +113,24 @@ function checkSignature(bytes: Uint8Array, fail: Fail): 'zip' | 'legacy' {
 /** Reads the archive's folder name, pickle and byte order, leaving the storages for later. */
 function openArchive(bytes: Uint8Array, fail: Fail): { folder: string; pickle: Uint8Array } {
   const topLevel = /^[^/]+\/(data\.pkl|byteorder|constants\.pkl)$/;
-  const entries = unzipEntries(bytes, (name) => topLevel.test(name), fail);
+  // A small deflated entry may claim up to 1032 times its size: a pickle is refused unread past the VM's limit.
+  const ceiling: EntryCeiling = (name) =>
+    name.endsWith('.pkl')
+      ? { bytes: PICKLE_LIMITS.maxBytes, why: `a pickle may take at most ${PICKLE_LIMITS.maxBytes}` }
+      : { bytes: 16, why: 'a byteorder entry holds at most 16' };
+  const entries = unzipEntries(bytes, (name) => topLevel.test(name), fail, ceiling);
   if ([...entries.keys()].some((name) => name.endsWith('/constants.pkl'))) {
     throw fail('is a TorchScript archive (torch.jit.save), a program rather than a state_dict; save the weights with torch.save(model.state_dict(), path)');
   }
   const pickles = [...entries.keys()].filter((name) => name.endsWith('/data.pkl'));
   if (pickles.length === 0) throw fail('the zip archive has no <archive>/data.pkl; is it a PyTorch checkpoint?');
-  if (pickles.length > 1) throw fail(`the zip archive holds more than one pickle: ${pickles.join(', ')}`);
+  if (pickles.length > 1) throw fail(`the zip archive holds more than one pickle: ${formatItems(pickles, quote)}`);
   const folder = pickles[0].slice(0, -'/data.pkl'.length);
   const byteOrder = entries.get(`${folder}/byteorder`);
   if (byteOrder !== undefined) {
     const order = new TextDecoder().decode(byteOrder);
     if (order === 'big') throw fail("its byteorder is 'big'; only little-endian checkpoints can be read");
-    if (order !== 'little') throw fail(`its byteorder entry holds ${JSON.stringify(order)}, neither 'little' nor 'big'`);
+    if (order !== 'little') throw fail(`its byteorder entry holds ${JSON.stringify(order.slice(0, 16))}, neither 'little' nor 'big'`);
   }
   return { folder, pickle: entries.get(pickles[0]) as Uint8Array };
 }
@@ -143,7 +153,10 @@ function unpickleTorchFile(bytes: Uint8Array, source: string): unknown {
   const readStorage = (key: string): Uint8Array | undefined => {
     // Unprefixed errors: the pickle VM adds the source and where in the pickle the storage was named.
     storages ??= unzipEntries(bytes, (name) => name.startsWith(storagePrefix) && needs.has(keyOf(name)), (problem) => new Error(problem),
-      (name) => needs.get(keyOf(name)) as number);
+      (name) => {
+        const most = needs.get(keyOf(name)) as number;
+        return { bytes: most, why: `the pickle needs only ${most} of it` };
+      });
     return storages.get(storagePrefix + key);
   };
   return unpickle(pickle, { ...options, persistentLoad: storageLoader(readStorage) });
@@ -166,7 +179,7 @@ function checkOptions(input: unknown, options: TorchCheckpointOptions, reader: s
 export function readTorchContents(input: Uint8Array | string, options: TorchCheckpointOptions = {}): TorchContents {
   checkOptions(input, options, 'readTorchContents');
   const source = options.source ?? (typeof input === 'string' ? input : 'torch checkpoint');
-  const bytes = typeof input === 'string' ? readFileSync(input) : input;
+  const bytes = typeof input === 'string' ? readCheckpointFile(input) : input;
   const contents = torchContentsFromPickle(unpickleTorchFile(bytes, source), source);
   if (options.expect) {
     const found = Object.entries(contents.stateDict).map(([name, { shape }]) => ({ name, shape }));

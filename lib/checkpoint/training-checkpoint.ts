@@ -10,6 +10,7 @@ import type { RngState } from '../rng';
 import type { StateDict } from '../tensor';
 import type { TrainingPosition } from '../train';
 import { fcnetVersion } from '../version';
+import { clipText, quote, showJson } from '../io/bounded-text';
 import { checkExpectedShapes, formatShape, type ExpectedShapes } from './expected-shapes';
 import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsContents } from './safetensors';
 
@@ -141,7 +142,7 @@ class MetadataReader {
     try {
       return JSON.parse(raw);
     } catch {
-      throw this.fail(`__metadata__ '${key}' is not valid JSON: ${raw}`);
+      throw this.fail(`__metadata__ '${key}' is not valid JSON: ${clipText(raw)}`);
     }
   }
 
@@ -149,19 +150,19 @@ class MetadataReader {
   object(key: string, fields: readonly string[]): Record<string, unknown> {
     const value = this.json(key);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw this.fail(`__metadata__ '${key}' must be a JSON object with ${fields.join(', ')} but is ${JSON.stringify(value)}`);
+      throw this.fail(`__metadata__ '${key}' must be a JSON object with ${fields.join(', ')} but is ${showJson(value)}`);
     }
     const record = value as Record<string, unknown>;
     const missing = fields.filter((f) => !Object.hasOwn(record, f));
     if (missing.length) throw this.fail(`__metadata__ '${key}' has no '${missing[0]}'`);
     const unknown = Object.keys(record).filter((f) => !fields.includes(f));
-    if (unknown.length) throw this.fail(`__metadata__ '${key}' has an unknown field '${unknown[0]}' (expected ${fields.join(', ')})`);
+    if (unknown.length) throw this.fail(`__metadata__ '${key}' has an unknown field ${quote(unknown[0])} (expected ${fields.join(', ')})`);
     return record;
   }
 
   problem(key: string, field: string | null, expected: string, value: unknown): Error {
     const where = field === null ? `'${key}'` : `'${key}' field '${field}'`;
-    return this.fail(`__metadata__ ${where} must be ${expected} but is ${JSON.stringify(value)}`);
+    return this.fail(`__metadata__ ${where} must be ${expected} but is ${showJson(value)}`);
   }
 
   integer(key: string, field: string | null, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -235,7 +236,7 @@ function checkValues(tensors: StateDict, fail: Fail): void {
   for (const [name, { data }] of Object.entries(tensors)) {
     const secondMoment = name.startsWith('adam.exp_avg_sq.');
     const bad = data.findIndex((x) => !Number.isFinite(x) || (secondMoment && x < 0));
-    if (bad >= 0) throw fail(`tensor '${name}' holds ${data[bad]} at index ${bad}`);
+    if (bad >= 0) throw fail(`tensor ${quote(name)} holds ${data[bad]} at index ${bad}`);
   }
 }
 
@@ -266,7 +267,7 @@ export function trainingCheckpointFrom({ tensors, metadata }: SafetensorsContent
   const adam = readAdamMetadata(meta);
   const settings = readSettings(meta);
   if (settings.hidden.join(',') !== sizes.slice(1, -1).join(',')) {
-    throw fail(`__metadata__ '${KEYS.settings}' field 'hidden' is ${JSON.stringify(settings.hidden)} but '${KEYS.sizes}' is ${JSON.stringify(sizes)}`);
+    throw fail(`__metadata__ '${KEYS.settings}' field 'hidden' is ${showJson(settings.hidden)} but '${KEYS.sizes}' is ${showJson(sizes)}`);
   }
   const position = readPosition(meta, settings);
 

@@ -1,13 +1,13 @@
 // `fcnet bench` (`npm run bench` in the repository): each kernel of a training step and whole steps, per backend,
 // with native/pure-JS ratios; `--compare-pytorch` adds PyTorch on the same job, run back to back. A terminal
 // table, JSON and markdown.
-import * as fs from 'fs';
 import * as os from 'os';
 import { backends } from '../backends';
 import { jsKernels } from '../backends/js-kernels';
 import { nativeCpuKernels } from '../backends/native-cpu';
 import type { BackendName } from '../backends/types';
 import { loadNative, type NativeAddon } from '../binding';
+import { writeFileAtomic } from '../checkpoint/atomic-write';
 import { loadMnist, mnistDataPackageDir } from '../data/mnist';
 import { benchKernels, type KernelResult } from '../bench/kernels';
 import { benchPytorch, type PytorchResult } from '../bench/pytorch';
@@ -171,8 +171,8 @@ async function benchRun({ options: o, argv }: CommandInput): Promise<void> {
   const machine = `${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}, ${results.machine.blas}${tiles}`;
   console.log(`fcnet benchmark: ${machine}; batch ${batch}, hidden ${hidden}, ${threads} threads, median of ${repeats} samples\n`);
   console.log(sections.map(table).join('\n\n'));
-  fs.writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
-  fs.writeFileSync(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
+  writeFileAtomic(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  writeFileAtomic(mdPath, `Measured ${results.date.slice(0, 10)} on ${machine} with \`npm run bench${argv.length > 0 ? ' -- ' + argv.join(' ') : ''}\`.\n\n` + sections.map(markdown).join('\n\n') + '\n');
   log(`\nwrote ${jsonPath} and ${mdPath}`);
 }
 

@@ -1,8 +1,11 @@
 // The IDX format of the MNIST files: a magic number (two zero bytes, a type code, the number of
 // dimensions), one big-endian uint32 per dimension, then the values. Raw or gzip-compressed.
+// An IDX array never takes more than a ceiling (1 GiB by default) of memory: a raw file over it is refused
+// before it is read, a gzip file whose header declares more is refused before the rest is inflated.
 import { constants as bufferConstants } from 'buffer';
-import * as fs from 'fs';
 import * as zlib from 'zlib';
+import { checkInteger, checkKnownOptions, invalidArgument } from '../check';
+import { readRegularFile } from '../io/read-file';
 
 export interface IdxArray {
   shape: number[];
@@ -12,6 +15,39 @@ export interface IdxArray {
 const UNSIGNED_BYTE = 0x08;
 const LONGEST_HEADER = 4 + 4 * 4;
 const HEAD_INFLATE_LIMIT = 1 << 20;
+const ONE_BUFFER_FROM = 16 << 20;
+
+/**
+ * The default ceiling on an IDX array's bytes (header and data, after inflating): 1 GiB, above EMNIST's largest
+ * file (ByClass training images, 697,932 × 28 × 28 = 547 MB) and below what a small machine can spare.
+ */
+export const DEFAULT_MAX_IDX_BYTES = 2 ** 30;
+/** The environment variable that raises (or lowers) the ceiling where no `maxBytes` option is given. */
+export const MAX_IDX_BYTES_VARIABLE = 'FCNET_MAX_IDX_BYTES';
+
+export interface IdxReadOptions {
+  /** The most bytes an IDX array may take, header included. Default: $FCNET_MAX_IDX_BYTES, else 1 GiB. */
+  maxBytes?: number;
+}
+
+/** The ceiling: the option, else the environment variable, else the default. */
+function idxCeiling(options: IdxReadOptions, what: string): number {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('object', 'options', options);
+  checkKnownOptions(what, options, ['maxBytes']);
+  const most = bufferConstants.MAX_LENGTH;
+  if (options.maxBytes !== undefined) return checkInteger('maxBytes', options.maxBytes, 1, most);
+  const variable = process.env[MAX_IDX_BYTES_VARIABLE];
+  if (variable === undefined || variable === '') return DEFAULT_MAX_IDX_BYTES;
+  const value = Number(variable);
+  if (!/^\d+$/.test(variable) || !(value >= 1 && value <= most)) {
+    throw new RangeError(`Expected integer between 1 and ${most} for ${MAX_IDX_BYTES_VARIABLE} but received '${variable.slice(0, 40)}'`);
+  }
+  return value;
+}
+
+const bytesText = (n: number): string => `${n.toLocaleString('en-US')} bytes`;
+const overCeiling = (source: string, what: string, ceiling: number): Error =>
+  new Error(`${source}: ${what}, over the ${bytesText(ceiling)} an IDX array may take; raise the limit with the maxBytes option or ${MAX_IDX_BYTES_VARIABLE}`);
 
 /** What inflating gzip data gave: the bytes, or null when they would pass `maxOutputLength`. */
 function gunzip(bytes: Uint8Array, options: zlib.ZlibOptions, source: string): Buffer | null {
@@ -28,7 +64,7 @@ function gunzip(bytes: Uint8Array, options: zlib.ZlibOptions, source: string): B
  * inflates to gigabytes (a gzip bomb, or damage) is refused before that memory is asked for. The header comes from
  * inflating ever longer prefixes of the input, each to at most 1 MB, bisecting back when one gives more.
  */
-function gunzipIdx(bytes: Uint8Array, source: string): Uint8Array {
+function gunzipIdx(bytes: Uint8Array, source: string, ceiling: number): Uint8Array {
   let head: Uint8Array = new Uint8Array(0);
   let short = 0; // a prefix length that inflates to less than a header
   let long = Infinity; // one that inflates to more than the limit
@@ -50,15 +86,31 @@ function gunzipIdx(bytes: Uint8Array, source: string): Uint8Array {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   let count = 1;
   for (let d = 0; d < dims; d++) count *= view.getUint32(4 + 4 * d, false);
-  const declared = Math.min(4 + 4 * dims + count, bufferConstants.MAX_LENGTH - 1);
-  const all = gunzip(bytes, { maxOutputLength: declared + 1 }, source);
-  if (all === null) throw new Error(`${source}: gzip data inflates to more than the ${declared} bytes its IDX header declares`);
+  const declaredBytes = 4 + 4 * dims + count;
+  if (declaredBytes > ceiling) {
+    const shape = Array.from({ length: dims }, (_, d) => view.getUint32(4 + 4 * d, false));
+    throw overCeiling(source, `its IDX header declares shape [${shape.join(', ')}], ${bytesText(declaredBytes)} once inflated`, ceiling);
+  }
+  // When the gzip trailer's ISIZE (the inflated size, mod 2^32) agrees with the header, inflate into one buffer of
+  // that size: in chunks, zlib holds the chunks and their concatenation, twice the array at the peak. (Forging
+  // ISIZE reserves address space the data never fills; gunzip then refuses the mismatch.)
+  const most = Math.min(declaredBytes + 1, bufferConstants.MAX_LENGTH);
+  const trailer = bytes.length >= 18 ? new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 4, 4).getUint32(0, true) : -1;
+  const oneBuffer = declaredBytes > ONE_BUFFER_FROM && trailer === declaredBytes % 2 ** 32;
+  const all = gunzip(bytes, { maxOutputLength: most, ...(oneBuffer ? { chunkSize: most } : {}) }, source);
+  if (all === null) throw new Error(`${source}: gzip data inflates to more than the ${declaredBytes} bytes its IDX header declares`);
   return all;
 }
 
-/** Parses IDX bytes of unsigned bytes (what MNIST uses); `source` names the file in errors. */
-export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipIdx(bytes, source);
+/**
+ * Parses IDX bytes of unsigned bytes (what MNIST uses), raw or gzip-compressed; `source` names them in errors.
+ * Gzip data is inflated only when its header declares no more than the ceiling (`options.maxBytes`), and only
+ * as far as the header declares.
+ */
+export function parseIdx(bytes: Uint8Array, source = 'IDX data', options: IdxReadOptions = {}): IdxArray {
+  const ceiling = idxCeiling(options, 'parseIdx');
+  if (!(bytes instanceof Uint8Array)) throw invalidArgument('Uint8Array', 'bytes', bytes);
+  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipIdx(bytes, source, ceiling);
   if (bytes.length < 4) throw new Error(`${source}: truncated, ${bytes.length} bytes is shorter than the 4-byte IDX magic number`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     const magic = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -84,12 +136,9 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
   return { shape, data: bytes.subarray(headerBytes, headerBytes + count) };
 }
 
-export function readIdxFile(path: string): IdxArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    throw new Error(`${path}: cannot read IDX file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  return parseIdx(bytes, path);
+/** Reads an IDX file, raw or gzip-compressed, under the same ceiling as parseIdx (a larger file is not read). */
+export function readIdxFile(path: string, options: IdxReadOptions = {}): IdxArray {
+  if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
+  const maxBytes = idxCeiling(options, 'readIdxFile');
+  return parseIdx(readRegularFile(path, { what: 'an IDX file', maxBytes }), path, { maxBytes });
 }

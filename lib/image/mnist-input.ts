@@ -66,52 +66,53 @@ function greyOver(image: RgbaPixels, page: number): Float64Array {
   return grey;
 }
 
-/** `grey` (height, width) centred on a black side×side square, side = the larger of the two. */
-function padToSquare(grey: Float64Array, width: number, height: number): { square: Float64Array; side: number } {
-  const side = Math.max(width, height);
-  if (width === height) return { square: grey, side };
-  const square = new Float64Array(side * side);
-  const left = Math.floor((side - width) / 2), top = Math.floor((side - height) / 2);
-  for (let y = 0; y < height; y++) square.set(grey.subarray(y * width, (y + 1) * width), (top + y) * side + left);
-  return { square, side };
+/** An output cell: the source pixels it overlaps are `start`, `start + 1`, ... with these weights. */
+interface Cell {
+  start: number;
+  weights: Float64Array;
 }
 
-/** For each of `outputs` cells over `inputs` source pixels: the source pixels it overlaps and by how much. */
-function areaWeights(inputs: number, outputs: number): { index: number; weight: number }[][] {
+/**
+ * For each of `outputs` cells over `inputs` source pixels: the source pixels it overlaps and by how much, keeping
+ * only the `count` pixels from `first` on (the picture inside its black square), indexed from `first`. One typed
+ * array a cell, not an object a pixel: a 4,000,000-pixel row would otherwise spend its time collecting garbage.
+ */
+function areaWeights(inputs: number, outputs: number, first = 0, count = inputs): Cell[] {
   const scale = inputs / outputs;
-  const cells: { index: number; weight: number }[][] = [];
+  const cells: Cell[] = [];
   for (let o = 0; o < outputs; o++) {
     const begin = o * scale, end = (o + 1) * scale;
-    const cell: { index: number; weight: number }[] = [];
-    for (let i = Math.floor(begin); i < Math.min(inputs, Math.ceil(end)); i++) {
-      const overlap = Math.min(end, i + 1) - Math.max(begin, i);
-      if (overlap > 0) cell.push({ index: i, weight: overlap / scale });
-    }
-    cells.push(cell);
+    const from = Math.max(first, Math.floor(begin)), to = Math.min(first + count, Math.ceil(end));
+    const weights = new Float64Array(Math.max(0, to - from));
+    for (let i = from; i < to; i++) weights[i - from] = Math.max(0, Math.min(end, i + 1) - Math.max(begin, i)) / scale;
+    cells.push({ start: from - first, weights });
   }
   return cells;
 }
 
 /**
  * Area-averaged resize of a (height, width) picture to (outHeight, outWidth): rows first, then columns (the box
- * filter is separable).
+ * filter is separable). With `side`, the picture is first centred on a black side×side square; the square is never
+ * made (pixels outside the picture are black and add nothing), so a long thin picture costs no more than its pixels.
  */
-function resizeByArea(grey: Float64Array, width: number, height: number, outWidth: number, outHeight: number): Float64Array {
-  const columns = areaWeights(width, outWidth);
+function resizeByArea(grey: Float64Array, width: number, height: number, outWidth: number, outHeight: number, side?: number): Float64Array {
+  const columns = side === undefined ? areaWeights(width, outWidth) : areaWeights(side, outWidth, Math.floor((side - width) / 2), width);
+  const lines = side === undefined ? areaWeights(height, outHeight) : areaWeights(side, outHeight, Math.floor((side - height) / 2), height);
   const rows = new Float64Array(height * outWidth); // (height, outWidth)
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < outWidth; x++) {
+      const { start, weights } = columns[x];
       let sum = 0;
-      for (const { index, weight } of columns[x]) sum += weight * grey[y * width + index];
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * grey[y * width + start + k];
       rows[y * outWidth + x] = sum;
     }
   }
-  const lines = areaWeights(height, outHeight);
   const result = new Float64Array(outHeight * outWidth); // (outHeight, outWidth)
   for (let y = 0; y < outHeight; y++) {
+    const { start, weights } = lines[y];
     for (let x = 0; x < outWidth; x++) {
       let sum = 0;
-      for (const { index, weight } of lines[y]) sum += weight * rows[index * outWidth + x];
+      for (let k = 0; k < weights.length; k++) sum += weights[k] * rows[(start + k) * outWidth + x];
       result[y * outWidth + x] = sum;
     }
   }
@@ -138,7 +139,6 @@ export function toMnistInput(image: RgbaPixels): MnistInput {
   const inverted = mean > 127;
   if (inverted) for (let i = 0; i < grey.length; i++) grey[i] = 255 - grey[i];
   const contrast = inkContrast(grey, width, height);
-  const { square, side } = padToSquare(grey, width, height);
-  const pixels = resizeByArea(square, side, side, MNIST_SIDE, MNIST_SIDE);
+  const pixels = resizeByArea(grey, width, height, MNIST_SIDE, MNIST_SIDE, Math.max(width, height));
   return { pixels, inverted, page, contrast, blank: contrast < MIN_INK_CONTRAST };
 }

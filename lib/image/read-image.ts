@@ -1,9 +1,9 @@
 // A picture file of any kind fcnet reads (PNG, JPEG), told apart by its first bytes; other kinds people have
 // (HEIC from phones, WebP from browsers, GIF, BMP, TIFF, SVG) are named in the refusal with what to do.
-import { readFileSync } from 'node:fs';
 import { invalidArgument } from '../check';
+import { readRegularFile } from '../io/read-file';
 import { decodeJpeg, isJpeg } from './read-jpeg';
-import { decodePng, type RgbaImage } from './read-png';
+import { decodePng, MAX_IMAGE_FILE_BYTES, type RgbaImage } from './read-png';
 
 const ascii = (bytes: Uint8Array, from: number, to: number): string => String.fromCharCode(...bytes.subarray(from, to));
 
@@ -29,11 +29,5 @@ export function decodeImage(bytes: Uint8Array, source = 'picture'): RgbaImage {
 /** Reads and decodes a PNG or JPEG file; error messages start with the path. */
 export function readImageFile(path: string): RgbaImage {
   if (typeof path !== 'string') throw invalidArgument('string', 'path', path);
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new Error(`Cannot read ${path}: ${(error as Error).message}`);
-  }
-  return decodeImage(bytes, path);
+  return decodeImage(readRegularFile(path, { what: 'a picture', maxBytes: MAX_IMAGE_FILE_BYTES }), path);
 }

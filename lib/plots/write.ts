@@ -1,6 +1,7 @@
 // The SVG pictures of `fcnet train --plots DIR` and `fcnet eval MODEL --plots DIR`, written into DIR.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../checkpoint/atomic-write';
 import type { Dataset } from '../data/dataset';
 import { digitPngDataUri } from '../image/digit-png';
 import type { MLP } from '../model';
@@ -27,9 +28,10 @@ export interface TrainingHistory {
   description: string;
 }
 
+/** Written like the weights: atomically, never through a symlink, keeping a replaced file's permissions. */
 async function writeSvg(dir: string, name: string, svg: Promise<string>): Promise<string> {
   const file = join(dir, name);
-  writeFileSync(file, await svg);
+  writeFileAtomic(file, await svg);
   return file;
 }
 

@@ -6,7 +6,11 @@ export class PickleBuilder {
   private readonly bytes: number[] = [];
 
   raw(...bytes: number[]): this {
-    this.bytes.push(...bytes);
+    return this.append(bytes);
+  }
+  /** Like raw, for more bytes than a call's arguments may hold. */
+  append(bytes: ArrayLike<number>): this {
+    for (let i = 0; i < bytes.length; i++) this.bytes.push(bytes[i]);
     return this;
   }
   op(char: string): this {
@@ -22,7 +26,7 @@ export class PickleBuilder {
     const utf8 = Buffer.from(text, 'utf8');
     const length = Buffer.alloc(4);
     length.writeUInt32LE(utf8.length);
-    return this.op('X').raw(...length, ...utf8);
+    return this.op('X').append(length).append(utf8);
   }
   int(value: number): this {
     if (value >= 0 && value < 256) return this.op('K').raw(value);

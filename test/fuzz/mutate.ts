@@ -1,7 +1,9 @@
 // Seeded damage to files, for the file fuzzer: generic (bit flips, byte runs, truncation, extension, cut and
 // spliced ranges, huge integers at random offsets) and aware of each format (IDX dimensions, safetensors header
 // length and JSON fields, zip central directory and local headers, the pickle inside a PyTorch checkpoint).
+import * as zlib from 'zlib';
 import { Rng } from '../../lib/rng';
+import { chunk, crc32 } from '../support/png-builder';
 
 const HUGE_U32 = [0xffffffff, 0x80000000, 0x7fffffff, 0x10000000, 0x01000000, 0, 1];
 const HUGE_JSON = [2 ** 53, 2 ** 53 + 2, 2 ** 64, 2 ** 31, 2 ** 32, -1, -(2 ** 31), 0.5, 1e308, 'x', null, true, [], {}];
@@ -186,6 +188,66 @@ export class Mutator {
       return copy;
     }
     return this.pick(HUGE_JSON);
+  }
+
+  /**
+   * A PNG: a field of IHDR (size, bit depth, colour type, interlacing; its CRC made right again, so the damage
+   * reaches the decoder), a chunk length, a chunk repeated (a second IHDR, more IDAT), or image data replaced by
+   * deflated zeros of another size.
+   */
+  png(input: Uint8Array): { bytes: Uint8Array; how: string } {
+    const b = new Uint8Array(input);
+    const view = new DataView(b.buffer);
+    if (b.length < 33) return this.generic(b);
+    const chunks: Array<{ at: number; type: string; length: number }> = [];
+    for (let at = 8; at + 12 <= b.length;) {
+      const length = view.getUint32(at, false);
+      chunks.push({ at, type: String.fromCharCode(...b.subarray(at + 4, at + 8)), length });
+      at += 12 + length;
+    }
+    const fixIhdrCrc = (): void => view.setUint32(29, crc32(b.subarray(12, 29)), false);
+    switch (this.int(0, 4)) {
+      case 0: {
+        const [field, offset, values] = this.pick([
+          ['width', 16, [0, 1, 3, 4096, 4097, 20_000, 0x7fffffff, 0xffffffff]], ['height', 20, [0, 1, 3, 4096, 4097, 20_000, 0x7fffffff, 0xffffffff]],
+        ] as const);
+        const value = this.pick(values);
+        view.setUint32(offset, value, false);
+        fixIhdrCrc();
+        return { bytes: b, how: `IHDR ${field} ${value}` };
+      }
+      case 1: {
+        const [field, offset, values] = this.pick([
+          ['bit depth', 24, [0, 1, 2, 3, 4, 8, 16, 255]], ['colour type', 25, [0, 1, 2, 3, 4, 5, 6, 7]], ['interlace', 28, [0, 1, 2]],
+          ['compression', 26, [0, 1]], ['filter', 27, [0, 1]],
+        ] as const);
+        b[offset] = this.pick(values);
+        fixIhdrCrc();
+        return { bytes: b, how: `IHDR ${field} ${b[offset]}` };
+      }
+      case 2: {
+        if (chunks.length === 0) return this.generic(b);
+        const c = this.pick(chunks);
+        const value = this.pick([0, c.length + 1, 0x7fffffff, 0xffffffff, b.length]);
+        view.setUint32(c.at, value, false);
+        return { bytes: b, how: `${c.type} length ${c.length} -> ${value}` };
+      }
+      case 3: {
+        const whole = chunks.filter((x) => x.at + 12 + x.length <= b.length);
+        if (whole.length === 0) return this.generic(b); // (pick on nothing would never return)
+        const c = this.pick(whole);
+        const copy = b.subarray(c.at, c.at + 12 + c.length);
+        const where = this.pick(chunks).at;
+        return { bytes: new Uint8Array(Buffer.concat([b.subarray(0, where), copy, b.subarray(where)])), how: `${c.type} repeated at ${where}` };
+      }
+      default: {
+        const idat = chunks.find((x) => x.type === 'IDAT' && x.at + 12 + x.length <= b.length);
+        if (!idat) return this.generic(b);
+        const zeros = this.pick([0, 1, 100, 4096, 1 << 20, 8 << 20]);
+        const data = zlib.deflateSync(Buffer.alloc(zeros));
+        return { bytes: new Uint8Array(Buffer.concat([b.subarray(0, idat.at), chunk('IDAT', data), b.subarray(idat.at + 12 + idat.length)])), how: `IDAT of ${zeros} zeros` };
+      }
+    }
   }
 
   /** A zip (PyTorch checkpoint): a field of a central directory entry, of the end records, of a local header, or the pickle. */
