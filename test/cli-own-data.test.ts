@@ -84,6 +84,8 @@ test.each([
   [['--momentum', '0.9'], '--momentum is SGD\'s: add --optimizer sgd (got --optimizer adam)'],
   [['--validation', '1'], "Expected number above 0 and below 1 for --validation but received '1'"],
   [['--loss', 'mse'], "--loss mse does not fit task 'classify' (cross_entropy)"],
+  [['--lr-schedule', 'step:0'], "Expected cosine, step:N[:GAMMA] or plateau[:PATIENCE[:FACTOR]] for --lr-schedule but received 'step:0'"],
+  [['--clip-grad-norm', '0'], "Expected number above 0 for --clip-grad-norm but received '0'"],
 ])('usage mistakes: %j', async (flags, message) => {
   const { error } = await captureConsole(() => trainCommand(['--data', trainCsv, '--target', 'diagnosis', ...flags, '--output', join(folder, 'never.safetensors')]));
   expect(error?.message).toBe(message);
@@ -140,4 +142,13 @@ test('.npy features and class indices: the class count is the largest index + 1'
   const { stdout, error } = await captureConsole(() => trainCommand(['--data', join(folder, 'x.npy'), '--target', join(folder, 'y.npy'), '--hidden', '8', '--epochs', '2', '--backend', 'js', '--output', output, '--json']));
   if (error) throw error;
   expect(JSON.parse(stdout[0])).toMatchObject({ event: 'start', sizes: [4, 8, 3] });
+});
+
+test('--optimizer sgd --lr-schedule step:2:0.5 --clip-grad-norm 1: the epochs run with the lrs of torch\'s StepLR', async () => {
+  const { stdout, error } = await captureConsole(() => trainCommand(['--data', trainCsv, '--target', 'diagnosis', '--standardize', '--hidden', '8', '--epochs', '5',
+    '--optimizer', 'sgd', '--momentum', '0.9', '--lr', '0.05', '--lr-schedule', 'step:2:0.5', '--clip-grad-norm', '1', '--backend', 'js',
+    '--output', join(folder, 'sgd.safetensors'), '--json']));
+  if (error) throw error;
+  const lrs = stdout.map((line) => JSON.parse(line)).filter((e) => e.event === 'epoch').map((e) => e.lr);
+  expect(lrs).toEqual([0.05, 0.05, 0.025, 0.025, 0.0125]);
 });

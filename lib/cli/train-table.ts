@@ -15,6 +15,7 @@ import { MLP } from '../model';
 import type { LossName } from '../network';
 import { AdamW, SGD, type Optimizer } from '../optimizers';
 import { fit, evaluate } from '../train';
+import type { LrSchedule } from '../schedules';
 import { integer, listOf, numberAbove, oneOf, text, UsageError, type OptionSpec, type ValueParser } from './args';
 import type { CommandContext, CommandInput } from './command';
 import { createReporter, reporterMode } from './events';
@@ -31,6 +32,32 @@ const nonNegative: ValueParser<number> = (value, flag) => {
   return x;
 };
 
+const positive: ValueParser<number> = (value, flag) => {
+  const x = value.trim() === value && value !== '' ? Number(value) : NaN;
+  if (!(x > 0 && x <= 1e30)) throw new UsageError(`Expected number above 0 for ${flag} but received '${value}'`);
+  return x;
+};
+
+/** --lr-schedule: cosine | step:N[:GAMMA] | plateau[:PATIENCE[:FACTOR]], checked here and made into an LrSchedule at the run. */
+const scheduleSpec: ValueParser<string[]> = (value, flag) => {
+  const parts = value.split(':');
+  const numbers = parts.slice(1).map(Number);
+  const ok = (parts[0] === 'cosine' && parts.length === 1)
+    || (parts[0] === 'step' && parts.length >= 2 && parts.length <= 3 && Number.isInteger(numbers[0]) && numbers[0] >= 1 && (parts.length === 2 || (numbers[1] > 0 && numbers[1] <= 1)))
+    || (parts[0] === 'plateau' && parts.length <= 3 && (parts.length < 2 || (Number.isInteger(numbers[0]) && numbers[0] >= 0)) && (parts.length < 3 || (numbers[1] > 0 && numbers[1] < 1)));
+  if (!ok) throw new UsageError(`Expected cosine, step:N[:GAMMA] or plateau[:PATIENCE[:FACTOR]] for ${flag} but received '${value}'`);
+  return parts;
+};
+
+function lrSchedule(parts: string[], epochs: number, validation: boolean): LrSchedule {
+  if (parts[0] === 'cosine') return { kind: 'cosine', tMax: epochs };
+  if (parts[0] === 'step') return { kind: 'step', stepSize: Number(parts[1]), ...(parts[2] !== undefined && { gamma: Number(parts[2]) }) };
+  return {
+    kind: 'plateau', monitor: validation ? 'val_loss' : 'loss',
+    ...(parts[1] !== undefined && { patience: Number(parts[1]) }), ...(parts[2] !== undefined && { factor: Number(parts[2]) }),
+  };
+}
+
 /** The options only a table's run reads; `fcnet train --help` lists them with the others. */
 export const tableOptions: OptionSpec[] = [
   { flags: '--target <names>', description: 'with a .csv: the target column(s), comma-separated; with a features .npy: the targets .npy', parse: text },
@@ -41,6 +68,8 @@ export const tableOptions: OptionSpec[] = [
   { flags: '--momentum <x>', description: "SGD's momentum", parse: nonNegative, defaultText: '0' },
   { flags: '--weight-decay <x>', description: 'weight decay (L2 for adam and sgd, decoupled for adamw)', parse: nonNegative },
   { flags: '--validation <fraction>', description: 'hold out this fraction of the rows (seeded, stratified for classes) and report on them each epoch', parse: fraction },
+  { flags: '--lr-schedule <spec>', description: "the lr per epoch (torch.optim.lr_scheduler): cosine (to 0 over --epochs), step:N[:GAMMA] (x GAMMA, default 0.1, every N epochs), plateau[:PATIENCE[:FACTOR]] (on the validation loss, else the training loss)", parse: scheduleSpec },
+  { flags: '--clip-grad-norm <x>', description: "scale the gradients to a global L2 norm of at most X (torch.nn.utils.clip_grad_norm_)", parse: positive },
   { flags: '--early-stop <patience>', description: 'stop after this many epochs without a better validation loss and keep the best weights', parse: integer(1) },
 ];
 
@@ -146,6 +175,8 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
       epochs, batchSize, seed,
       ...(parts && { validationData: parts.validation }),
       ...(o.earlyStop !== undefined && { earlyStopping: { patience: o.earlyStop as number } }),
+      ...(o.lrSchedule !== undefined && { lrSchedule: lrSchedule(o.lrSchedule as string[], epochs, parts !== null) }),
+      ...(o.clipGradNorm !== undefined && { clipGradNorm: o.clipGradNorm as number }),
       onStep: ({ epoch, step, loss: l, batchSize: B }) => {
         samples += B;
         reporter.progress({ epoch, step, loss: l, batchSize: B });
