@@ -152,3 +152,28 @@ test('--optimizer sgd --lr-schedule step:2:0.5 --clip-grad-norm 1: the epochs ru
   const lrs = stdout.map((line) => JSON.parse(line)).filter((e) => e.event === 'epoch').map((e) => e.lr);
   expect(lrs).toEqual([0.05, 0.05, 0.025, 0.025, 0.0125]);
 });
+
+test('--from-disk trains on the .npy batch by batch to the same weights file as in memory', async () => {
+  const N = 90, D = 3;
+  const x = Float32Array.from({ length: N * D }, (_, i) => Math.cos(i * 0.9));
+  const y = Int32Array.from({ length: N }, (_, i) => (x[i * D] > 0 ? 1 : 0));
+  const npy = (file: string, descr: string, shape: number[], data: ArrayBufferView): void => {
+    let h = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+    h += ' '.repeat(64 - ((10 + h.length + 1) % 64)) + '\n';
+    const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
+    head.writeUInt16LE(h.length, 8);
+    writeFileSync(file, Buffer.concat([head, Buffer.from(h, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  };
+  npy(join(folder, 'dx.npy'), '<f4', [N, D], x);
+  npy(join(folder, 'dy.npy'), '<i4', [N], y);
+  const run = async (name: string, ...extra: string[]): Promise<Buffer> => {
+    const output = join(folder, name);
+    const { error } = await captureConsole(() => trainCommand(['--data', join(folder, 'dx.npy'), '--target', join(folder, 'dy.npy'), '--hidden', '5', '--epochs', '3',
+      '--batch-size', '8', '--backend', 'cpu', '--output', output, '--plain', ...extra]));
+    if (error) throw error;
+    return readFileSync(output);
+  };
+  expect(await run('disk.safetensors', '--from-disk')).toEqual(await run('memory.safetensors'));
+  const { error } = await captureConsole(() => trainCommand(['--data', join(folder, 'dx.npy'), '--target', join(folder, 'dy.npy'), '--from-disk', '--validation', '0.2', '--output', join(folder, 'never.safetensors')]));
+  expect(error?.message).toBe('--from-disk trains on every row as it lies on disk: --validation and --standardize need the rows in memory');
+});

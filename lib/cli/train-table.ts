@@ -9,6 +9,7 @@ import { saveMLP } from '../checkpoint';
 import { readCsvDataset, tasks, type Task } from '../data/csv';
 import type { FeatureDataset } from '../data/dataset';
 import { readNpyDataset } from '../data/npy';
+import { isNpyFileDataset, openNpyFileDataset, type NpyFileDataset } from '../data/npy-file';
 import { splitDataset } from '../data/split';
 import { fitStandardization } from '../data/standardize';
 import { MLP } from '../model';
@@ -70,6 +71,7 @@ export const tableOptions: OptionSpec[] = [
   { flags: '--validation <fraction>', description: 'hold out this fraction of the rows (seeded, stratified for classes) and report on them each epoch', parse: fraction },
   { flags: '--lr-schedule <spec>', description: "the lr per epoch (torch.optim.lr_scheduler): cosine (to 0 over --epochs), step:N[:GAMMA] (x GAMMA, default 0.1, every N epochs), plateau[:PATIENCE[:FACTOR]] (on the validation loss, else the training loss)", parse: scheduleSpec },
   { flags: '--clip-grad-norm <x>', description: "scale the gradients to a global L2 norm of at most X (torch.nn.utils.clip_grad_norm_)", parse: positive },
+  { flags: '--from-disk', description: 'with --data X.npy: train reading each batch from the file (for a file larger than memory); not with --validation or --standardize' },
   { flags: '--early-stop <patience>', description: 'stop after this many epochs without a better validation loss and keep the best weights', parse: integer(1) },
 ];
 
@@ -84,6 +86,18 @@ export function isTableData(o: Record<string, unknown>): boolean {
   } catch {
     return false;
   }
+}
+
+/** --from-disk: features stay in the .npy on disk (openNpyFileDataset), read batch by batch by fit. */
+function diskTable(o: Record<string, unknown>): NpyFileDataset & { task: Task } {
+  const target = o.target as string | undefined;
+  if (target === undefined) throw new UsageError(`--data ${String(o.data)}: .npy features need --target TARGETS.npy`);
+  const data = openNpyFileDataset(o.data as string, target, o.task as Task | undefined);
+  return { ...data, task: (o.task as Task | undefined) ?? (data.targets instanceof Int32Array ? 'classify' : 'regress') };
+}
+
+function isPixels(data: FeatureDataset | NpyFileDataset): boolean {
+  return isNpyFileDataset(data) ? data.descr === '|u1' || data.descr === '<u1' : data.features instanceof Uint8Array;
 }
 
 /** The loss a task trains with (--loss may choose l1 instead of mse for regress). */
@@ -136,12 +150,17 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
     if (o[flag] !== undefined) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for IDX runs; a table's run does not take it yet`);
   }
   if (o.earlyStop !== undefined && o.validation === undefined) throw new UsageError('--early-stop watches the validation loss: add --validation FRACTION');
-  const all = await readTable(o);
+  if (o.fromDisk === true) {
+    if (!/\.npy$/i.test(String(o.data))) throw new UsageError('--from-disk reads a features .npy batch by batch: --data X.npy --target y.npy');
+    if (o.validation !== undefined || o.standardize === true) throw new UsageError('--from-disk trains on every row as it lies on disk: --validation and --standardize need the rows in memory');
+  }
+  const all: (FeatureDataset | NpyFileDataset) & { task: Task } = o.fromDisk === true ? diskTable(o) : await readTable(o);
   const loss = lossFor(all.task, o.loss as LossName | undefined);
   const seed = o.seed as number;
-  const parts = o.validation === undefined ? null : splitDataset(all, o.validation as number, { seed });
+  const inMemory = isNpyFileDataset(all) ? null : all;
+  const parts = o.validation === undefined || !inMemory ? null : splitDataset(inMemory, o.validation as number, { seed });
   const train = parts?.train ?? all;
-  const scaler = o.standardize ? fitStandardization(train) : null;
+  const scaler = o.standardize && inMemory ? fitStandardization(parts?.train ?? inMemory) : null;
   // Classes: as many as the names (CSV), or the largest index + 1 (.npy class indices); values: K columns.
   let outputs = all.classNames ? all.classNames.length : all.k;
   if (!all.classNames && all.targets instanceof Int32Array) {
@@ -151,7 +170,7 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
   if (all.classNames && outputs < 2) throw new Error(`${all.source}: the target has one class ('${all.classNames[0]}'); classifying needs at least 2`);
   const sizes = [all.d, ...(o.hidden as number[]), outputs];
   const model = new MLP({
-    sizes, seed, backend: plan.backend, threads: threadsFor(sizes, Math.min(o.batchSize as number, train.n)), input: all.features instanceof Uint8Array ? 'pixels' : 'features', loss,
+    sizes, seed, backend: plan.backend, threads: threadsFor(sizes, Math.min(o.batchSize as number, train.n)), input: isPixels(all) ? 'pixels' : 'features', loss,
     ...(o.activation !== undefined && { activation: o.activation as never }),
     ...(o.dropout !== undefined && { dropout: o.dropout as number }),
     ...(scaler && { inputMean: scaler.mean, inputStd: scaler.std }),
