@@ -6,7 +6,8 @@ import type { MLP } from './model';
 
 /**
  * Throws a RangeError when logits (B, classes) hold a value that is not finite:
- * `fc2's output is not finite (Infinity at row 0); the weights overflow float32`, naming the first layer whose
+ * `fc2's output is not finite (Infinity at row 0); the weights overflow float32`, naming the first layer (by its
+ * state_dict name: `the output of layer '2'` for a model read from `0.weight`, `2.weight`) whose
  * output for that row is not finite (found by `firstNonFiniteLayer`). `rowOffset` and `rows` say which rows
  * these are (row numbers count from rowOffset, in `rows`: e.g. "of the evaluation set").
  */
@@ -16,9 +17,15 @@ export function checkFiniteLogits(model: MLP, x: Float32Array, logits: Float32Ar
     if (Number.isFinite(logits[i])) continue;
     const r = Math.floor(i / C);
     const found = firstNonFiniteLayer(model, x.subarray(r * I, (r + 1) * I));
-    const layer = found ?? { name: layerName(model, model.sizes.length - 2), value: logits[i] };
-    throw new RangeError(`${layer.name}'s output is not finite (${layer.value} at row ${rowOffset + r}${rows}); the weights overflow float32`);
+    const layer = found ?? { name: model.layerNames[model.layerNames.length - 1], value: logits[i] };
+    throw new RangeError(`${outputOf(layer.name)} is not finite (${layer.value} at row ${rowOffset + r}${rows}); the weights overflow float32`);
   }
+}
+
+/** `fc2's output`, or for the names of a model read from a PyTorch file: `the output of layer '2'`. */
+function outputOf(layer: string): string {
+  if (/^fc\d+$/.test(layer)) return `${layer}'s output`;
+  return layer === '' ? "the layer's output" : `the output of layer '${layer}'`;
 }
 
 /**
@@ -43,13 +50,9 @@ export function firstNonFiniteLayer(model: MLP, x: Float32Array): { name: string
       out[o] = l + 1 < L ? activate(sum, negativeSlope) : sum; // a NaN passes every activation
     }
     const bad = out.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) return { name: layerName(model, l), value: out[bad] };
+    if (bad >= 0) return { name: model.layerNames[l], value: out[bad] };
     input = out;
   }
   return null;
 }
 
-/** Layer l's state_dict name (fc1, fc2, ... by default). */
-function layerName(model: MLP, l: number): string {
-  return model.layerNames[l] ?? `fc${l + 1}`;
-}

@@ -28,9 +28,15 @@ function overflowingState(fc2 = 3e38, fc1Weight = 0.01) {
   };
 }
 
+/** The same tensors under nn.Sequential's names: fc1 -> 0, fc2 -> 2. */
+function sequentialNames(state: ReturnType<typeof overflowingState>) {
+  return Object.fromEntries(Object.entries(state).map(([k, v]) => [k.replace('fc1.', '0.').replace('fc2.', '2.'), v]));
+}
+
 let folder: string;
 let weightsFile: string;
 let fc1File: string;
+let sequentialFile: string;
 let pngFile: string;
 beforeAll(() => {
   folder = mkdtempSync(join(tmpdir(), 'fcnet-overflow-'));
@@ -38,6 +44,8 @@ beforeAll(() => {
   writeSafetensorsFile(weightsFile, overflowingState());
   fc1File = join(folder, 'overflowing-fc1.safetensors');
   writeSafetensorsFile(fc1File, overflowingState(0.5, 3e38));
+  sequentialFile = join(folder, 'overflowing-sequential.safetensors');
+  writeSafetensorsFile(sequentialFile, sequentialNames(overflowingState()));
   const png = new PNG({ width: 28, height: 28 });
   for (let i = 0; i < 784; i++) png.data.set([test10k.images[i], test10k.images[i], test10k.images[i], 255], 4 * i);
   pngFile = join(folder, 'seven.png');
@@ -62,6 +70,13 @@ describe.each(BACKENDS)('%s', (backend) => {
     expect(() => evaluate(model(), test10k)).toThrow(new RangeError("fc2's output is not finite (Infinity at row 0 of the evaluation set); the weights overflow float32"));
   });
 
+  test("a model read from an nn.Sequential's names ('0', '2') names its layer so, not as fc1, fc2", () => {
+    const m = new MLP({ sizes: SIZES, backend, layerNames: ['0', '2'] });
+    m.loadStateDict(sequentialNames(overflowingState()));
+    const x = new Float32Array(784).fill(0.5);
+    expect(() => m.logits(x, 1)).toThrow(new RangeError("the output of layer '2' is not finite (Infinity at row 0); the weights overflow float32"));
+  });
+
   test('weights that are large but whose sums stay finite still evaluate', () => {
     const r = evaluate(model(1e30), test10k);
     expect(Number.isFinite(r.loss)).toBe(true);
@@ -71,7 +86,9 @@ describe.each(BACKENDS)('%s', (backend) => {
 test.each([
   ['eval', () => [weightsFile], "fcnet eval: fc2's output is not finite (Infinity at row 0 of the evaluation set); the weights overflow float32"],
   ['eval', () => [fc1File], "fcnet eval: fc1's output is not finite (Infinity at row 0 of the evaluation set); the weights overflow float32"],
+  ['eval', () => [sequentialFile], "fcnet eval: the output of layer '2' is not finite (Infinity at row 0 of the evaluation set); the weights overflow float32"],
   ['predict', () => [weightsFile, pngFile], "fcnet predict: fc2's output is not finite (Infinity at row 0); the weights overflow float32"],
+  ['predict', () => [sequentialFile, pngFile], "fcnet predict: the output of layer '2' is not finite (Infinity at row 0); the weights overflow float32"],
 ])('fcnet %s exits 1 with the layer named', async (command, args, message) => {
   const run = await captureConsole(() => main([command, ...args(), '--backend', 'cpu']));
   expect(run.error).toBeUndefined();
