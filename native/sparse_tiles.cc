@@ -133,10 +133,6 @@ void gradient_groups_narrow(float* dw1t, const float* delta, const int32_t* coun
   gradient_groups<v8f, 2>(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
 }
 
-bool simd_limited_to_avx2() {
-  const char* simd = std::getenv("FCNET_SIMD");
-  return simd != nullptr && std::strcmp(simd, "avx2") == 0;
-}
 
 // pixel / 255 for every byte, computed once: the merges convert tens of thousands of pixels a step.
 const float* pixel_scale() {
@@ -152,7 +148,10 @@ const float* pixel_scale() {
 // FCNET_SIMD=avx2 takes the eight-float shape on any CPU: the tests check that both shapes give the same bits.
 bool wide_vectors() {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool wide = __builtin_cpu_supports("avx512f") && !simd_limited_to_avx2();
+  static const bool wide = [] {
+    const char* simd = std::getenv("FCNET_SIMD");
+    return __builtin_cpu_supports("avx512f") && !(simd != nullptr && std::strcmp(simd, "avx2") == 0);
+  }();
   return wide;
 #else
   return false;

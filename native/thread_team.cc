@@ -5,6 +5,9 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define FCNET_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+// ISB, as Rust's core::hint::spin_loop on aarch64: YIELD is a no-op on most arm64 cores, ISB waits a few cycles.
+#define FCNET_PAUSE() __asm__ __volatile__("isb" ::: "memory")
 #else
 #define FCNET_PAUSE() std::this_thread::yield()
 #endif
