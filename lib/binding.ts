@@ -15,26 +15,10 @@ export interface NativeAddon {
   gatherBatch(x: Float32Array, images: Uint8Array, indices: Int32Array, offset: number, B: number, D: number): void;
   /** C(M,N) = op(A)·op(B) with tight leading dimensions; `useFallback` picks the built-in GEMM over the BLAS. */
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, A: Float32Array, B: Float32Array, C: Float32Array, useFallback: boolean): void;
-  SparseTrainer: new (sizes: Int32Array, maxBatch: number, threads: number) => NativeSparseTrainer;
   /** `reference`: every product naive and no sparse path (the tests' reference walk). */
   Network: new (spec: NativeNetworkSpec, maxBatch: number, threads: number, reference?: boolean) => NativeNetwork;
   gemmInfo(): { blas: 'openblas' | 'fallback'; config: string; threads: number };
   setThreads(threads: number): void;
-}
-
-/** The fused, multi-threaded training step for mostly-zero inputs (native/sparse_trainer.h). */
-export interface NativeSparseTrainer {
-  readonly threads: number;
-  /** Floats per vector in the first layer's tiles: 16 with AVX-512, 8 with AVX2 (or FCNET_SIMD=avx2). */
-  readonly vectorFloats: number;
-  trainBatch(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, images: Uint8Array, labels: Int32Array,
-    indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number): number;
-  /** Writes the last fused step's fc1.weight gradient (kept transposed inside) into grads. */
-  downloadGradients(grads: Float32Array): void;
-  invalidateShadow(): void;
-  /** Seconds per phase since the last call: [gather + first layer forward, rest + loss + backward, first layer gradient, Adam]. */
-  takePhaseSeconds(): Float64Array;
-  dispose(): void;
 }
 
 /** A NetworkSpec as the native Network takes it (lib/network.ts), sizes as an Int32Array. */

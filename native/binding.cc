@@ -11,7 +11,6 @@
 #include "kernels.h"
 #include "napi_checks.h"
 #include "network_binding.h"
-#include "sparse_trainer_binding.h"
 
 namespace {
 
@@ -181,7 +180,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm, "sgemm"));
   exports.Set("gemmInfo", Napi::Function::New(env, GemmInfo, "gemmInfo"));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
-  exports.Set("SparseTrainer", fcnet_napi::sparse_trainer_class(env));
   exports.Set("Network", fcnet_napi::network_class(env));
   return exports;
 }

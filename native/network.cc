@@ -148,7 +148,8 @@ void Network::ensure_started() {
     layer.I = spec_.sizes[l];
     layer.O = spec_.sizes[l + 1];
     layer.hidden = l + 1 < L_;
-    // The first layer's rows are padded for the sparse tiles, which write whole chunks (see sparse_trainer.h).
+    // The first layer's rows are padded for the sparse tiles, which write whole chunks; the
+    // 16 floats more keep rows off a power-of-two stride (see sparse_tiles.h).
     layer.ld = l == 0 ? padded_width(layer.O) + 16 : layer.O;
     layer.out.assign((size_t)B * layer.ld, 0.0f);
     layer.grad.assign((size_t)B * layer.ld, 0.0f);

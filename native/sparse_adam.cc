@@ -107,7 +107,7 @@ __attribute__((always_inline)) inline void adam_rows(float* __restrict p, float*
 }
 
 // Two functions, not one with a branch: each is a clone target of its own, and the plain one compiles exactly as
-// SparseTrainer's did (inlined together, the plain loop measured 15 % slower).
+// the former fused step's did (inlined together, the plain loop measured 15 % slower).
 FCNET_CLONES
 void adam_rows_plain(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict gt,
                      float* __restrict pt, int j0, int j1, int I, int ld, const AdamStepConstants& c) {

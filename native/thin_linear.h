@@ -1,5 +1,5 @@
 // The linear op's path for a thin layer (few outputs: the logits of a classifier), where a BLAS call costs more in
-// packing than in arithmetic. Row by row, as SparseTrainer's output layer was: each row's outputs as dot products
+// packing than in arithmetic. Row by row, as the former fused step's output layer was: each row's outputs as dot products
 // of the row with the weights' rows (kept in L1), and its input gradient right after the loss, while the row is hot.
 // Every sum keeps one order whatever rows a member takes. Dimension letters as in linear_tiles.h.
 #pragma once

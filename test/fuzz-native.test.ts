@@ -1,5 +1,5 @@
 // The native boundary under random wrong arguments: test/fuzz/native-calls.js makes 10,000 calls into every
-// exported function, the SparseTrainer constructor, each of its methods and its accessor, in a child process, so a
+// exported function, the Network constructor, its training-step methods and its accessors, in a child process, so a
 // crash is seen as a signal instead of killing the test runner. FCNET_FUZZ_CALLS lowers the count (the sanitizer
 // run); FCNET_ADDON_PATH, passed on, picks the binary.
 import { spawnSync } from 'child_process';
@@ -35,7 +35,7 @@ test(`${CALLS} calls into every native function with wrong arguments: each retur
   console.log(`native fuzz, seed ${SEED}: ${summary.totalCalls} calls in ${summary.seconds.toFixed(1)} s, ${summary.distinctMessages} distinct messages, 0 crashes\n${rows.join('\n')}`);
   expect(summary.problems).toEqual([]);
   const expected = ['linearForward', 'linearBackward', 'reluBackward', 'softmaxCrossEntropy', 'adamUpdate', 'argmax', 'gatherBatch', 'sgemm', 'gemmInfo',
-    'setThreads', 'SparseTrainer()', 'trainBatch', 'downloadGradients', 'invalidateShadow', 'takePhaseSeconds', 'dispose', 'threads', 'vectorFloats'];
+    'setThreads', 'Network()', 'trainBatch', 'downloadGradients', 'invalidateShadow', 'takePhaseSeconds', 'dispose', 'threads', 'vectorFloats'];
   expect(Object.keys(summary.functions).sort()).toEqual([...expected].sort());
   for (const [name, s] of Object.entries(summary.functions)) {
     expect({ name, calls: s.calls }).toEqual({ name, calls: CALLS });

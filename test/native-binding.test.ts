@@ -5,6 +5,9 @@ import { testNumbers } from './support/reference-mlp';
 
 const native = requireNative();
 const f32 = (n: number) => new Float32Array(n);
+/** The native engine for PyTorch's reference semantics (ReLU, cross-entropy) over these widths. */
+const network = (sizes: number[], maxBatch: number, threads: number) => new native.Network({ sizes: Int32Array.from(sizes),
+  activation: 'relu', negativeSlope: 0, dropout: 0, loss: 'cross_entropy', classWeights: null, inputMean: null, inputStd: null }, maxBatch, threads);
 
 test('reports which GEMM it was built with', () => {
   const info = native.gemmInfo();
@@ -166,7 +169,7 @@ test.each([
 });
 
 // Regressions from the boundary fuzzer (test/fuzz/native-calls.js): each of these crashed the process before.
-describe('SparseTrainer survives what the fuzzer found', () => {
+describe('Network survives what the fuzzer found', () => {
   const hyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
   const sizes = [20, 8, 3];
   const n = 20 * 8 + 8 + 8 * 3 + 3;
@@ -175,39 +178,31 @@ describe('SparseTrainer survives what the fuzzer found', () => {
   const indices = Int32Array.of(3, 2, 1, 0);
 
   test("hyper's getter detaching the parameters' buffer: a RangeError, not a use after free", () => {
-    const trainer = new native.SparseTrainer(Int32Array.from(sizes), 4, 2);
+    const trainer = network(sizes, 4, 2);
     const params = f32(n);
     const evil = { ...hyper, get lr() { structuredClone(params.buffer, { transfer: [params.buffer] }); return 0.001; } };
-    expect(() => trainer.trainBatch(params, f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1)).toThrow(
+    expect(() => trainer.trainBatch(params, f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1, 0)).toThrow(
       new RangeError(`Expected Float32Array of at least ${n} elements (the parameter count, ${n}) for params but received Float32Array of length 0`),
     );
     trainer.dispose();
   });
 
   test("hyper's getter disposing the trainer: an Error, not a use after free", () => {
-    const trainer = new native.SparseTrainer(Int32Array.from(sizes), 4, 2);
+    const trainer = network(sizes, 4, 2);
     const evil = { ...hyper, get beta1() { trainer.dispose(); return 0.9; } };
-    expect(() => trainer.trainBatch(f32(n), f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1)).toThrow(
-      new Error('SparseTrainer: used after dispose()'),
-    );
-  });
-
-  // Not under scripts/sanitize.sh: ASan's operator new ends the process where a plain build throws std::bad_alloc.
-  (process.env.FCNET_SANITIZED ? test.skip : test)('scratch that cannot be allocated is an Error, not std::terminate', () => {
-    // (1, 2²⁴) with batches of 2²⁰: 2⁴⁶ bytes of activations, which no allocator gives.
-    expect(() => new native.SparseTrainer(Int32Array.of(1, 2 ** 24), 2 ** 20, 1)).toThrow(
-      new Error('SparseTrainer: cannot allocate the scratch for sizes [1, 16777216] and maxBatch 1048576 (std::bad_alloc); use a smaller network or batch'),
+    expect(() => trainer.trainBatch(f32(n), f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1, 0)).toThrow(
+      new Error('Network: used after dispose()'),
     );
   });
 
   test('widths that no Float32Array of parameters could hold are refused before anything is allocated', () => {
-    expect(() => new native.SparseTrainer(Int32Array.of(2 ** 24, 2 ** 24), 1, 1)).toThrow(
-      new RangeError('Expected layer widths of at most 4294967296 parameters in all (these make 281474993487872) for sizes but received Int32Array of length 2'),
+    expect(() => network([2 ** 24, 2 ** 24], 1, 1)).toThrow(
+      new RangeError('Expected layer widths of at most 4294967296 parameters in all (these make 281474993487872) for spec.sizes but received Int32Array of length 2'),
     );
   });
 
   test("a batch's non-zero inputs must fit int32 counts: maxBatch·sizes[0] ≤ 2³¹ − 1", () => {
-    expect(() => new native.SparseTrainer(Int32Array.of(4096, 10), 2 ** 20, 1)).toThrow(
+    expect(() => network([4096, 10], 2 ** 20, 1)).toThrow(
       new RangeError('Expected integer of at most 524287 (maxBatch·sizes[0] ≤ 2147483647) for maxBatch but received 1048576 of type number'),
     );
   });
@@ -219,8 +214,8 @@ describe('SparseTrainer survives what the fuzzer found', () => {
 });
 
 // Found by comparing the backends over awkward sizes: with one layer the logits are the first layer's output,
-// whose rows the fused step pads to 64; the loss read them as if tight, so cpu trained [784, 10] wrongly.
-test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the fused step equals the step composed of kernels', (I, C) => {
+// whose rows the sparse path pads to 64; the loss read them as if tight, so cpu trained [784, 10] wrongly.
+test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the Network step equals the step composed of kernels', (I, C) => {
   const B = 5;
   const count = C * I + C;
   const start = Float32Array.from(testNumbers(count, 3), (v) => v / 4);
@@ -229,10 +224,10 @@ test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the f
   const indices = Int32Array.of(6, 0, 3, 3, 5);
   const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 
-  const fused = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
-  const trainer = new native.SparseTrainer(Int32Array.of(I, C), B, 2);
-  const fusedLoss = trainer.trainBatch(fused.params, fused.grads, fused.m, fused.v, images, labels, indices, 0, B, hyper, 1);
-  trainer.downloadGradients(fused.grads);
+  const net = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
+  const trainer = network([I, C], B, 2);
+  const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 0, B, hyper, 1, 0);
+  trainer.downloadGradients(net.grads);
   trainer.dispose();
 
   const plain = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
@@ -243,16 +238,16 @@ test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the f
   native.linearBackward(null, plain.grads.subarray(0, C * I), plain.grads.subarray(C * I), dlogits, x, plain.params.subarray(0, C * I), B, I, C);
   native.adamUpdate(plain.params, plain.grads, plain.m, plain.v, count, hyper, 1);
 
-  expectAllClose(`one layer ${I} → ${C}, fused vs kernels:`, [
-    compareArrays('loss', [fusedLoss], [plainLoss], 1e-6),
-    compareArrays('grads', fused.grads, plain.grads, 1e-4, 1e-7),
-    compareArrays('params', fused.params, plain.params, 1e-4, 1e-6),
+  expectAllClose(`one layer ${I} → ${C}, Network vs kernels:`, [
+    compareArrays('loss', [netLoss], [plainLoss], 1e-6),
+    compareArrays('grads', net.grads, plain.grads, 1e-4, 1e-7),
+    compareArrays('params', net.params, plain.params, 1e-4, 1e-6),
   ]);
 });
 
-// Three layers, an odd batch and three threads: the fused step's other path (the rest of the network by one
-// member while the others lay the inputs out by column) and the chunk splits with a member that has no chunk.
-test.each([1, 3])('a three-layer network (45 → 70 → 33 → 7), batch 13, %i threads: the fused step equals the kernels', (threads) => {
+// Three layers, an odd batch and three threads: the sparse first layer under the deeper rest of the network,
+// and the chunk splits with a member that has no chunk.
+test.each([1, 3])('a three-layer network (45 → 70 → 33 → 7), batch 13, %i threads: the Network step equals the kernels', (threads) => {
   const sizes = [45, 70, 33, 7];
   const B = 13;
   let count = 0;
@@ -264,10 +259,10 @@ test.each([1, 3])('a three-layer network (45 → 70 → 33 → 7), batch 13, %i 
   const indices = Int32Array.from({ length: N }, (_, i) => (i * 7) % N);
   const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 
-  const fused = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
-  const trainer = new native.SparseTrainer(Int32Array.from(sizes), B, threads);
-  const fusedLoss = trainer.trainBatch(fused.params, fused.grads, fused.m, fused.v, images, labels, indices, 2, B, hyper, 1);
-  trainer.downloadGradients(fused.grads);
+  const net = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
+  const trainer = network(sizes, B, threads);
+  const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 2, B, hyper, 1, 0);
+  trainer.downloadGradients(net.grads);
   trainer.dispose();
 
   const plain = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
@@ -290,10 +285,10 @@ test.each([1, 3])('a three-layer network (45 → 70 → 33 → 7), batch 13, %i 
   }
   native.adamUpdate(plain.params, plain.grads, plain.m, plain.v, count, hyper, 1);
 
-  expectAllClose(`three layers, ${threads} threads, fused vs kernels:`, [
-    compareArrays('loss', [fusedLoss], [plainLoss], 1e-6),
-    compareArrays('grads', fused.grads, plain.grads, 1e-4, 1e-7),
-    compareArrays('m', fused.m, plain.m, 1e-4, 1e-8),
-    compareArrays('params', fused.params, plain.params, 1e-4, hyper.lr / 100),
+  expectAllClose(`three layers, ${threads} threads, Network vs kernels:`, [
+    compareArrays('loss', [netLoss], [plainLoss], 1e-6),
+    compareArrays('grads', net.grads, plain.grads, 1e-4, 1e-7),
+    compareArrays('m', net.m, plain.m, 1e-4, 1e-8),
+    compareArrays('params', net.params, plain.params, 1e-4, hyper.lr / 100),
   ]);
 });

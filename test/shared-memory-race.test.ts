@@ -1,13 +1,13 @@
 // Native code never trusts caller memory that can change: test/fuzz/shared-memory-race.js races every native entry
-// point that indexes with labels or indices (softmaxCrossEntropy, gatherBatch, SparseTrainer.trainBatch; with
+// point that indexes with labels or indices (softmaxCrossEntropy, gatherBatch, Network.trainBatch; with
 // FCNET_CUDA_ADDON also CudaEngine.computeGradients, attachDataset, trainBatch) against a worker flipping those
 // values in a SharedArrayBuffer, in a child process, so a crash shows as a signal. Each call must return, or throw
 // the RangeError of the value it read; guard values around the outputs must stay. FCNET_ADDON_PATH picks the binary.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 
-const CPU_CASES = ['softmaxCrossEntropy', 'gatherBatch', 'SparseTrainer.trainBatch labels (784-32-10)',
-  'SparseTrainer.trainBatch indices (784-32-10)', 'SparseTrainer.trainBatch labels (784-16-12-10)'];
+const CPU_CASES = ['softmaxCrossEntropy', 'gatherBatch', 'Network.trainBatch labels (784-32-10)',
+  'Network.trainBatch indices (784-32-10)', 'Network.trainBatch labels (784-16-12-10)'];
 const CUDA_CASES = ['CudaEngine.computeGradients', 'CudaEngine.attachDataset', 'CudaEngine.trainBatch'];
 
 test('labels and indices changed by another thread during native calls: a result or a RangeError, never a crash', () => {

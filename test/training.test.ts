@@ -1,12 +1,12 @@
-// Whole training runs: the reference network learns MNIST, one seed gives one result bit for bit, the fused
-// native step agrees with the step composed of kernels, and a NaN stops training with a clear error.
+// Whole training runs: the reference network learns MNIST, one seed gives one result bit for bit, the native
+// engine's step (sparse first layer) agrees with the step composed of kernels, and a NaN stops training with a clear error.
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { monitorEventLoopDelay } from 'perf_hooks';
 import { Adam } from '../lib/adam';
+import { CpuEngine } from '../lib/backends/cpu-engine';
 import { HostEngine } from '../lib/backends/host-engine';
 import { nativeCpuKernels } from '../lib/backends/native-cpu';
-import { SparseCpuEngine } from '../lib/backends/sparse-cpu-engine';
 import { requireNative } from '../lib/binding';
 import { createDataset, type Dataset } from '../lib/data/dataset';
 import { loadMnist } from '../lib/data/mnist';
@@ -46,13 +46,13 @@ test.each(['cpu', 'js'] as const)('backend %s: the same seed gives the same loss
 
 // One step each from the same start: over several steps Adam's normalisation turns rounding-level
 // differences in near-zero gradients into visible ones, so agreement over many steps is tested on the losses.
-test.each([100, 37])('the fused sparse step equals the step composed of kernels, gradients included (batch %i)', (B) => {
+test.each([100, 37])('the native engine\'s sparse step equals the step composed of kernels, gradients included (batch %i)', (B) => {
   const sizes = [784, 500, 10];
   const native = requireNative();
   const buffersOf = () => new MLP({ sizes, seed: 4, backend: 'js' }).buffers;
   const fusedBuffers = buffersOf();
   const plainBuffers = buffersOf();
-  const fused = new SparseCpuEngine(native, defaultNetworkSpec(sizes), fusedBuffers, 100, 2);
+  const fused = new CpuEngine(native, defaultNetworkSpec(sizes), fusedBuffers, 100, 2);
   const plain = new HostEngine('cpu', nativeCpuKernels(native), defaultNetworkSpec(sizes), plainBuffers, 100);
   const data = subset(mnist.train, 1000);
   const order = Int32Array.from({ length: 1000 }, (_, i) => (i * 7919) % 1000);
@@ -60,7 +60,7 @@ test.each([100, 37])('the fused sparse step equals the step composed of kernels,
   const a = fused.trainBatch(fused.attachDataset(data.images, data.labels, data.n, data.d), order, 200, B, hyper, 1);
   const b = plain.trainBatch(plain.attachDataset(data.images, data.labels, data.n, data.d), order, 200, B, hyper, 1);
   fused.download();
-  expectAllClose(`fused sparse step vs kernels, batch ${B}, weight decay 0.01:`, [
+  expectAllClose(`native engine's sparse step vs kernels, batch ${B}, weight decay 0.01:`, [
     compareArrays('loss', [a], [b], 1e-6),
     // Weight decay can cancel a gradient to near zero, where Adam's g/(|g|+eps) turns rounding into a visible
     // change: allow 1 % of one step's size (lr) on top of the relative tolerance.
@@ -72,7 +72,7 @@ test.each([100, 37])('the fused sparse step equals the step composed of kernels,
   fused.dispose();
 });
 
-test('the fused step gives the same result with 1, 2 and 3 threads', () => {
+test('the native engine\'s step gives the same result with 1, 2 and 3 threads', () => {
   const results = [1, 2, 3].map((threads) => {
     const model = new MLP({ sizes: [784, 100, 10], seed: 2, backend: 'cpu', threads });
     const engine = model.engine(100);
@@ -90,11 +90,11 @@ test('the fused step gives the same result with 1, 2 and 3 threads', () => {
 
 // The tiles take sixteen-float vectors where the CPU has AVX-512 and eight-float ones elsewhere; FCNET_SIMD=avx2
 // forces the second shape here, so both run on this machine. Each sum is the same terms in the same order.
-test('the fused step gives the same bits with the AVX2-shaped tiles as with the AVX-512-shaped ones', () => {
-  const script = path.join(__dirname, 'support', 'fused-step-bits.js');
+test('the sparse first layer gives the same bits with the AVX2-shaped tiles as with the AVX-512-shaped ones', () => {
+  const script = path.join(__dirname, 'support', 'sparse-step-bits.js');
   const run = (env: NodeJS.ProcessEnv) => {
     const child = spawnSync(process.execPath, [script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-    if (child.status !== 0) throw new Error(`fused-step-bits.js failed: ${child.stderr}`);
+    if (child.status !== 0) throw new Error(`sparse-step-bits.js failed: ${child.stderr}`);
     return JSON.parse(child.stdout) as { vectorFloats: number; losses: number[]; sha256: string };
   };
   const widest = run({ FCNET_SIMD: '' });

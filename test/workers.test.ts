@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import { Worker } from 'worker_threads';
 import { Adam } from '../lib/adam';
 import { requireNative } from '../lib/binding';
-import type { SparseCpuEngine } from '../lib/backends/sparse-cpu-engine';
+import type { CpuEngine } from '../lib/backends/cpu-engine';
 import { createDataset, type Dataset } from '../lib/data/dataset';
 import { loadMnist } from '../lib/data/mnist';
 import { MLP } from '../lib/model';
@@ -86,7 +86,7 @@ describe('the threads option', () => {
     const before = tasks();
     let during = 0;
     await fit(model, new Adam(model), subset(mnist.train, 500), { epochs: 1, onStep: () => { during = Math.max(during, tasks()); } });
-    expect((model.engine() as SparseCpuEngine).threads).toBe(threads);
+    expect((model.engine() as CpuEngine).threads).toBe(threads);
     console.log(`threads: ${threads}: /proc/self/task ${before} before the engine, ${during} during fit; BLAS threads ${native.gemmInfo().threads}`);
     expect(during - before).toBe(threads - 1); // the caller is the team's first member
     model.engine().dispose();

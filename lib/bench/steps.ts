@@ -3,7 +3,6 @@ import { Adam } from '../adam';
 import { HostEngine } from '../backends/host-engine';
 import { nativeCpuKernels } from '../backends/native-cpu';
 import { CpuEngine } from '../backends/cpu-engine';
-import { SparseCpuEngine } from '../backends/sparse-cpu-engine';
 import type { BackendName, Engine } from '../backends/types';
 import type { Dataset } from '../data/dataset';
 import { MLP } from '../model';
@@ -56,38 +55,27 @@ export function benchSteps(kind: StepEngine, data: Dataset, hidden: number, B: n
     stepsPerSecond: 1000 / timing.medianMs,
     secondsPerEpochFromSteps: (stepsPerEpoch * timing.medianMs) / 1000,
   };
-  if (engine instanceof SparseCpuEngine || engine instanceof CpuEngine) result.phasesMs = phaseBudget(engine, runStep);
+  if (engine instanceof CpuEngine) result.phasesMs = phaseBudget(engine, runStep);
   engine.dispose();
   return result;
 }
 
 /** Where the time of a native step goes: its phases, timed inside the addon, and the rest (JS, N-API, loop) by difference. */
-function phaseBudget(engine: SparseCpuEngine | CpuEngine, runStep: () => void): Record<string, number> {
+function phaseBudget(engine: CpuEngine, runStep: () => void): Record<string, number> {
   const steps = 300;
   engine.takePhaseSeconds();
   const start = performance.now();
   for (let i = 0; i < steps; i++) runStep();
   const wallMs = (performance.now() - start) / steps;
   const ms = (seconds: number) => (1000 * seconds) / steps;
-  let phases: Record<string, number>;
-  if (engine instanceof CpuEngine) {
-    const p = engine.takePhaseSeconds();
-    phases = {
-      'gather the batch': ms(p.gather),
-      'forward: first layer (sparse when the batch is), the rest, loss, output layer\'s input gradient': ms(p.forward),
-      'backward: weight gradients, input gradients; inputs by column': ms(p.backward),
-      'first layer\'s weight gradient (sparse)': ms(p.sparseGradient),
-      Adam: ms(p.adam),
-    };
-  } else {
-    const p = engine.takePhaseSeconds()!;
-    phases = {
-      'gather, forward 784→H (sparse), H→10, loss, backward to H': ms(p.gatherAndForward1),
-      'batch sums: H→10 weight gradient, biases; inputs by column': ms(p.restOfNetwork),
-      'weight gradient H×784 (sparse)': ms(p.gradient1),
-      Adam: ms(p.adam),
-    };
-  }
+  const p = engine.takePhaseSeconds();
+  const phases: Record<string, number> = {
+    'gather the batch': ms(p.gather),
+    'forward: first layer (sparse when the batch is), the rest, loss, output layer\'s input gradient': ms(p.forward),
+    'backward: weight gradients, input gradients; inputs by column': ms(p.backward),
+    'first layer\'s weight gradient (sparse)': ms(p.sparseGradient),
+    Adam: ms(p.adam),
+  };
   const inside = Object.values(phases).reduce((a, b) => a + b, 0);
   return { ...phases, 'JS, N-API and loop overhead': Math.max(0, wallMs - inside), 'whole step (mean of these 300)': wallMs };
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Fuzzes the native addon's boundary: CALLS calls into every exported function, SparseTrainer's constructor,
-// each of its methods and its `threads` and `vectorFloats` accessors, with random wrong arguments (wrong types, lengths off by
+// Fuzzes the native addon's boundary: CALLS calls into every exported function, the Network constructor,
+// its trainBatch, downloadGradients, invalidateShadow, takePhaseSeconds and dispose and its `threads` and `vectorFloats` accessors, with random wrong arguments (wrong types, lengths off by
 // one, sizes 0, −1, 2³¹, 2⁵³, NaN, ±Infinity, detached and resizable buffers, SharedArrayBuffer views,
 // overlapping views, odd byte offsets, missing and extra arguments, wrong `this`, a hyper object whose
 // getters throw, detach buffers or dispose the trainer) mixed with valid calls.
@@ -263,10 +263,14 @@ function validSizes() {
   const layers = int(1, 3);
   return [int(1, 70), ...Array.from({ length: layers }, () => int(1, 70))];
 }
+/** A Network spec for PyTorch's reference semantics (ReLU, cross-entropy) over these widths. */
+function specOf(sizes) {
+  return { sizes, activation: 'relu', negativeSlope: 0, dropout: 0, loss: 'cross_entropy', classWeights: null, inputMean: null, inputStd: null };
+}
 function newTrainer() {
   const sizes = validSizes();
   const maxBatch = int(1, 16);
-  const trainer = new addon.SparseTrainer(Int32Array.from(sizes), maxBatch, int(1, 3));
+  const trainer = new addon.Network(specOf(Int32Array.from(sizes)), maxBatch, int(1, 3));
   const n = sizes.slice(1).reduce((sum, o, l) => sum + o * sizes[l] + o, 0);
   return { trainer, sizes, maxBatch, n };
 }
@@ -287,9 +291,9 @@ function poolTrainer() {
 }
 
 const trainerCalls = {
-  'SparseTrainer()': () => {
+  'Network()': () => {
     const sizes = validSizes();
-    return { ...valid(['i32sizes', 'int', 'int'], [Int32Array.from(sizes), int(1, 16), int(1, 3)]), construct: true };
+    return { ...valid(['spec', 'int', 'int'], [specOf(Int32Array.from(sizes)), int(1, 16), int(1, 3)]), construct: true };
   },
   trainBatch: () => {
     const entry = poolTrainer();
@@ -297,9 +301,9 @@ const trainerCalls = {
     const I = sizes[0], C = sizes[sizes.length - 1], N = int(1, 8), B = int(1, maxBatch), offset = int(0, 4);
     const images = makeArray('u8', N * I, () => (chance(0.7) ? 0 : int(1, 255)));
     return {
-      ...valid(['f32', 'f32', 'f32', 'f32', 'u8', 'i32', 'i32', 'int', 'int', 'hyper', 'int'], [
+      ...valid(['f32', 'f32', 'f32', 'f32', 'u8', 'i32', 'i32', 'int', 'int', 'hyper', 'int', 'int'], [
         guarded('f32', n), guarded('f32', n), guarded('f32', n), guarded('f32', n), images,
-        makeArray('i32', N, () => int(0, C - 1)), makeArray('i32', offset + B, () => int(0, N - 1)), offset, B, validHyper(), int(1, 100)]),
+        makeArray('i32', N, () => int(0, C - 1)), makeArray('i32', offset + B, () => int(0, N - 1)), offset, B, validHyper(), int(1, 100), int(0, 1000)]),
       entry,
     };
   },
@@ -337,18 +341,19 @@ function damage(call) {
       if (kind === 'int') args[i] = badNumber(args[i]);
       else if (kind === 'bool') args[i] = pick([0, 1, 'true', null, undefined, new Boolean(true), {}]);
       else if (kind === 'hyper') args[i] = badHyper(call);
-      else if (kind === 'i32sizes') {
-        args[i] = pick([
+      else if (kind === 'spec' && chance(0.2)) args[i] = pick(ODD_VALUES()); // not a spec object at all
+      else if (kind === 'spec') {
+        args[i] = specOf(pick([
           () => Int32Array.from([int(-2, 0), int(1, 5)]), () => Int32Array.of(5), () => new Int32Array(0),
           () => Int32Array.of(2 ** 24 + 1, 3), () => Int32Array.of(2 ** 24, 2 ** 24), () => Int32Array.of(2 ** 24, 2 ** 24, 2 ** 24),
           () => Int32Array.of(2 ** 31 - 1, 2), () => Int32Array.of(-(2 ** 31), 2), () => badArray('i32', 3, args),
           () => Int32Array.of(2 ** 22, 2 ** 10), // 2³² + 2¹⁰ parameters: one too many for a Float32Array
           // Kept as they are (no further damage: a valid maxBatch of 2²⁰ with other widths is a real request for
           // gigabytes of scratch, which the machine would have to provide):
-          // 2⁴⁶ bytes of scratch: no allocator gives that (skipped under ASan, whose operator new ends the process instead)
+          // 2⁴⁶ bytes of scratch: the memory estimate refuses it before allocating (kept off under ASan, as for any allocation that may fail)
           () => { args[1] = 2 ** 20; call.final = true; return process.env.FCNET_SANITIZED ? Int32Array.of(0, 1) : Int32Array.of(1, 2 ** 24); },
           () => { args[1] = 2 ** 20; call.final = true; return Int32Array.of(2 ** 12, 10); }, // maxBatch·sizes[0] = 2³²
-        ])();
+        ])());
         if (call.final) return;
       } else if (kind === 'f32?' && chance(0.2)) args[i] = pick([null, undefined]);
       else if (kind.startsWith('f32') || kind === 'i32' || kind === 'u8') args[i] = badArray(kind.replace('?', ''), lengthOf(args[i]), args);
@@ -357,7 +362,7 @@ function damage(call) {
   }
   // Values inside arrays that must be checked: labels and indices out of range.
   if (chance(0.2)) {
-    for (const a of args.filter((_, i) => kinds[i] !== 'i32sizes')) { // widths are damaged above, only to sizes that fail fast
+    for (const a of args.filter((_, i) => kinds[i] !== 'spec')) { // widths are damaged above, only to sizes that fail fast
       if (a instanceof Int32Array && bufferOf(a)?.byteLength > 0 && lengthOf(a) > 0) a[int(0, lengthOf(a) - 1)] = pick([-1, 2 ** 31 - 1, -(2 ** 31), lengthOf(a), 1000]);
     }
   }
@@ -379,7 +384,7 @@ function classify(name, error) {
   }
 }
 
-const WRONG_THIS = () => [undefined, null, {}, 5, Object.create(addon.SparseTrainer.prototype), addon, new Float32Array(2)];
+const WRONG_THIS = () => [undefined, null, {}, 5, Object.create(addon.Network.prototype), addon, new Float32Array(2)];
 
 function runOne(name) {
   guards = [];
@@ -397,14 +402,14 @@ function runOne(name) {
   }
   const args = call.args;
   call.invoke = () => {
-    if (name === 'SparseTrainer()') {
-      if (!asConstructor) return addon.SparseTrainer(...args);
-      const made = new addon.SparseTrainer(...args);
+    if (name === 'Network()') {
+      if (!asConstructor) return addon.Network(...args);
+      const made = new addon.Network(...args);
       made.dispose();
       return made;
     }
     if (call.entry) {
-      const proto = addon.SparseTrainer.prototype;
+      const proto = addon.Network.prototype;
       if (call.accessor) return Object.getOwnPropertyDescriptor(proto, call.accessor).get.call(thisValue);
       return proto[name].apply(thisValue, args);
     }

@@ -96,7 +96,7 @@ function cases() {
   for (const [what, sizes] of [['labels', [784, 32, 10]], ['indices', [784, 32, 10]], ['labels', [784, 16, 12, 10]]]) {
     const N = 100, B = 100, I = sizes[0], C = sizes[sizes.length - 1];
     const count = sizes.slice(1).reduce((sum, o, l) => sum + o * sizes[l] + o, 0);
-    const trainer = new addon.SparseTrainer(Int32Array.from(sizes), B, 2);
+    const trainer = new addon.Network({ sizes: Int32Array.from(sizes), activation: 'relu', negativeSlope: 0, dropout: 0, loss: 'cross_entropy', classWeights: null, inputMean: null, inputStd: null }, B, 2);
     const params = floats(count, 0.05), grads = new Float32Array(count), m = new Float32Array(count), v = new Float32Array(count);
     const images = sparseImages(N, I);
     const labelValues = Array.from({ length: N }, (_, i) => i % C), order = Array.from({ length: N }, (_, i) => N - 1 - i);
@@ -104,9 +104,9 @@ function cases() {
     const indices = what === 'indices' ? sharedInt32(order) : Int32Array.from(order);
     const hyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
     let step = 0;
-    list.push({ name: `SparseTrainer.trainBatch ${what} (${sizes.join('-')})`, shared: what === 'labels' ? labels : indices,
+    list.push({ name: `Network.trainBatch ${what} (${sizes.join('-')})`, shared: what === 'labels' ? labels : indices,
       slots: what === 'labels' ? [order[0], order[B - 1]] : [0, B - 1], intact: () => params.every(Number.isFinite),
-      call: () => trainer.trainBatch(params, grads, m, v, images, labels, indices, 0, B, hyper, ++step) });
+      call: () => trainer.trainBatch(params, grads, m, v, images, labels, indices, 0, B, hyper, ++step, 0) });
   }
   if (cudaAddon) {
     // Small batches (the CPU emulation runs each CUDA thread as a coroutine: slow), wide inputs and long arrays, so

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // worker.terminate() at random moments (seeded) while the worker loops over native calls: MLP.logits, fit (the
-// fused trainBatch), the addon's trainBatch and softmaxCrossEntropy straight, and with FCNET_CUDA_ADDON the cuda
+// Network trainBatch), the addon's trainBatch and softmaxCrossEntropy straight, and with FCNET_CUDA_ADDON the cuda
 // addon's forward and trainBatch. Each terminate must resolve and the main thread go on; a native error that
 // escapes while the worker's environment shuts down aborts the whole process (std::terminate), which the caller
 // sees as a signal. Prints one line of JSON: the workers terminated per kind, their exit codes, and the main
@@ -51,7 +51,7 @@ const BODIES = {
   addon: `
     const addon = require(process.env.FCNET_ADDON_PATH || require('node-gyp-build').resolve(root));
     const sizes = [784, 32, 10], B = 50, N = 100, count = 784 * 32 + 32 + 32 * 10 + 10;
-    const trainer = new addon.SparseTrainer(Int32Array.from(sizes), B, 2);
+    const trainer = new addon.Network({ sizes: Int32Array.from(sizes), activation: 'relu', negativeSlope: 0, dropout: 0, loss: 'cross_entropy', classWeights: null, inputMean: null, inputStd: null }, B, 2);
     const p = new Float32Array(count).fill(0.01), g = new Float32Array(count), m = new Float32Array(count), v = new Float32Array(count);
     const images = new Uint8Array(N * 784).map((_, i) => (i % 3 === 0 ? 90 : 0));
     const labels = Int32Array.from({ length: N }, (_, i) => i % 10), order = Int32Array.from({ length: N }, (_, i) => i);
@@ -59,10 +59,10 @@ const BODIES = {
     const hyper = { get lr() { return 1e-3; }, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
     const logits = new Float32Array(B * 10), dlogits = new Float32Array(B * 10);
     let step = 0;
-    trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step);
+    trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step, 0);
     parentPort.postMessage('ready');
     for (;;) {
-      trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step);
+      trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step, 0);
       addon.softmaxCrossEntropy(dlogits, logits, labels, B, 10);
     }`,
   cuda: `

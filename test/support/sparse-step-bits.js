@@ -1,7 +1,7 @@
-// Trains the native fused step for a few batches of sparse synthetic images and prints a SHA-256 of everything
+// Trains the native Network (sparse first layer) for a few batches of sparse synthetic images and prints a SHA-256 of everything
 // it produced (losses, parameters, gradients, moments). Run in a child process, so that FCNET_SIMD (read once
 // per process) can choose the tiles' vector shape: test/training.test.ts compares the shapes' prints.
-//   node test/support/fused-step-bits.js        (FCNET_ADDON_PATH: the binary to load)
+//   node test/support/sparse-step-bits.js        (FCNET_ADDON_PATH: the binary to load)
 'use strict';
 const crypto = require('crypto');
 const path = require('path');
@@ -23,9 +23,9 @@ const [grads, m, v] = [new Float32Array(count), new Float32Array(count), new Flo
 const indices = Int32Array.from({ length: N }, (_, i) => (i * 71) % N);
 const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 
-const trainer = new addon.SparseTrainer(Int32Array.from(sizes), B, 2);
+const trainer = new addon.Network({ sizes: Int32Array.from(sizes), activation: 'relu', negativeSlope: 0, dropout: 0, loss: 'cross_entropy', classWeights: null, inputMean: null, inputStd: null }, B, 2);
 const losses = [];
-for (let s = 0; s < steps; s++) losses.push(trainer.trainBatch(params, grads, m, v, images, labels, indices, s * B, B, hyper, s + 1));
+for (let s = 0; s < steps; s++) losses.push(trainer.trainBatch(params, grads, m, v, images, labels, indices, s * B, B, hyper, s + 1, 0));
 trainer.downloadGradients(grads);
 const vectorFloats = trainer.vectorFloats;
 trainer.dispose();
