@@ -84,15 +84,24 @@ void thin_backward_input_rows(float* dx, int ld_dx, const float* g, int ld_g, co
 FCNET_CLONES
 void thin_backward_weight_cols(float* dw, float* db, const float* g, int ld_g, const float* x, int ld_x, int B, int I,
                                int O, int c0, int c1) {
-  for (int o = 0; o < O; o++) std::fill(dw + (size_t)o * I + c0, dw + (size_t)o * I + c1, 0.0f);
-  for (int b = 0; b < B; b++) {
-    const float* xr = x + (size_t)b * ld_x;
-    const float* gr = g + (size_t)b * ld_g;
-    for (int o = 0; o < O; o++) {
-      const float d = gr[o];
-      float* out = dw + (size_t)o * I;
-      for (int c = c0; c < c1; c++) out[c] += d * xr[c];
+  // The sums build up in an aligned block of this stack, then go to dw once: dw's rows sit anywhere in the
+  // caller's buffer (fc2.weight after 392,500 floats is 16 bytes off a cache line), and adding into them row by
+  // row split every vector store across two lines (perf: two thirds of this function's time on one store).
+  // The same products are added in the same order, so the sums are the same bit for bit.
+  constexpr int kBlock = 64;
+  alignas(64) float acc[kThinOutputs][kBlock];
+  for (int cb = c0; cb < c1; cb += kBlock) {
+    const int n = std::min(kBlock, c1 - cb);
+    for (int o = 0; o < O; o++) std::fill(acc[o], acc[o] + kBlock, 0.0f);
+    for (int b = 0; b < B; b++) {
+      const float* xr = x + (size_t)b * ld_x + cb;
+      const float* gr = g + (size_t)b * ld_g;
+      for (int o = 0; o < O; o++) {
+        const float d = gr[o];
+        for (int c = 0; c < n; c++) acc[o][c] += d * xr[c];
+      }
     }
+    for (int o = 0; o < O; o++) std::copy(acc[o], acc[o] + n, dw + (size_t)o * I + cb);
   }
   if (c0 != 0) return;
   std::fill(db, db + O, 0.0f);
