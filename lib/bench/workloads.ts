@@ -2,6 +2,8 @@
 // its network, batch and data; the data is made here, deterministically, so that fcnet and PyTorch train on the
 // same bytes.
 import type { Dataset } from '../data/dataset';
+// The dropout hash doubles as a seeded stream of uint32 for the synthetic data.
+import { lowbias32 as hash } from '../backends/dropout-mask';
 
 export interface Workload {
   name: string;
@@ -25,17 +27,6 @@ export const suiteWorkloads: Workload[] = [
   { name: '32-64-64-4, batch 256, 200,000 random rows', sizes: [32, 64, 64, 4], batch: 256, data: 'random-32', normalise: null, steps: 400, target: '≥ 3×' },
   { name: '784-500-10, batch 100, MNIST normalised (0.1307, 0.3081)', sizes: [784, 500, 10], batch: 100, data: 'mnist', normalise: { mean: 0.1307, std: 0.3081 }, steps: 400, target: 'within 15 % of raw MNIST' },
 ];
-
-/** lowbias32 (the dropout hash's), as a seeded stream of uint32 for the synthetic data. */
-function hash(x: number): number {
-  x >>>= 0;
-  x ^= x >>> 16;
-  x = Math.imul(x, 0x7feb352d);
-  x ^= x >>> 15;
-  x = Math.imul(x, 0x846ca68b);
-  x ^= x >>> 16;
-  return x >>> 0;
-}
 
 /** The images and labels of one workload's data. */
 export function workloadData(kind: Workload['data'], mnist: Dataset): { images: Uint8Array; labels: Int32Array; n: number; d: number } {
