@@ -12,8 +12,8 @@
 #include "aligned.h"
 #include "dropout_mask.h"
 #include "gemm.h"
+#include "optimizer_loops.h"
 #include "simd.h"
-#include "sparse_adam.h"
 #include "sparse_tiles.h"
 #include "thin_linear.h"
 
@@ -642,9 +642,9 @@ void Network::download_gradients(float* grads) {
   gradients_inside_ = false;
 }
 
-// Adam after a sparse step: fc1.weight's on its transposed copy, held inside from the first sparse step on, and
-// every other parameter's on the caller's buffers.
-void Network::adam_sparse(const ParameterPointers& p, const AdamStepConstants& c) {
+// The optimizer after a sparse step: fc1.weight's on its transposed copy, held inside from the first sparse step
+// on, and every other parameter's on the caller's buffers.
+void Network::step_sparse(const ParameterPointers& p, const StepConstants& c) {
   Scratch& s = *s_;
   const int I = spec_.sizes[0], H = spec_.sizes[1];
   if (!inside_) take_first_layer(p);
@@ -658,11 +658,11 @@ void Network::adam_sparse(const ParameterPointers& p, const AdamStepConstants& c
     // wrote. Fused into the gradient's loop, group by group: slower still, waiting on L3.)
     long k0, k1;
     split_range(I, member, team, &k0, &k1);
-    adam_first_layer(s.w1t.data(), s.m1t.data(), s.v1t.data(), s.dw1t.data(), (int)k0, (int)k1, 0, H, s.Ld, c, fold);
+    step_first_layer(s.w1t.data(), s.m1t.data(), s.v1t.data(), s.dw1t.data(), (int)k0, (int)k1, 0, H, s.Ld, c, fold);
     const size_t rest = (size_t)I * H;
     long i0, i1;
     split_range((long)(parameter_count_ - rest), member, team, &i0, &i1);
-    adam_range(p.params + rest + i0, p.grads + rest + i0, p.m + rest + i0, p.v + rest + i0, (size_t)(i1 - i0), c);
+    step_range(p.params + rest + i0, p.grads + rest + i0, p.m + rest + i0, p.v + rest + i0, (size_t)(i1 - i0), c);
   });
   if (transform)  // the folded bias from the new weights: sums down whole columns, so after every row is done
     team_->run([&](int member, int team) {
@@ -674,7 +674,7 @@ void Network::adam_sparse(const ParameterPointers& p, const AdamStepConstants& c
   host_weights_current_ = host_moments_current_ = false;
 }
 
-double Network::train_batch(const ParameterPointers& p, const DataSource& data, int B, const AdamHyper& hyper,
+double Network::train_batch(const ParameterPointers& p, const DataSource& data, int B, const OptimizerHyper& hyper,
                             int64_t step, const DropoutSource& dropout) {
   ensure_started();
   mark_ns_ = now_ns();
@@ -686,18 +686,18 @@ double Network::train_batch(const ParameterPointers& p, const DataSource& data, 
   if (!std::isfinite(loss)) return loss;  // nothing updated
   backward_walk(p, B);
   lap(last_sparse_ ? 3 : 2);
-  const AdamStepConstants c = adam_step_constants(hyper, step);
+  const StepConstants c = step_constants(hyper, step);
   if (last_sparse_) {
     check_owner(p.params);
     sparse_steps_++;
-    adam_sparse(p, c);
+    step_sparse(p, c);
     gradients_inside_ = true;
   } else {
     release_first_layer(p);
     team_->run([&](int member, int team) {
       long i0, i1;
       split_range((long)parameter_count_, member, team, &i0, &i1);
-      adam_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
+      step_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
     });
     shadow_valid_ = false;
     gradients_inside_ = false;
@@ -725,11 +725,13 @@ double Network::compute_gradients(const ParameterPointers& p, const float* x, co
 void Network::adam_step(const ParameterPointers& p, const AdamHyper& hyper, int64_t step) {
   ensure_started();
   release_first_layer(p);
-  const AdamStepConstants c = adam_step_constants(hyper, step);
+  OptimizerHyper adam;
+  adam.adam = hyper;
+  const StepConstants c = step_constants(adam, step);
   team_->run([&](int member, int team) {
     long i0, i1;
     split_range((long)parameter_count_, member, team, &i0, &i1);
-    adam_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
+    step_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
   });
   shadow_valid_ = false;
 }

@@ -24,6 +24,7 @@
 
 #include "activations.h"
 #include "adam_math.h"
+#include "optimizer_math.h"
 #include "linear_tiles.h"
 #include "losses.h"
 #include "parameters.h"
@@ -72,9 +73,9 @@ class Network {
   int32_t* staged_indices();
   int32_t* staged_labels();  // labels[indices[r]], cross-entropy only
 
-  // One step on the staged rows: gather, forward, loss, backward, Adam. Returns the batch's mean loss; when it is
-  // not finite, nothing is updated.
-  double train_batch(const ParameterPointers& p, const DataSource& data, int B, const AdamHyper& hyper, int64_t step,
+  // One step on the staged rows: gather, forward, loss, backward, the optimizer (Adam, AdamW or SGD; SGD's momentum
+  // buffer in p.m). Returns the batch's mean loss; when it is not finite, nothing is updated.
+  double train_batch(const ParameterPointers& p, const DataSource& data, int B, const OptimizerHyper& hyper, int64_t step,
                      const DropoutSource& dropout);
   // Forward and backward on x (B, I) with the staged labels or values (B, K): writes every gradient into p.grads.
   double compute_gradients(const ParameterPointers& p, const float* x, const float* values, int B,
@@ -102,7 +103,7 @@ class Network {
     inside_ = false;
   }
 
-  static constexpr int kPhases = 5;  // gather, forward, loss + backward, first layer's gradient, Adam
+  static constexpr int kPhases = 5;  // gather, forward, loss + backward, first layer's gradient, the optimizer
   const double* phase_seconds() const { return phase_seconds_; }
   void reset_phase_seconds();
   // How many of the steps since the last reset took the sparse path.
@@ -124,7 +125,7 @@ class Network {
   void backward_walk(const ParameterPointers& p, int B);
   void first_layer_sparse_forward(const float* params, int B, bool training);
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
-  void adam_sparse(const ParameterPointers& p, const AdamStepConstants& c);
+  void step_sparse(const ParameterPointers& p, const StepConstants& c);
   void rebuild_shadow(const float* params);
   void take_first_layer(const ParameterPointers& p);
   void sync_host_weights(const float* params);

@@ -97,9 +97,11 @@ template <typename V, int NV>
 __attribute__((always_inline)) inline void gradient_groups(float* dw1t, const float* delta, const int32_t* count,
                                                            const int32_t* row, const float* value, int c0, int c1,
                                                            int B, int I, int h0, int h1, int ld) {
-  for (int c = c0; c < c1; c++) {
-    const int k0 = c * kColumnGroup, e0 = c * B;
-    for (int h = h0; h < h1; h += NV * (int)(sizeof(V) / sizeof(float))) {
+  // Chunk-major, as the forward: the chunk's columns of Δ (B rows) stay in L2 while every group passes over them;
+  // group-major swept all of Δ once per group (a batch of 1000 is 2 MB of it), from L3.
+  for (int h = h0; h < h1; h += NV * (int)(sizeof(V) / sizeof(float))) {
+    for (int c = c0; c < c1; c++) {
+      const int k0 = c * kColumnGroup, e0 = c * B;
       gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, e0, e0 + count[c], std::min(kColumnGroup, I - k0),
                            h, ld);
     }

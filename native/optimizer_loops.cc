@@ -1,0 +1,88 @@
+#include "optimizer_loops.h"
+
+#include "simd.h"
+
+namespace fcnet {
+namespace {
+
+// Rows of contiguous values: GCC vectorizes the inner loop at each clone's width (Adam: two divisions and a square
+// root a value), and the loads stream through whole rows.
+template <OptimizerKind K, bool Fold>
+__attribute__((always_inline)) inline void step_rows(float* __restrict wt, float* __restrict mt, float* __restrict vt,
+                                                     const float* __restrict gt, int k0, int k1, int j0, int j1,
+                                                     int ld, const StepConstants& c, const FirstLayerFold& f) {
+  for (int k = k0; k < k1; k++) {
+    const size_t row = (size_t)k * ld;
+    float* __restrict w = wt + row;
+    float* __restrict m = mt + row;
+    float* __restrict v = vt + row;
+    const float* __restrict g = gt + row;
+    if (Fold) {
+      const float mean = f.mean[k], inv = f.inv_std[k];
+      float* __restrict ws = f.ws + row;
+      for (int j = j0; j < j1; j++) {
+        w[j] = update_value<K>(w[j], (g[j] - mean * f.db[j]) * inv, m[j], v[j], c);
+        ws[j] = w[j] * inv;
+      }
+    } else {
+      for (int j = j0; j < j1; j++) w[j] = update_value<K>(w[j], g[j], m[j], v[j], c);
+    }
+  }
+}
+
+template <OptimizerKind K>
+FCNET_CLONES void step_rows_plain(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1,
+                                  int ld, const StepConstants& c) {
+  step_rows<K, false>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, FirstLayerFold{});
+}
+
+template <OptimizerKind K>
+FCNET_CLONES void step_rows_folded(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1,
+                                   int ld, const StepConstants& c, const FirstLayerFold& fold) {
+  step_rows<K, true>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+}
+
+template <OptimizerKind K>
+FCNET_CLONES void step_values(float* __restrict p, const float* __restrict g, float* __restrict m,
+                              float* __restrict v, size_t n, const StepConstants& c) {
+  for (size_t i = 0; i < n; i++) p[i] = update_value<K>(p[i], g[i], m[i], v[i], c);
+}
+
+template <OptimizerKind K>
+void step_first_layer_as(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1, int ld,
+                         const StepConstants& c, const FirstLayerFold& fold) {
+  if (fold.mean != nullptr) step_rows_folded<K>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+  else step_rows_plain<K>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c);
+}
+
+}  // namespace
+
+void step_first_layer(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1, int ld,
+                      const StepConstants& c, const FirstLayerFold& fold) {
+  switch (c.kind) {
+    case OptimizerKind::kAdam: return step_first_layer_as<OptimizerKind::kAdam>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+    case OptimizerKind::kAdamW: return step_first_layer_as<OptimizerKind::kAdamW>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+    case OptimizerKind::kSGD: return step_first_layer_as<OptimizerKind::kSGD>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+  }
+}
+
+FCNET_CLONES
+void fold_bias(const float* __restrict ws, const float* __restrict mean, float* __restrict bfold, int j0, int j1,
+               int I, int ld) {
+  for (int j = j0; j < j1; j++) bfold[j] = 0.0f;
+  for (int k = 0; k < I; k++) {
+    const float* __restrict row = ws + (size_t)k * ld;
+    const float mu = mean[k];
+    for (int j = j0; j < j1; j++) bfold[j] += row[j] * mu;
+  }
+}
+
+void step_range(float* p, const float* g, float* m, float* v, size_t n, const StepConstants& c) {
+  switch (c.kind) {
+    case OptimizerKind::kAdam: return step_values<OptimizerKind::kAdam>(p, g, m, v, n, c);
+    case OptimizerKind::kAdamW: return step_values<OptimizerKind::kAdamW>(p, g, m, v, n, c);
+    case OptimizerKind::kSGD: return step_values<OptimizerKind::kSGD>(p, g, m, v, n, c);
+  }
+}
+
+}  // namespace fcnet
