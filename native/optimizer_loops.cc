@@ -2,8 +2,40 @@
 
 #include "simd.h"
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 namespace fcnet {
 namespace {
+
+// Denormal results flushed to zero, and denormal inputs read as zero, for the duration of one loop on this thread
+// (the caller's floating-point mode comes back after: Node's own code needs IEEE denormals). The moments of inputs
+// that stay zero decay geometrically (m by β1 = 0.9 a step) into float32's denormal range after about a thousand
+// steps, and each denormal operation then costs a microcode assist: Adam's share of a reference step grew from
+// 0.20 to 0.66 ms by step 3000 without this, and stays at 0.18 with it. PyTorch keeps the denormals: what differs
+// is a moment below 1.2e-38 held as 0, never a parameter (its update, lr·m/(√v/c + ε), is then far below half an
+// ulp). Measured: after 3000 steps of the reference job, every parameter and exp_avg_sq bit for bit the same, and
+// 209 of 397,510 exp_avg values differ, by at most 6e-45.
+class FlushDenormals {
+ public:
+#if defined(__x86_64__) || defined(__i386__)
+  FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040); }  // FTZ | DAZ
+  ~FlushDenormals() { _mm_setcsr(saved_); }
+
+ private:
+  unsigned saved_;
+#elif defined(__aarch64__)
+  FlushDenormals() {
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(saved_));
+    __asm__ __volatile__("msr fpcr, %0" ::"r"(saved_ | (1ull << 24)));  // FZ
+  }
+  ~FlushDenormals() { __asm__ __volatile__("msr fpcr, %0" ::"r"(saved_)); }
+
+ private:
+  unsigned long long saved_;
+#endif
+};
 
 // Rows of contiguous values: GCC vectorizes the inner loop at each clone's width (Adam: two divisions and a square
 // root a value), and the loads stream through whole rows.
@@ -59,6 +91,7 @@ void step_first_layer_as(float* wt, float* mt, float* vt, const float* gt, int k
 
 void step_first_layer(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1, int ld,
                       const StepConstants& c, const FirstLayerFold& fold) {
+  const FlushDenormals flush;
   switch (c.kind) {
     case OptimizerKind::kAdam: return step_first_layer_as<OptimizerKind::kAdam>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
     case OptimizerKind::kAdamW: return step_first_layer_as<OptimizerKind::kAdamW>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
@@ -78,6 +111,7 @@ void fold_bias(const float* __restrict ws, const float* __restrict mean, float* 
 }
 
 void step_range(float* p, const float* g, float* m, float* v, size_t n, const StepConstants& c) {
+  const FlushDenormals flush;
   switch (c.kind) {
     case OptimizerKind::kAdam: return step_values<OptimizerKind::kAdam>(p, g, m, v, n, c);
     case OptimizerKind::kAdamW: return step_values<OptimizerKind::kAdamW>(p, g, m, v, n, c);
