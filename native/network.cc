@@ -57,7 +57,7 @@ struct Network::Scratch {
   std::vector<int64_t> sort_keys;
   std::vector<float> group_value, column_value;
   AlignedFloats b1;     // (Hp) the first layer's bias as the tiles add it (folded: b − W·(μ/σ))
-  AlignedFloats bfold;  // (Hp) W·(μ/σ) (folded transform only)
+  AlignedFloats bfold;  // (row blocks, Ld) W·(μ/σ) over each kFoldRows block of inputs (folded transform only)
   AlignedFloats w1t;    // (I, Ld) fc1.weight transposed
   AlignedFloats w1s;    // (I, Ld) w1t times 1/σ per input, what the tiles read (folded transform only)
   AlignedFloats m1t;    // (I, Ld) fc1.weight's exp_avg transposed, while held inside
@@ -75,6 +75,8 @@ int64_t now_ns() {
 bool has_transform(const NetworkSpec& s) { return !s.input_mean.empty(); }
 
 int padded_width(int H) { return (H + kChunk - 1) / kChunk * kChunk; }
+
+int fold_blocks(int I) { return (I + kFoldRows - 1) / kFoldRows; }
 
 // Runs tasks [0, n) on the whole team, each member taking the next untaken one.
 template <typename F>
@@ -109,7 +111,7 @@ double Network::estimate_bytes(const NetworkSpec& spec, int max_batch) {
   scratch += B * (I * 9 + spec.sizes[L] * 4 + 32);                // pixels, features, x, targets, per-row values
   const double Hp = padded_width((int)H) + 16;
   const double transposed = spec.input_mean.empty() ? 4 : 5;     // weights, moments, gradient (and the fold's copy)
-  scratch += 4 * (transposed * I * Hp + 3 * Hp);                    // the sparse path's transposed (I, Hp) matrices
+  scratch += 4 * (transposed * I * Hp + (2 + fold_blocks((int)I)) * Hp);  // the sparse path's (I, Hp) matrices
   scratch += 4 * ((B / kRowGroup + 1) * I * (1 + kRowGroup) + (I / kColumnGroup + 1) * B * (1 + kColumnGroup));
   return 4 * 4 * params + scratch;
 }
@@ -426,6 +428,15 @@ void Network::check_owner(const float* params) const {
     throw std::logic_error("Network: fc1 is held for other buffers than the ones given; release it first");
 }
 
+// The folded transform's copy and bias part of one block of kFoldRows inputs (optimizer_loops.h).
+void Network::fold_block(int block) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  const int k0 = block * kFoldRows, k1 = std::min(I, k0 + kFoldRows);
+  fold_rows(s.w1t.data(), s.w1s.data(), s.bfold.data() + (size_t)block * s.Ld, spec_.input_mean.data(),
+            s.inv_std.data(), k0, k1, 0, H, s.Ld);
+}
+
 void Network::rebuild_shadow(const float* params) {
   check_owner(params);
   Scratch& s = *s_;
@@ -437,12 +448,9 @@ void Network::rebuild_shadow(const float* params) {
     for (int k0 = 0; k0 < I; k0 += 32)
       for (int j = j0; j < j1; j++)
         for (int k = k0; k < std::min(I, k0 + 32); k++) s.w1t[(size_t)k * s.Ld + j] = w1[(size_t)j * I + k];
-    if (transform) {
-      for (int k = 0; k < I; k++)
-        for (int j = j0; j < j1; j++) s.w1s[(size_t)k * s.Ld + j] = s.w1t[(size_t)k * s.Ld + j] * s.inv_std[k];
-      fold_bias(s.w1s.data(), spec_.input_mean.data(), s.bfold.data(), j0, j1, I, s.Ld);
-    }
   });
+  if (transform)  // after the whole transpose: a block of rows spans every column
+    run_tasks(*team_, fold_blocks(I), [&](int b) { fold_block(b); });
   shadow_valid_ = true;
   shadow_params_ = params;
 }
@@ -523,7 +531,7 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     s.column_row.assign(column_groups * max_batch_, 0);
     s.column_value.assign(column_groups * max_batch_ * kColumnGroup, 0.0f);
     s.b1.assign(s.Hp, 0.0f);
-    s.bfold.assign(s.Hp, 0.0f);
+    s.bfold.assign((size_t)fold_blocks(I) * s.Ld, 0.0f);
     s.w1t.assign((size_t)I * s.Ld, 0.0f);
     if (has_transform(spec_)) s.w1s.assign((size_t)I * s.Ld, 0.0f);
     s.dw1t.assign((size_t)I * s.Ld, 0.0f);
@@ -531,7 +539,16 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
   }
   if (!shadow_valid_ || shadow_params_ != params) rebuild_shadow(params);
   const float* b = params + bias_offset_[0];
-  for (int j = 0; j < H; j++) s.b1[j] = b[j] - s.bfold[j];  // bfold stays 0 without a transform
+  if (has_transform(spec_)) {
+    // W·(μ/σ), block after block of inputs, the same order whatever the thread count.
+    for (int j = 0; j < H; j++) {
+      float fold = 0.0f;
+      for (int blk = 0; blk < fold_blocks(I); blk++) fold += s.bfold[(size_t)blk * s.Ld + j];
+      s.b1[j] = b[j] - fold;
+    }
+  } else {
+    for (int j = 0; j < H; j++) s.b1[j] = b[j];
+  }
   // Rows of one class share more non-zero inputs, so a group of neighbours in that order visits fewer positions.
   if (loss_takes_labels(spec_.loss) && training) {
     for (int r = 0; r < B; r++) s.sort_keys[r] = (int64_t)s.labels[r] << 32 | r;
@@ -650,27 +667,25 @@ void Network::step_sparse(const ParameterPointers& p, const StepConstants& c) {
   if (!inside_) take_first_layer(p);
   const bool transform = has_transform(spec_);
   FirstLayerFold fold;
-  if (transform) fold = {spec_.input_mean.data(), s.inv_std.data(), p.grads + bias_offset_[0], s.w1s.data()};
+  if (transform) fold = {spec_.input_mean.data(), s.inv_std.data(), p.grads + bias_offset_[0]};
   team_->run([&](int member, int team) {
     // By rows, the same ones every step: each member's share of the three matrices stays in its core's caches,
     // and its loads stream through whole rows. (Measured against chunks of columns, the forward's split: 0.20
     // against 0.36–0.43 ms a step on two threads; the forward loses less than that reading rows the other core
-    // wrote. Fused into the gradient's loop, group by group: slower still, waiting on L3.)
-    long k0, k1;
-    split_range(I, member, team, &k0, &k1);
-    step_first_layer(s.w1t.data(), s.m1t.data(), s.v1t.data(), s.dw1t.data(), (int)k0, (int)k1, 0, H, s.Ld, c, fold);
+    // wrote. Fused into the gradient's loop, group by group: slower still, waiting on L3.) Whole blocks of
+    // kFoldRows rows, for the fold's partial sums.
+    long b0, b1;
+    split_range(fold_blocks(I), member, team, &b0, &b1);
+    for (long blk = b0; blk < b1; blk++) {
+      const int k0 = (int)blk * kFoldRows, k1 = std::min(I, k0 + kFoldRows);
+      step_first_layer(s.w1t.data(), s.m1t.data(), s.v1t.data(), s.dw1t.data(), k0, k1, 0, H, s.Ld, c, fold);
+      if (transform) fold_block((int)blk);  // while its rows are in cache
+    }
     const size_t rest = (size_t)I * H;
     long i0, i1;
     split_range((long)(parameter_count_ - rest), member, team, &i0, &i1);
     step_range(p.params + rest + i0, p.grads + rest + i0, p.m + rest + i0, p.v + rest + i0, (size_t)(i1 - i0), c);
   });
-  if (transform)  // the folded bias from the new weights: sums down whole columns, so after every row is done
-    team_->run([&](int member, int team) {
-      long j0, j1;
-      split_range(s.Hp / kChunk, member, team, &j0, &j1);
-      fold_bias(s.w1s.data(), spec_.input_mean.data(), s.bfold.data(), (int)std::min<long>(j0 * kChunk, H),
-                (int)std::min<long>(j1 * kChunk, H), I, s.Ld);
-    });
   host_weights_current_ = host_moments_current_ = false;
 }
 

@@ -128,6 +128,7 @@ class Network {
   void step_sparse(const ParameterPointers& p, const StepConstants& c);
   void rebuild_shadow(const float* params);
   void take_first_layer(const ParameterPointers& p);
+  void fold_block(int block);
   void sync_host_weights(const float* params);
   void check_owner(const float* params) const;
   BackwardEpilogue backward_epilogue(int l) const;

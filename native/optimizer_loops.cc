@@ -51,11 +51,7 @@ __attribute__((always_inline)) inline void step_rows(float* __restrict wt, float
     const float* __restrict g = gt + row;
     if (Fold) {
       const float mean = f.mean[k], inv = f.inv_std[k];
-      float* __restrict ws = f.ws + row;
-      for (int j = j0; j < j1; j++) {
-        w[j] = update_value<K>(w[j], (g[j] - mean * f.db[j]) * inv, m[j], v[j], c);
-        ws[j] = w[j] * inv;
-      }
+      for (int j = j0; j < j1; j++) w[j] = update_value<K>(w[j], (g[j] - mean * f.db[j]) * inv, m[j], v[j], c);
     } else {
       for (int j = j0; j < j1; j++) w[j] = update_value<K>(w[j], g[j], m[j], v[j], c);
     }
@@ -100,13 +96,17 @@ void step_first_layer(float* wt, float* mt, float* vt, const float* gt, int k0, 
 }
 
 FCNET_CLONES
-void fold_bias(const float* __restrict ws, const float* __restrict mean, float* __restrict bfold, int j0, int j1,
-               int I, int ld) {
-  for (int j = j0; j < j1; j++) bfold[j] = 0.0f;
-  for (int k = 0; k < I; k++) {
-    const float* __restrict row = ws + (size_t)k * ld;
-    const float mu = mean[k];
-    for (int j = j0; j < j1; j++) bfold[j] += row[j] * mu;
+void fold_rows(const float* __restrict wt, float* __restrict ws, float* __restrict partial,
+               const float* __restrict mean, const float* __restrict inv_std, int k0, int k1, int j0, int j1, int ld) {
+  for (int j = j0; j < j1; j++) partial[j] = 0.0f;
+  for (int k = k0; k < k1; k++) {
+    const size_t row = (size_t)k * ld;
+    const float mu = mean[k], inv = inv_std[k];
+    for (int j = j0; j < j1; j++) {
+      const float scaled = wt[row + j] * inv;
+      ws[row + j] = scaled;
+      partial[j] += scaled * mu;
+    }
   }
 }
 
