@@ -47,6 +47,7 @@ struct Network::Scratch {
   std::vector<int64_t> row_nonzero;  // (max_batch)
   std::vector<double> row_loss;      // (max_batch)
   std::vector<float> inv_std;        // (I) 1 / std, when the spec has an input transform
+  std::vector<float> fold_coef;      // (I) mean / std, when the spec has an input transform
   bool pixels_batch = false;         // which of pixels / features holds this batch
   float grad_scale = 0.0f;           // 1 / the loss's denominator
   double denominator = 1.0;
@@ -59,7 +60,6 @@ struct Network::Scratch {
   AlignedFloats b1;     // (Hp) the first layer's bias as the tiles add it (folded: b − W·(μ/σ))
   AlignedFloats bfold;  // (row blocks, Ld) W·(μ/σ) over each kFoldRows block of inputs (folded transform only)
   AlignedFloats w1t;    // (I, Ld) fc1.weight transposed
-  AlignedFloats w1s;    // (I, Ld) w1t times 1/σ per input, what the tiles read (folded transform only)
   AlignedFloats m1t;    // (I, Ld) fc1.weight's exp_avg transposed, while held inside
   AlignedFloats v1t;    // (I, Ld) fc1.weight's exp_avg_sq transposed, while held inside
   AlignedFloats dw1t;   // (I, Ld) Σ_b x[b,k]·dh[b,j], transposed (before the transform's correction)
@@ -110,8 +110,7 @@ double Network::estimate_bytes(const NetworkSpec& spec, int max_batch) {
   }
   scratch += B * (I * 9 + spec.sizes[L] * 4 + 32);                // pixels, features, x, targets, per-row values
   const double Hp = padded_width((int)H) + 16;
-  const double transposed = spec.input_mean.empty() ? 4 : 5;     // weights, moments, gradient (and the fold's copy)
-  scratch += 4 * (transposed * I * Hp + (2 + fold_blocks((int)I)) * Hp);  // the sparse path's (I, Hp) matrices
+  scratch += 4 * (4 * I * Hp + (2 + fold_blocks((int)I)) * Hp);  // the sparse path's (I, Hp) matrices and vectors
   scratch += 4 * ((B / kRowGroup + 1) * I * (1 + kRowGroup) + (I / kColumnGroup + 1) * B * (1 + kColumnGroup));
   return 4 * 4 * params + scratch;
 }
@@ -174,7 +173,11 @@ void Network::ensure_started() {
   s->row_loss.assign(B, 0.0);
   if (has_transform(spec_)) {
     s->inv_std.resize(I);
-    for (int k = 0; k < I; k++) s->inv_std[k] = 1.0f / spec_.input_std[k];
+    s->fold_coef.resize(I);
+    for (int k = 0; k < I; k++) {
+      s->inv_std[k] = 1.0f / spec_.input_std[k];
+      s->fold_coef[k] = spec_.input_mean[k] * s->inv_std[k];
+    }
   }
   s_ = std::move(s);
   team_ = std::make_unique<ThreadTeam>(threads_);
@@ -397,10 +400,10 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
         const int g0 = groups * m / merges, g1 = groups * (m + 1) / merges;
         if (s.pixels_batch)
           merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0,
-                              g1, B, spec_.sizes[0]);
+                              g1, B, spec_.sizes[0], fold_scale());
         else
           merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                              g1, B, spec_.sizes[0]);
+                              g1, B, spec_.sizes[0], fold_scale());
       }
     });
   }
@@ -428,13 +431,15 @@ void Network::check_owner(const float* params) const {
     throw std::logic_error("Network: fc1 is held for other buffers than the ones given; release it first");
 }
 
-// The folded transform's copy and bias part of one block of kFoldRows inputs (optimizer_loops.h).
+// What the sparse path multiplies each input by: 1/σ with a transform, else nothing.
+const float* Network::fold_scale() const { return has_transform(spec_) ? s_->inv_std.data() : nullptr; }
+
+// The folded transform's bias part of one block of kFoldRows inputs (optimizer_loops.h).
 void Network::fold_block(int block) {
   Scratch& s = *s_;
   const int I = spec_.sizes[0], H = spec_.sizes[1];
   const int k0 = block * kFoldRows, k1 = std::min(I, k0 + kFoldRows);
-  fold_rows(s.w1t.data(), s.w1s.data(), s.bfold.data() + (size_t)block * s.Ld, spec_.input_mean.data(),
-            s.inv_std.data(), k0, k1, 0, H, s.Ld);
+  fold_rows(s.w1t.data(), s.bfold.data() + (size_t)block * s.Ld, s.fold_coef.data(), k0, k1, 0, H, s.Ld);
 }
 
 void Network::rebuild_shadow(const float* params) {
@@ -533,7 +538,6 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     s.b1.assign(s.Hp, 0.0f);
     s.bfold.assign((size_t)fold_blocks(I) * s.Ld, 0.0f);
     s.w1t.assign((size_t)I * s.Ld, 0.0f);
-    if (has_transform(spec_)) s.w1s.assign((size_t)I * s.Ld, 0.0f);
     s.dw1t.assign((size_t)I * s.Ld, 0.0f);
     s.sparse_ready = true;
   }
@@ -562,8 +566,9 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     const int first = g * kRowGroup, n = std::min(kRowGroup, B - first);
     int32_t* index = s.group_index.data() + (size_t)g * I;
     float* value = s.group_value.data() + (size_t)g * I * kRowGroup;
-    s.group_count[g] = s.pixels_batch ? merge_row_group(index, value, s.pixels.data(), s.order.data() + first, n, I)
-                                      : merge_row_group(index, value, s.features.data(), s.order.data() + first, n, I);
+    s.group_count[g] = s.pixels_batch
+                           ? merge_row_group(index, value, s.pixels.data(), s.order.data() + first, n, I, fold_scale())
+                           : merge_row_group(index, value, s.features.data(), s.order.data() + first, n, I, fold_scale());
   });
   Layer& layer = s.layers[0];
   const bool fused_relu = layer.hidden && spec_.activation == Activation::kRelu && layer.dropout.p == 0.0;
@@ -571,7 +576,7 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
   team_->run([&](int member, int team) {
     long c0, c1;
     split_range(s.Hp / kChunk, member, team, &c0, &c1);
-    forward_row_groups(layer.out.data(), has_transform(spec_) ? s.w1s.data() : s.w1t.data(), s.b1.data(), s.order.data(), s.group_count.data(),
+    forward_row_groups(layer.out.data(), s.w1t.data(), s.b1.data(), s.order.data(), s.group_count.data(),
                        s.group_index.data(), s.group_value.data(), 0, groups, B, I, (int)c0 * kChunk, (int)c1 * kChunk,
                        s.Ld, fused_relu);
   });
@@ -617,10 +622,10 @@ void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
       const int g0 = groups * m / kBlocks, g1 = groups * (m + 1) / kBlocks;
       if (s.pixels_batch)
         merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0, g1,
-                            B, I);
+                            B, I, fold_scale());
       else
         merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                            g1, B, I);
+                            g1, B, I, fold_scale());
     });
   }
   lap(2);
@@ -654,7 +659,7 @@ void Network::download_gradients(float* grads) {
       for (int j = j0; j < std::min(H, j0 + T); j++)
         for (int k = k0; k < std::min(I, k0 + T); k++) {
           const float g = s.dw1t[(size_t)k * s.Ld + j];
-          dw1[(size_t)j * I + k] = transform ? (g - spec_.input_mean[k] * db[j]) * s.inv_std[k] : g;
+          dw1[(size_t)j * I + k] = transform ? g - s.fold_coef[k] * db[j] : g;
         }
   gradients_inside_ = false;
 }
@@ -667,7 +672,7 @@ void Network::step_sparse(const ParameterPointers& p, const StepConstants& c) {
   if (!inside_) take_first_layer(p);
   const bool transform = has_transform(spec_);
   FirstLayerFold fold;
-  if (transform) fold = {spec_.input_mean.data(), s.inv_std.data(), p.grads + bias_offset_[0]};
+  if (transform) fold = {s.fold_coef.data(), p.grads + bias_offset_[0]};
   team_->run([&](int member, int team) {
     // By rows, the same ones every step: each member's share of the three matrices stays in its core's caches,
     // and its loads stream through whole rows. (Measured against chunks of columns, the forward's split: 0.20

@@ -4,12 +4,13 @@
 // Every product is split into tiles fixed by the shapes (linear_tiles.h) that the whole team takes in turn, so
 // any thread count gives the same bits. The first Linear has a second path for inputs that are mostly zeros
 // (sparse_tiles.h), chosen per batch from the batch's measured density; there the input transform
-// x' = (x − mean) / std is folded into the weights so that the zeros stay zeros:
-//   forward   W·x' + b = (W/σ)·x + (b − W·(μ/σ))
-//   gradient  dW[j,k] = (Σ_b dh[b,j]·x[b,k] − μ_k·Σ_b dh[b,j]) / σ_k
-// Parameters, gradients and Adam's moments stay in the caller's flat buffers in PyTorch's layout and state_dict
-// order, except on the sparse path: there the engine holds fc1.weight and its moments transposed, (I, ·), so that
-// Adam runs as a flat loop over rows the forward reads, and keeps them from step to step; write_back() (the
+// x' = (x − mean) / std is folded so that the zeros stay zeros: the inputs are scaled by 1/σ as the tiles lay them
+// out, and the mean goes into the bias and the gradient:
+//   forward   W·x' + b = W·(x/σ) + (b − W·(μ/σ))
+//   gradient  dW[j,k] = Σ_b dh[b,j]·(x[b,k]/σ_k) − (μ_k/σ_k)·Σ_b dh[b,j]
+// Parameters, gradients and the optimizer's state stay in the caller's flat buffers in PyTorch's layout and
+// state_dict order, except on the sparse path: there the engine holds fc1.weight and its state transposed, (I, ·),
+// so that the optimizer runs as a flat loop over rows the forward reads, and keeps them from step to step; write_back() (the
 // caller's download) copies them out, the dense path takes them back first, and the weight gradient of the last
 // sparse step waits inside for download_gradients().
 // Nothing is allocated and no thread starts until the network is first used.
@@ -129,6 +130,7 @@ class Network {
   void rebuild_shadow(const float* params);
   void take_first_layer(const ParameterPointers& p);
   void fold_block(int block);
+  const float* fold_scale() const;
   void sync_host_weights(const float* params);
   void check_owner(const float* params) const;
   BackwardEpilogue backward_epilogue(int l) const;

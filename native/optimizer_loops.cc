@@ -50,8 +50,8 @@ __attribute__((always_inline)) inline void step_rows(float* __restrict wt, float
     float* __restrict v = vt + row;
     const float* __restrict g = gt + row;
     if (Fold) {
-      const float mean = f.mean[k], inv = f.inv_std[k];
-      for (int j = j0; j < j1; j++) w[j] = update_value<K>(w[j], (g[j] - mean * f.db[j]) * inv, m[j], v[j], c);
+      const float coef = f.coef[k];
+      for (int j = j0; j < j1; j++) w[j] = update_value<K>(w[j], g[j] - coef * f.db[j], m[j], v[j], c);
     } else {
       for (int j = j0; j < j1; j++) w[j] = update_value<K>(w[j], g[j], m[j], v[j], c);
     }
@@ -79,7 +79,7 @@ FCNET_CLONES void step_values(float* __restrict p, const float* __restrict g, fl
 template <OptimizerKind K>
 void step_first_layer_as(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1, int ld,
                          const StepConstants& c, const FirstLayerFold& fold) {
-  if (fold.mean != nullptr) step_rows_folded<K>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+  if (fold.coef != nullptr) step_rows_folded<K>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
   else step_rows_plain<K>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c);
 }
 
@@ -96,17 +96,13 @@ void step_first_layer(float* wt, float* mt, float* vt, const float* gt, int k0, 
 }
 
 FCNET_CLONES
-void fold_rows(const float* __restrict wt, float* __restrict ws, float* __restrict partial,
-               const float* __restrict mean, const float* __restrict inv_std, int k0, int k1, int j0, int j1, int ld) {
+void fold_rows(const float* __restrict wt, float* __restrict partial, const float* __restrict coef, int k0, int k1,
+               int j0, int j1, int ld) {
   for (int j = j0; j < j1; j++) partial[j] = 0.0f;
   for (int k = k0; k < k1; k++) {
-    const size_t row = (size_t)k * ld;
-    const float mu = mean[k], inv = inv_std[k];
-    for (int j = j0; j < j1; j++) {
-      const float scaled = wt[row + j] * inv;
-      ws[row + j] = scaled;
-      partial[j] += scaled * mu;
-    }
+    const float* __restrict row = wt + (size_t)k * ld;
+    const float ck = coef[k];
+    for (int j = j0; j < j1; j++) partial[j] += row[j] * ck;
   }
 }
 

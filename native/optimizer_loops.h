@@ -9,28 +9,24 @@
 
 namespace fcnet {
 
-// The input transform folded into the first layer (network.h): mean == nullptr when there is none.
+// The input transform folded into the first layer (network.h): coef == nullptr when there is none.
 struct FirstLayerFold {
-  const float* mean = nullptr;     // (I)
-  const float* inv_std = nullptr;  // (I) 1/σ
-  const float* db = nullptr;       // (ld) the bias gradient, Σ_b dh[b, j]
+  const float* coef = nullptr;  // (I) μ/σ
+  const float* db = nullptr;    // (ld) the bias gradient, Σ_b dh[b, j]
 };
 
 // One step on rows [k0, k1) × columns [j0, j1) of fc1.weight held transposed, wt (I, ld), with its state mt and
-// vt laid out alike (the moments; SGD's momentum buffer in mt), from the transposed gradient gt (I, ld) corrected
-// for the fold: (gt[k,j] − μ_k·db[j])·(1/σ_k) (then fold_rows remakes the rows' scaled copy). The same
-// update_value on every value as step_range, so the layout changes no bit.
+// vt laid out alike (the moments; SGD's momentum buffer in mt), from the transposed gradient gt (I, ld) of the
+// inputs scaled by 1/σ, corrected for the fold's mean: gt[k,j] − (μ_k/σ_k)·db[j]. The same update_value on every
+// value as step_range, so the layout changes no bit.
 void step_first_layer(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1, int ld,
                       const StepConstants& c, const FirstLayerFold& fold);
 
-// The folded transform's copy of rows [k0, k1) × columns [j0, j1): ws = wt·(1/σ_k), and their part of the folded
-// bias, partial[j] = Σ_k ws[k,j]·μ_k in ascending k (overwritten). Blocks of rows fixed by the shapes
-// (kFoldRows), summed block after block, give the same bias whatever the thread count; one function for a step
-// and a rebuild, so both give the same bits. (Products by 1/σ, not divisions: the fold is the engine's own
-// rearrangement of PyTorch's sums, and a third division a value measured as much time as Adam's own two.)
+// Rows [k0, k1)'s part of the folded transform's bias: partial[j] = Σ_k wt[k,j]·(μ_k/σ_k) in ascending k
+// (overwritten), columns [j0, j1). Blocks of rows fixed by the shapes (kFoldRows), summed block after block, give
+// the same bias whatever the thread count; one function for a step and a rebuild, so both give the same bits.
 constexpr int kFoldRows = 64;
-void fold_rows(const float* wt, float* ws, float* partial, const float* mean, const float* inv_std, int k0, int k1,
-               int j0, int j1, int ld);
+void fold_rows(const float* wt, float* partial, const float* coef, int k0, int k1, int j0, int j1, int ld);
 
 // One step over n values of the caller's flat buffers.
 void step_range(float* p, const float* g, float* m, float* v, size_t n, const StepConstants& c);

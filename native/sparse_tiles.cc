@@ -194,7 +194,8 @@ inline bool eight_zero(const float* const* rows, int n, int k) {
 }
 
 template <typename T>
-int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* rows, int n, int I) {
+int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* rows, int n, int I,
+               const float* column_scale) {
   const T* row[kRowGroup];
   for (int q = 0; q < n; q++) row[q] = inputs + (size_t)rows[q] * I;
   const float* scale = pixel_scale();
@@ -202,7 +203,8 @@ int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* row
   auto take = [&](int k) {
     index[count] = k;
     float* v = value + (size_t)count * kRowGroup;
-    for (int q = 0; q < kRowGroup; q++) v[q] = q < n ? input_value(row[q][k], scale) : 0.0f;
+    const float times = column_scale != nullptr ? column_scale[k] : 1.0f;
+    for (int q = 0; q < kRowGroup; q++) v[q] = q < n ? input_value(row[q][k], scale) * times : 0.0f;
     count++;
   };
   auto any_row = [&](int k) {
@@ -222,7 +224,8 @@ int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* row
 }
 
 template <typename T>
-void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, int c0, int c1, int B, int I) {
+void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, int c0, int c1, int B, int I,
+                   const float* column_scale) {
   const float* scale = pixel_scale();
   std::fill(count + c0, count + c1, 0);
   for (int r = 0; r < B; r++) {  // rows outer, in order: every group lists its rows ascending
@@ -240,19 +243,24 @@ void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, 
       if (!any) continue;
       const size_t e = (size_t)c * B + count[c]++;
       row[e] = r;
-      for (int q = 0; q < kColumnGroup; q++) value[e * kColumnGroup + q] = q < cols ? input_value(p[k0 + q], scale) : 0.0f;
+      for (int q = 0; q < kColumnGroup; q++) {
+        const float times = q < cols && column_scale != nullptr ? column_scale[k0 + q] : 1.0f;
+        value[e * kColumnGroup + q] = q < cols ? input_value(p[k0 + q], scale) * times : 0.0f;
+      }
     }
   }
 }
 
 }  // namespace
 
-int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I) {
-  return merge_rows(index, value, pixels, rows, n, I);
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I,
+                    const float* scale) {
+  return merge_rows(index, value, pixels, rows, n, I, scale);
 }
 
-int merge_row_group(int32_t* index, float* value, const float* features, const int32_t* rows, int n, int I) {
-  return merge_rows(index, value, features, rows, n, I);
+int merge_row_group(int32_t* index, float* value, const float* features, const int32_t* rows, int n, int I,
+                    const float* scale) {
+  return merge_rows(index, value, features, rows, n, I, scale);
 }
 
 void forward_row_groups(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
@@ -263,13 +271,13 @@ void forward_row_groups(float* out, const float* w1t, const float* b1, const int
 }
 
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
-                         int I) {
-  merge_columns(count, row, value, pixels, c0, c1, B, I);
+                         int I, const float* scale) {
+  merge_columns(count, row, value, pixels, c0, c1, B, I, scale);
 }
 
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, int c0, int c1, int B,
-                         int I) {
-  merge_columns(count, row, value, features, c0, c1, B, I);
+                         int I, const float* scale) {
+  merge_columns(count, row, value, features, c0, c1, B, I, scale);
 }
 
 void gradient_column_groups(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
