@@ -8,16 +8,21 @@ import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
 import { CpuEngine } from '../backends/cpu-engine';
-import type { Engine } from '../backends/types';
+import type { Engine, StepHyper } from '../backends/types';
 import type { NativeAddon } from '../binding';
 import type { Dataset } from '../data/dataset';
 import { MLP } from '../model';
 import { packageRoot } from '../package-root';
 import { median } from './measure';
 import { pytorchAvailable } from './pytorch';
-import { suiteWorkloads, workloadData, type Workload } from './workloads';
+import { suiteWorkloads, workloadData, type SuiteOptimizer, type Workload } from './workloads';
 
-const hyper = { lr: 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+/** A workload's optimizer as the engine's fused step takes it (torch.optim's defaults for what it leaves out). */
+function stepHyperOf(o: SuiteOptimizer | undefined): StepHyper {
+  if (o?.kind === 'sgd') return { kind: 'sgd', lr: o.lr, momentum: o.momentum, dampening: 0, nesterov: false, weightDecay: 0 };
+  const adam = { lr: o?.lr ?? 0.001, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+  return o?.kind === 'adamw' ? { kind: 'adamw', ...adam, weightDecay: o.weightDecay } : { ...adam, weightDecay: 0 };
+}
 const keepFreedMemory = { MALLOC_TOP_PAD_: String(64 << 20), MALLOC_TRIM_THRESHOLD_: String(128 << 20) };
 
 export interface Spread {
@@ -98,8 +103,10 @@ class FcnetJob {
   private readonly order: Int32Array;
   private at = 0;
   private step = 0;
+  private readonly hyper: StepHyper;
 
   constructor(w: Workload, private readonly data: { images: Uint8Array; labels: Int32Array; n: number; d: number }, threads: number) {
+    this.hyper = stepHyperOf(w.optimizer);
     const I = w.sizes[0];
     const model = new MLP({
       sizes: w.sizes, backend: 'cpu', threads, seed: 0,
@@ -123,7 +130,7 @@ class FcnetJob {
     const start = performance.now();
     for (let s = 0; s < steps; s++) {
       if (this.at + B > this.data.n) this.shuffle();
-      this.engine.trainBatch(this.handle, this.order, this.at, B, hyper, ++this.step, false);
+      this.engine.trainBatch(this.handle, this.order, this.at, B, this.hyper, ++this.step, false);
       this.at += B;
     }
     return (performance.now() - start) / 1000;
@@ -190,7 +197,7 @@ export async function runSuite(addon: NativeAddon, mnist: Dataset, threads: numb
       }
       const request = {
         name: w.name, ...files.get(w.data)!, n: data.n, d: data.d, sizes: w.sizes, batch: w.batch, steps: w.steps,
-        mean: w.normalise?.mean ?? null, std: w.normalise?.std ?? null,
+        mean: w.normalise?.mean ?? null, std: w.normalise?.std ?? null, optimizer: w.optimizer ?? { kind: 'adam', lr: 0.001 },
       };
       const perEpoch = Math.ceil(data.n / w.batch) / w.steps;
       log(`${w.name} ...`);
@@ -212,7 +219,7 @@ export async function runSuite(addon: NativeAddon, mnist: Dataset, threads: numb
       rows.push(row);
     }
     const raw = rows.find((r) => r.workload === suiteWorkloads[0].name);
-    const normalised = rows.find((r) => r.workload === suiteWorkloads[suiteWorkloads.length - 1].name);
+    const normalised = rows.find((r) => r.workload === suiteWorkloads.find((w) => w.normalise)!.name);
     const result: SuiteResult = { available: true, torch, blasGflops, rows };
     if (raw && normalised) result.normalisedOverRaw = normalised.fcnet.median / raw.fcnet.median;
     return result;
