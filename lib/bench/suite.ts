@@ -162,7 +162,7 @@ function phasesOf(engine: Engine, w: Workload): SuiteRow['phases'] {
   for (let l = 0; l + 1 < w.sizes.length; l++) products += w.batch * w.sizes[l] * w.sizes[l + 1];
   const firstInput = w.batch * w.sizes[0] * w.sizes[1]; // the first layer has no input gradient
   return {
-    msPerStep: { gather: per(p.gather), forward: per(p.forward), backward: per(p.backward), 'sparse first-layer gradient': per(p.sparseGradient), Adam: per(p.adam) },
+    msPerStep: { gather: per(p.gather), forward: per(p.forward), backward: per(p.backward), 'sparse first-layer gradient': per(p.sparseGradient), optimizer: per(p.adam) },
     forwardGflops: (2 * products) / (p.forward * 1e9 / p.steps),
     backwardGflops: (2 * (2 * products - firstInput)) / ((p.backward + p.sparseGradient) * 1e9 / p.steps),
     sparseShare: p.sparseSteps / p.steps,
@@ -238,7 +238,7 @@ export function suiteTables(r: SuiteResult, threads: number): string[][][] {
     const t = row.pytorch[row.best];
     return [row.workload, `${s2(row.fcnet.median)} (${s2(row.fcnet.min)}–${s2(row.fcnet.max)})`, `${s2(t.median)} (${s2(t.min)}–${s2(t.max)})`, row.best, `${row.speedUp.toFixed(2)}×`, row.target];
   })];
-  const phaseNames = ['gather', 'forward', 'backward', 'sparse first-layer gradient', 'Adam'];
+  const phaseNames = ['gather', 'forward', 'backward', 'sparse first-layer gradient', 'optimizer'];
   const phases = [['where an fcnet step goes (ms per step)', ...phaseNames, 'forward GFLOP/s', 'backward GFLOP/s', 'sparse steps'],
     ...r.rows.filter((row) => row.phases).map((row) => [row.workload, ...phaseNames.map((k) => row.phases!.msPerStep[k].toFixed(3)),
       row.phases!.forwardGflops.toFixed(1), row.phases!.backwardGflops.toFixed(1), `${(100 * row.phases!.sparseShare).toFixed(0)} %`])];

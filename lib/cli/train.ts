@@ -97,6 +97,11 @@ function settingsFromOptions(o: Record<string, unknown>): TrainingSettings {
   return { epochs: o.epochs as number, batchSize: o.batchSize as number, seed: o.seed as number, lr: o.lr as number, hidden: o.hidden as number[] };
 }
 
+/** commander's attribute for a flag: --weight-decay → weightDecay. */
+function attributeOf(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** A resumed run keeps its checkpoint's settings: changing one would make it a different run. */
 function checkSameSettings(input: CommandInput, saved: TrainingSettings, file: string): void {
   const asked = settingsFromOptions(input.options);
@@ -155,6 +160,11 @@ async function trainRun(input: CommandInput, context: CommandContext): Promise<v
     if (o.initFrom !== undefined) throw new UsageError('--init-from is for IDX runs; a table\'s run does not take it yet');
     checkOutputFile(output, '--output');
     return trainTable(input, context, { logEvery, backend, output });
+  }
+  // A table's options on an IDX run would otherwise be ignored without a word.
+  const tableOnly = tableOptions.map((spec) => spec.flags.split(' ')[0]).filter((flag) => input.given(attributeOf(flag)));
+  if (tableOnly.length > 0) {
+    throw new UsageError(`${tableOnly.join(', ')}: for a table's run (--data table.csv or X.npy --target ...); an IDX run trains with Adam as the reference program and does not take ${tableOnly.length > 1 ? 'them' : 'it'} yet`);
   }
   const release = prepareOutputs(output, checkpointFile, plotsDir, o.checkpoint === undefined);
   try {
