@@ -45,6 +45,7 @@ struct Network::Scratch {
   std::vector<float> features;       // (max_batch, I) the batch as gathered, float datasets
   std::vector<float> x;              // (max_batch, I) the dense path's input, transformed
   std::vector<int64_t> row_nonzero;  // (max_batch)
+  std::vector<uint64_t> row_masks;   // (max_batch, mask_words(I)) where each gathered row's inputs are non-zero
   std::vector<double> row_loss;      // (max_batch)
   std::vector<float> inv_std;        // (I) 1 / std, when the spec has an input transform
   std::vector<float> fold_coef;      // (I) mean / std, when the spec has an input transform
@@ -170,6 +171,7 @@ void Network::ensure_started() {
   s->labels.assign(B, 0);
   if (!loss_takes_labels(spec_.loss)) s->values.assign((size_t)B * K, 0.0f);
   s->row_nonzero.assign(B, 0);
+  s->row_masks.assign((size_t)B * mask_words(I), 0);
   s->row_loss.assign(B, 0.0);
   if (has_transform(spec_)) {
     s->inv_std.resize(I);
@@ -222,12 +224,12 @@ void Network::gather(const DataSource& data, const int32_t* indices, int B, bool
         const uint8_t* in = data.pixels + src * I;
         uint8_t* out = s.pixels.data() + (size_t)r * I;
         std::memcpy(out, in, I);
-        for (int k = 0; k < I; k++) nonzero += out[k] != 0;
+        nonzero = nonzero_mask(s.row_masks.data() + (size_t)r * mask_words(I), out, I);
       } else {
         const float* in = data.features + src * I;
         float* out = s.features.data() + (size_t)r * I;
         std::memcpy(out, in, sizeof(float) * I);
-        for (int k = 0; k < I; k++) nonzero += out[k] != 0.0f;
+        nonzero = nonzero_mask(s.row_masks.data() + (size_t)r * mask_words(I), out, I);
       }
       s.row_nonzero[r] = nonzero;
       if (with_targets && data.labels != nullptr) s.labels[r] = data.labels[src];
@@ -400,10 +402,10 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
         const int g0 = groups * m / merges, g1 = groups * (m + 1) / merges;
         if (s.pixels_batch)
           merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0,
-                              g1, B, spec_.sizes[0], fold_scale());
+                              g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
         else
           merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                              g1, B, spec_.sizes[0], fold_scale());
+                              g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
       }
     });
   }
@@ -566,9 +568,10 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     const int first = g * kRowGroup, n = std::min(kRowGroup, B - first);
     int32_t* index = s.group_index.data() + (size_t)g * I;
     float* value = s.group_value.data() + (size_t)g * I * kRowGroup;
-    s.group_count[g] = s.pixels_batch
-                           ? merge_row_group(index, value, s.pixels.data(), s.order.data() + first, n, I, fold_scale())
-                           : merge_row_group(index, value, s.features.data(), s.order.data() + first, n, I, fold_scale());
+    const int32_t* rows = s.order.data() + first;
+    const uint64_t* masks = s.row_masks.data();
+    s.group_count[g] = s.pixels_batch ? merge_row_group(index, value, s.pixels.data(), rows, n, I, fold_scale(), masks)
+                                      : merge_row_group(index, value, s.features.data(), rows, n, I, fold_scale(), masks);
   });
   Layer& layer = s.layers[0];
   const bool fused_relu = layer.hidden && spec_.activation == Activation::kRelu && layer.dropout.p == 0.0;
@@ -622,10 +625,10 @@ void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
       const int g0 = groups * m / kBlocks, g1 = groups * (m + 1) / kBlocks;
       if (s.pixels_batch)
         merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0, g1,
-                            B, I, fold_scale());
+                            B, I, fold_scale(), s.row_masks.data());
       else
         merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                            g1, B, I, fold_scale());
+                            g1, B, I, fold_scale(), s.row_masks.data());
     });
   }
   lap(2);

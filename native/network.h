@@ -10,9 +10,9 @@
 //   gradient  dW[j,k] = Σ_b dh[b,j]·(x[b,k]/σ_k) − (μ_k/σ_k)·Σ_b dh[b,j]
 // Parameters, gradients and the optimizer's state stay in the caller's flat buffers in PyTorch's layout and
 // state_dict order, except on the sparse path: there the engine holds fc1.weight and its state transposed, (I, ·),
-// so that the optimizer runs as a flat loop over rows the forward reads, and keeps them from step to step; write_back() (the
-// caller's download) copies them out, the dense path takes them back first, and the weight gradient of the last
-// sparse step waits inside for download_gradients().
+// so that the optimizer runs as a flat loop over rows the forward reads, and keeps them from step to step;
+// write_back() (the caller's download) copies them out, the dense path takes them back first, and the weight
+// gradient of the last sparse step waits inside for download_gradients().
 // Nothing is allocated and no thread starts until the network is first used.
 // Dimension letters: B batch, I inputs, H the first layer's outputs, Hp = H padded to whole chunks, O a layer's
 // outputs, C classes, K outputs per row of float targets, N dataset rows.
@@ -76,8 +76,8 @@ class Network {
 
   // One step on the staged rows: gather, forward, loss, backward, the optimizer (Adam, AdamW or SGD; SGD's momentum
   // buffer in p.m). Returns the batch's mean loss; when it is not finite, nothing is updated.
-  double train_batch(const ParameterPointers& p, const DataSource& data, int B, const OptimizerHyper& hyper, int64_t step,
-                     const DropoutSource& dropout);
+  double train_batch(const ParameterPointers& p, const DataSource& data, int B, const OptimizerHyper& hyper,
+                     int64_t step, const DropoutSource& dropout);
   // Forward and backward on x (B, I) with the staged labels or values (B, K): writes every gradient into p.grads.
   double compute_gradients(const ParameterPointers& p, const float* x, const float* values, int B,
                            const DropoutSource& dropout);

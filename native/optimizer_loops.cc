@@ -88,10 +88,11 @@ void step_first_layer_as(float* wt, float* mt, float* vt, const float* gt, int k
 void step_first_layer(float* wt, float* mt, float* vt, const float* gt, int k0, int k1, int j0, int j1, int ld,
                       const StepConstants& c, const FirstLayerFold& fold) {
   const FlushDenormals flush;
+  using K = OptimizerKind;
   switch (c.kind) {
-    case OptimizerKind::kAdam: return step_first_layer_as<OptimizerKind::kAdam>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
-    case OptimizerKind::kAdamW: return step_first_layer_as<OptimizerKind::kAdamW>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
-    case OptimizerKind::kSGD: return step_first_layer_as<OptimizerKind::kSGD>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+    case K::kAdam: return step_first_layer_as<K::kAdam>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+    case K::kAdamW: return step_first_layer_as<K::kAdamW>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
+    case K::kSGD: return step_first_layer_as<K::kSGD>(wt, mt, vt, gt, k0, k1, j0, j1, ld, c, fold);
   }
 }
 
