@@ -216,8 +216,15 @@ void Network::gather(const DataSource& data, const int32_t* indices, int B, bool
   if (!s.pixels_batch && s.features.empty()) s.features.assign((size_t)max_batch_ * I, 0.0f);
   const bool values = with_targets && !loss_takes_labels(spec_.loss);
   constexpr int kRows = 8;
+  const size_t row_bytes = (size_t)I * (s.pixels_batch ? 1 : sizeof(float));
+  const uint8_t* base = s.pixels_batch ? data.pixels : reinterpret_cast<const uint8_t*>(data.features);
   run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
-    for (int r = t * kRows; r < std::min(B, (t + 1) * kRows); r++) {
+    const int r1 = std::min(B, (t + 1) * kRows);
+    // The rows lie anywhere in the dataset (a shuffled order): ask for the task's rows at once, so that their
+    // misses overlap rather than come one row after another.
+    for (int r = t * kRows; r < r1; r++)
+      for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(base + (size_t)indices[r] * row_bytes + at);
+    for (int r = t * kRows; r < r1; r++) {
       const size_t src = (size_t)indices[r];
       int64_t nonzero = 0;
       if (s.pixels_batch) {
