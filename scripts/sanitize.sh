@@ -40,7 +40,7 @@ echo "sanitize: built $addon in $((built - started)) s"
 # process where a plain build throws std::bad_alloc, so FCNET_SANITIZED tells the tests to skip the allocation that fails.
 libasan=$(gcc -print-file-name=libasan.so)
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(test/native-binding.test.ts test/fuzz-native.test.ts test/backends.test.ts test/training.test.ts test/workers.test.ts test/shared-memory-race.test.ts test/worker-terminate.test.ts test/layers.test.ts test/model-resources.test.ts)
+[ ${#tests[@]} -gt 0 ] || tests=(test/native-binding.test.ts test/fuzz-native.test.ts test/backends.test.ts test/training.test.ts test/workers.test.ts test/shared-memory-race.test.ts test/worker-terminate.test.ts test/layers.test.ts test/model-resources.test.ts test/native-network.test.ts test/optimizers.test.ts)
 status=0
 LD_PRELOAD="$libasan" \
   ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:allow_user_segv_handler=1" \
