@@ -57,12 +57,12 @@ export interface NativeNetwork {
   evaluate(params: Float32Array, features: Uint8Array | Float32Array, targets: Int32Array | Float32Array, n: number): { lossSum: number; correct: number };
   /**
    * Writes what the engine holds inside into the buffers: the last sparse step's fc1.weight gradient, and while it
-   * trains on the sparse path fc1.weight and its Adam moments (kept transposed inside between steps).
+   * trains on the sparse path fc1.weight and its optimizer state (kept transposed inside between steps).
    */
   download(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array): void;
   /** The buffers were changed from outside: whatever the engine holds or copied of fc1 is dropped and remade. */
   invalidateShadow(): void;
-  /** [gather, forward, backward, first layer's sparse gradient, Adam] seconds, then steps and sparse steps, since the last call. */
+  /** [gather, forward, backward, first layer's sparse gradient, optimizer] seconds, then steps and sparse steps, since the last call. */
   takePhaseSeconds(): Float64Array;
   dispose(): void;
 }

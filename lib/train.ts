@@ -234,7 +234,10 @@ async function runEpochs(model: MLP, optimizer: Optimizer, data: AnyDataset, s: 
 }
 
 async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, data: AnyDataset, s: LoopSettings): Promise<FitResult> {
-  engine.upload(); // the host buffers are the truth when a run starts: take in any change made to them since
+  // The host buffers are the truth when a run starts: bring back what the engine holds (a no-op when the buffers
+  // are current, so a change made to them since survives), then take them in.
+  engine.download();
+  engine.upload();
   const handle = handleFor(engine, data);
   const n = s.reader?.n ?? data.n; // samples in an epoch
   const windowRows = Int32Array.from({ length: s.batchSize }, (_, i) => i);

@@ -1,6 +1,7 @@
-// Vectors whose storage starts on a 64-byte cache line: matrices whose rows two threads write side by side (each
-// its own chunks of columns) must not share a line at the seam, or the line moves between the cores at every row
-// (measured: Adam on fc1 on two threads took longer than on one).
+// Vectors whose storage starts on a 64-byte cache line: in matrices that two threads write side by side (the
+// forward's outputs by chunks of columns, the optimizer's rows by blocks), a line at a seam must belong to one
+// thread, or it moves between the cores at every row (measured: Adam on fc1 on two threads, split by columns,
+// took longer than on one).
 #pragma once
 
 #include <cstddef>

@@ -473,9 +473,10 @@ void Network::rebuild_shadow(const float* params) {
 void Network::take_first_layer(const ParameterPointers& p) {
   Scratch& s = *s_;
   const int I = spec_.sizes[0], H = spec_.sizes[1];
-  if (s.m1t.empty()) {
-    s.m1t.assign((size_t)I * s.Ld, 0.0f);
-    s.v1t.assign((size_t)I * s.Ld, 0.0f);
+  if (s.m1t.empty() || s.v1t.empty()) {  // both or neither: an allocation that fails leaves them as they were
+    AlignedFloats m((size_t)I * s.Ld, 0.0f), v((size_t)I * s.Ld, 0.0f);
+    s.m1t.swap(m);
+    s.v1t.swap(v);
   }
   const float* m = p.m + weight_offset_[0];
   const float* v = p.v + weight_offset_[0];

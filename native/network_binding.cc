@@ -162,6 +162,8 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                                       "; use a smaller network or batch");
     } catch (const std::system_error& e) {
       throw Napi::Error::New(env, std::string("Network: cannot start its threads (") + e.what() + ")");
+    } catch (const std::logic_error& e) {  // a broken invariant: an error to report, never a process abort
+      throw Napi::Error::New(env, e.what());
     }
   }
 

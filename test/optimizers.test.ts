@@ -43,7 +43,12 @@ describe.each(available)('on %s', (backend) => {
 
 // The same steps inside the engine's training step (trainBatch: the cpu engine's native flat loops, and its sparse
 // first layer holding fc1.weight and its state transposed between steps), on every backend that runs them there.
-const fusedOn = available.filter((b) => new MLP({ sizes: [2, 2, 2], backend: b }).engine().fusedOptimizers.includes('sgd'));
+const fusedOn = available.filter((b) => {
+  const probe = new MLP({ sizes: [2, 2, 2], backend: b });
+  const fused = probe.engine().fusedOptimizers.includes('sgd');
+  probe.dispose();
+  return fused;
+});
 
 test('the cpu engine runs SGD and AdamW inside its step', () => {
   expect(available.includes('cpu')).toBe(fusedOn.includes('cpu'));

@@ -117,9 +117,15 @@ export interface Engine {
    * of at most maxBatch; correct: rows whose argmax equals the label for cross_entropy, else 0.
    */
   evaluateDataset(data: DatasetHandle): { lossSum: number; correct: number };
-  /** Device → host: parameters, gradients and moments into the ParameterBuffers (no-op on the host). */
+  /**
+   * Engine → host: parameters, gradients and the optimizer's state into the ParameterBuffers (cuda: from the
+   * device; cpu: what its sparse path holds transposed; nothing to do on js).
+   */
   download(): void;
-  /** Host → device (no-op on the host). */
+  /**
+   * Host → engine: the ParameterBuffers are the truth from now on (cuda: copied to the device; cpu: anything it
+   * holds is dropped, so download() first to keep it).
+   */
   upload(): void;
   /** Frees device memory, native scratch and threads. The engine is unusable afterwards. */
   dispose(): void;
