@@ -54,6 +54,21 @@ function fakeTerminal(columns = 100) {
   return { stream: { columns, write: (s: string) => writes.push(s) }, writes, clock: () => now, advance: (ms: number) => (now += ms) };
 }
 
+/** Runs `body` with a terminal reporter on `t`; stdout lines go into t.writes (in order with the bar) and come back. */
+function withTerminalReporter(t: ReturnType<typeof fakeTerminal>, body: (reporter: ReturnType<typeof createReporter>) => void): string[] {
+  const out: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => {
+    t.writes.push(`<stdout ${line}>`);
+    out.push(line);
+  });
+  try {
+    body(createReporter('terminal', { stderr: t.stream, now: t.clock }));
+  } finally {
+    log.mockRestore();
+  }
+  return out;
+}
+
 test('ProgressLine redraws at most every 100 ms, unless forced, and clears itself', () => {
   const t = fakeTerminal();
   const line = new ProgressLine(t.stream, 100, t.clock);
@@ -79,13 +94,7 @@ test('a terminal that reports no width (0 columns, as a pty without a size) gets
 
 test('the terminal reporter prints the reference lines above the bar and takes the bar away at the end', () => {
   const t = fakeTerminal(120);
-  const out: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => {
-    t.writes.push(`<stdout ${line}>`);
-    out.push(line);
-  });
-  try {
-    const reporter = createReporter('terminal', { stderr: t.stream, now: t.clock });
+  const out = withTerminalReporter(t, (reporter) => {
     const start: StartEvent = { event: 'start', sizes: [784, 500, 10], backend: 'cpu', epochs: 1, batchSize: 100, lr: 0.001, seed: 0, stepsPerEpoch: 4, trainImages: 400, testImages: 100 };
     reporter.emit(start);
     for (let step = 0; step < 4; step++) {
@@ -95,9 +104,7 @@ test('the terminal reporter prints the reference lines above the bar and takes t
     }
     reporter.emit({ event: 'end', accuracy: 0.9, correct: 90, n: 100, loss: 0.3, output: 'model.safetensors', seconds: 1 });
     reporter.close();
-  } finally {
-    log.mockRestore();
-  }
+  });
   expect(out).toEqual(['Epoch [1/1], Step [2/4], Loss: 0.4000', 'Accuracy of the network on the 100 test images: 90 %']);
   const CLEAR = '\r\x1b[2K';
   expect(t.writes).toEqual([
@@ -141,13 +148,7 @@ describe("a table's run with --validation: the held-out rows' figures after the 
 
   test('the terminal reporter: the epoch line with the validation figures above, and the bar showing them from then on', () => {
     const t = fakeTerminal(120);
-    const out: string[] = [];
-    const log = jest.spyOn(console, 'log').mockImplementation((line: string) => {
-      t.writes.push(`<stdout ${line}>`);
-      out.push(line);
-    });
-    try {
-      const reporter = createReporter('terminal', { stderr: t.stream, now: t.clock });
+    const out = withTerminalReporter(t, (reporter) => {
       reporter.emit({ event: 'start', sizes: [4, 8, 1], backend: 'cpu', epochs: 2, batchSize: 10, lr: 0.01, seed: 0, stepsPerEpoch: 2, trainImages: 20, testImages: 5 });
       for (let epoch = 0; epoch < 2; epoch++) {
         for (let step = 0; step < 2; step++) {
@@ -157,9 +158,7 @@ describe("a table's run with --validation: the held-out rows' figures after the 
         reporter.emit({ event: 'epoch', epoch: epoch + 1, epochs: 2, seconds: 0.5, meanLoss: 0.5, samplesPerSecond: 40, lr: 0.01, validation: { loss: 0.4 - epoch / 10, mse: 0.4 - epoch / 10, mae: 0.5 } });
       }
       reporter.close();
-    } finally {
-      log.mockRestore();
-    }
+    });
     expect(out).toEqual([
       'Epoch [1/2], Loss: 0.5000, validation loss: 0.4000, MSE 0.40000, MAE 0.50000',
       'Epoch [2/2], Loss: 0.5000, validation loss: 0.3000, MSE 0.30000, MAE 0.50000',
