@@ -49,7 +49,8 @@ const options: OptionSpec[] = [
   { flags: '--log-every <n>', description: 'print the loss every N steps', parse: integer(1), default: 100 },
   {
     flags: '--checkpoint <file>',
-    description: "save a training checkpoint (weights, Adam's state, position, settings) to FILE at the end of every epoch; " +
+    description: "save a training checkpoint (weights, the optimizer's state, position, settings; for a table also the schedule, " +
+      'early stopping and its best weights) to FILE at the end of every epoch; ' +
       'a signal (Ctrl-C, SIGTERM, SIGHUP) then stops after the current step and saves one too',
     parse: text,
   },
@@ -57,7 +58,8 @@ const options: OptionSpec[] = [
   {
     flags: '--resume <file>',
     description: "continue the run saved in FILE exactly where it stopped; the run's settings (--epochs, --batch-size, --lr, " +
-      '--hidden, --seed) come from FILE and may only be repeated, not changed; checkpoints go on to FILE unless --checkpoint names another',
+      '--hidden, --seed, and a table\'s options: --target, --validation, --optimizer, ...) come from FILE and may only be repeated, ' +
+      'not changed; checkpoints go on to FILE unless --checkpoint names another',
     parse: text,
   },
   {
@@ -86,7 +88,8 @@ const options: OptionSpec[] = [
   {
     flags: '--plots <dir>',
     description: 'draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch, the confusion matrix and ' +
-      'misclassified test digits (needs the optional packages vega and vega-lite: npm install vega vega-lite)',
+      "misclassified test digits (a table: the loss, the validation accuracy and the confusion matrix with the class names; " +
+      'needs the optional packages vega and vega-lite: npm install vega vega-lite)',
     parse: text,
   },
   { flags: '--plain', description: 'no progress bar, only the lines above, even on a terminal' },
