@@ -11,6 +11,7 @@ import { trainCommand } from '../lib/cli/train';
 import { Rng } from '../lib/rng';
 import { captureConsole } from './support/console-capture';
 import { syntheticDigits, writeIdxFolder } from './support/idx-folder';
+import { writeNpy } from './support/npy-file';
 
 const table = join(__dirname, '..', 'examples', 'data', 'breast-cancer-train.csv');
 // 284 rows: 57 held out, 227 train in 15 steps of 16 (the last one 3).
@@ -127,4 +128,31 @@ test('an IDX run\'s checkpoint is not resumed on a table, nor a table\'s on IDX 
   const onIdx = await captureConsole(() => main(['train', '--data', idx, '--resume', at('sgd-1.ckpt')]));
   expect(onIdx.result).toBe(2);
   expect(onIdx.stderr).toEqual([`fcnet train: ${at('sgd-1.ckpt')} is a table's run (--data FILE --target diagnosis): resume it with --data naming that table\n${helpHint}`]);
+});
+
+test('--from-disk (features read batch by batch from a .npy): stopped and resumed, the same weights file; other targets are refused', async () => {
+  const N = 150, D = 6;
+  const x = Float32Array.from({ length: N * D }, (_, i) => Math.sin(i * 0.37) * 2);
+  const y = Int32Array.from({ length: N }, (_, r) => (x[r * D] + x[r * D + 1] > 0 ? 1 : 0));
+  writeNpy(at('x.npy'), '<f4', [N, D], x);
+  writeNpy(at('y.npy'), '<i4', [N], y);
+  const run = ['--data', at('x.npy'), '--target', at('y.npy'), '--from-disk', '--hidden', '8', '--epochs', '3', '--batch-size', '16', '--optimizer', 'adamw',
+    '--lr', '0.01', '--backend', 'cpu', '--log-every', '1', '--plain'];
+  const whole = await captureConsole(() => trainCommand([...run, '--output', at('disk-whole.safetensors')]));
+  expect(whole.error).toBeUndefined();
+  const stopped = await stoppedRun([...run, '--checkpoint', at('disk.ckpt'), '--output', at('unused.safetensors')], 'Epoch [2/3], Step [4/10]');
+  expect(stopped.error?.message).toBe(`interrupted after epoch 2, step 4; saved ${at('disk.ckpt')}: continue with --resume ${at('disk.ckpt')}`);
+  // --from-disk comes from the checkpoint too.
+  const resumed = await captureConsole(() => main(['train', '--data', at('x.npy'), '--resume', at('disk.ckpt'), '--backend', 'cpu', '--output', at('disk-resumed.safetensors')]));
+  expect(resumed.result).toBe(0);
+  expect(readFileSync(at('disk-resumed.safetensors'))).toEqual(readFileSync(at('disk-whole.safetensors')));
+  // The fingerprint covers the targets (the features stay on disk): other labels are another table.
+  y[0] = 1 - y[0];
+  writeNpy(at('y2.npy'), '<i4', [N], y);
+  const other = await captureConsole(() => main(['train', '--data', at('x.npy'), '--target', at('y2.npy'), '--from-disk', '--resume', at('disk.ckpt'), '--backend', 'cpu', '--output', at('x.safetensors')]));
+  expect(other.stderr).toEqual([`fcnet train: --target ${at('y2.npy')} conflicts with ${at('disk.ckpt')}, whose run has target ${at('y.npy')}; leave --target out to continue that run as it was\n${helpHint}`]);
+  copyFileSync(at('y2.npy'), at('y.npy'));
+  const changed = await captureConsole(() => main(['train', '--data', at('x.npy'), '--target', at('y.npy'), '--from-disk', '--resume', at('disk.ckpt'), '--backend', 'cpu', '--output', at('x.safetensors')]));
+  expect(changed.result).toBe(1);
+  expect(changed.stderr[0]).toMatch(/: not the table .* was trained on \(it has 150 rows with fingerprint [0-9a-f]{8}; the run's had 150 rows with [0-9a-f]{8}\): resume with that table as it was$/);
 });

@@ -1,7 +1,7 @@
 // A table's run (`fcnet train --data table.csv|X.npy`) in a training checkpoint: what it trained on and how,
 // beyond the settings every run has, as the field 'table' of __metadata__ 'fcnet.settings':
 //   {"task":"classify","target":"diagnosis","ignore":["id"],"validation":0.2,"standardize":true,"early_stop":5,
-//    "lr_schedule":"cosine","clip_grad_norm":null,"rows":284,"fingerprint":"9f2c01aa"}
+//    "lr_schedule":"cosine","clip_grad_norm":null,"from_disk":false,"rows":284,"fingerprint":"9f2c01aa"}
 // The scaler, the class and column names are the network's (__metadata__ 'fcnet'); the validation split is remade
 // from the seed and the fraction on the same rows, which `rows` and `fingerprint` (of the features and targets as
 // read) hold the resumed run to.
@@ -23,19 +23,21 @@ export interface TableRunSettings {
   lrSchedule: string | null;
   /** --clip-grad-norm, or null. */
   clipGradNorm: number | null;
+  /** --from-disk: the features were read batch by batch from the .npy (the fingerprint then covers their width and the targets). */
+  fromDisk: boolean;
   /** The table's rows (training and held out). */
   rows: number;
   /** tableFingerprint of the rows as read: a changed file cannot continue the run. */
   fingerprint: string;
 }
 
-const FIELDS = ['task', 'target', 'ignore', 'validation', 'standardize', 'early_stop', 'lr_schedule', 'clip_grad_norm', 'rows', 'fingerprint'];
+const FIELDS = ['task', 'target', 'ignore', 'validation', 'standardize', 'early_stop', 'lr_schedule', 'clip_grad_norm', 'from_disk', 'rows', 'fingerprint'];
 
 /** The JSON object saved for `t` (snake_case, as the other entries). */
 export function tableRunEntry(t: TableRunSettings): Record<string, unknown> {
   return {
     task: t.task, target: t.target, ignore: [...t.ignore], validation: t.validation, standardize: t.standardize, early_stop: t.earlyStop,
-    lr_schedule: t.lrSchedule, clip_grad_norm: t.clipGradNorm, rows: t.rows, fingerprint: t.fingerprint,
+    lr_schedule: t.lrSchedule, clip_grad_norm: t.clipGradNorm, from_disk: t.fromDisk, rows: t.rows, fingerprint: t.fingerprint,
   };
 }
 
@@ -54,6 +56,7 @@ export function readTableRunEntry(value: unknown, bad: (field: string, expected:
   if (typeof e.target !== 'string' || e.target === '') throw bad('table.target', 'a string', e.target);
   if (!Array.isArray(e.ignore) || !e.ignore.every((x) => typeof x === 'string')) throw bad('table.ignore', 'an array of strings', e.ignore);
   if (typeof e.standardize !== 'boolean') throw bad('table.standardize', 'true or false', e.standardize);
+  if (typeof e.from_disk !== 'boolean') throw bad('table.from_disk', 'true or false', e.from_disk);
   if (!Number.isInteger(e.rows) || (e.rows as number) < 1) throw bad('table.rows', 'an integer from 1', e.rows);
   if (typeof e.fingerprint !== 'string' || !/^[0-9a-f]{8}$/.test(e.fingerprint)) throw bad('table.fingerprint', '8 hexadecimal digits', e.fingerprint);
   return {
@@ -65,6 +68,7 @@ export function readTableRunEntry(value: unknown, bad: (field: string, expected:
     earlyStop: nullable<number>('early_stop', (v) => Number.isInteger(v) && (v as number) >= 1, 'an integer from 1'),
     lrSchedule: nullable<string>('lr_schedule', (v) => typeof v === 'string' && v.length <= 100, 'a string'),
     clipGradNorm: nullable<number>('clip_grad_norm', (v) => typeof v === 'number' && v > 0 && Number.isFinite(v), 'a number above 0'),
+    fromDisk: e.from_disk,
     rows: e.rows as number,
     fingerprint: e.fingerprint,
   };

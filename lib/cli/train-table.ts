@@ -167,7 +167,7 @@ function savedOptions(saved: TrainingCheckpoint): Record<string, unknown> {
   return {
     epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, lr: s.lr, hidden: s.hidden,
     target: t.target, task: t.task, ignore: t.ignore, validation: t.validation, standardize: t.standardize, earlyStop: t.earlyStop,
-    lrSchedule: t.lrSchedule, clipGradNorm: t.clipGradNorm, loss: network.loss ?? 'cross_entropy',
+    lrSchedule: t.lrSchedule, clipGradNorm: t.clipGradNorm, fromDisk: t.fromDisk, loss: network.loss ?? 'cross_entropy',
     optimizer: saved.adam ? 'adam' : saved.optimizer!.kind,
     momentum: saved.optimizer?.kind === 'sgd' ? saved.optimizer.momentum : null,
     weightDecay: saved.adam ? saved.adam.param_groups[0].weight_decay : saved.optimizer!.weightDecay,
@@ -177,7 +177,7 @@ function savedOptions(saved: TrainingCheckpoint): Record<string, unknown> {
 /** Each saved option's flag. */
 const savedFlags: Record<string, string> = {
   epochs: 'epochs', batchSize: 'batch-size', seed: 'seed', lr: 'lr', hidden: 'hidden', target: 'target', task: 'task', ignore: 'ignore',
-  validation: 'validation', standardize: 'standardize', earlyStop: 'early-stop', lrSchedule: 'lr-schedule', clipGradNorm: 'clip-grad-norm',
+  validation: 'validation', standardize: 'standardize', earlyStop: 'early-stop', lrSchedule: 'lr-schedule', clipGradNorm: 'clip-grad-norm', fromDisk: 'from-disk',
   loss: 'loss', optimizer: 'optimizer', momentum: 'momentum', weightDecay: 'weight-decay',
 };
 
@@ -257,7 +257,7 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
     table: {
       task: all.task, target: o.target as string, ignore: (o.ignore as string[] | undefined) ?? [], validation: (o.validation as number | undefined) ?? null,
       standardize: o.standardize === true, earlyStop: (o.earlyStop as number | undefined) ?? null, lrSchedule: (o.lrSchedule as string[] | undefined)?.join(':') ?? null,
-      clipGradNorm: (o.clipGradNorm as number | undefined) ?? null, rows: all.n, fingerprint,
+      clipGradNorm: (o.clipGradNorm as number | undefined) ?? null, fromDisk: o.fromDisk === true, rows: all.n, fingerprint,
     },
   };
   const ended = resumed !== undefined && runEnded(resumed, epochs, o.earlyStop as number | undefined);
