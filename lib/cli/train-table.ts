@@ -5,7 +5,7 @@
 import { statSync } from 'node:fs';
 import { Adam } from '../adam';
 import { backends } from '../backends';
-import { loadTrainingCheckpoint, restoreOptimizer, saveMLP, saveTrainingCheckpoint, type TrainingCheckpoint, type TrainingSettings } from '../checkpoint';
+import { loadTrainingCheckpoint, saveMLP, saveTrainingCheckpoint, type TrainingSettings } from '../checkpoint';
 import { readCsvDataset, tasks, type Task } from '../data/csv';
 import type { FeatureDataset } from '../data/dataset';
 import { readNpyDataset } from '../data/npy';
@@ -14,7 +14,7 @@ import { splitDataset } from '../data/split';
 import { fitStandardization } from '../data/standardize';
 import { tableFingerprint } from '../data/fingerprint';
 import { MLP } from '../model';
-import type { Activation, LossName } from '../network';
+import type { LossName } from '../network';
 import { AdamW, optimizerKind, SGD, type Optimizer } from '../optimizers';
 import { fit, evaluate, type EpochInfo, type FitResult } from '../train';
 import type { EpochAccuracy, LoggedLoss } from '../plots/specs';
@@ -23,7 +23,8 @@ import type { LrSchedule } from '../schedules';
 import { integer, listOf, numberAbove, oneOf, text, UsageError, type OptionSpec, type ValueParser } from './args';
 import type { CommandContext, CommandInput } from './command';
 import { createReporter, reporterMode } from './events';
-import { checkSameAsSaved, checkSameNetwork, definedOnly } from './resume-checks';
+import { definedOnly } from './resume-checks';
+import { resumedOptimizer, resumedOptions, runEnded } from './table-resume';
 import { saveAsItTrains } from './run-saving';
 import type { RunPlan } from './train';
 
@@ -150,56 +151,6 @@ function threadsFor(sizes: readonly number[], batch: number): number | undefined
   let weights = 0;
   for (let l = 0; l + 1 < sizes.length; l++) weights += sizes[l] * sizes[l + 1];
   return weights * batch < 1 << 22 ? 1 : undefined;
-}
-
-/** The optimizer a checkpoint saved, with its state: Adam's moments and step, or SGD's/AdamW's buffers. */
-function resumedOptimizer(model: MLP, saved: TrainingCheckpoint): Optimizer {
-  if (saved.adam === null) return restoreOptimizer(model, saved.optimizer!);
-  const adam = new Adam(model, { lr: saved.settings.lr });
-  adam.loadStateDict(saved.adam);
-  return adam;
-}
-
-/** The options of a table's run, as `fcnet train` parses them, that its checkpoint records. */
-function savedOptions(saved: TrainingCheckpoint): Record<string, unknown> {
-  const { settings: s, network } = saved;
-  const t = s.table!;
-  return {
-    epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, lr: s.lr, hidden: s.hidden,
-    target: t.target, task: t.task, ignore: t.ignore, validation: t.validation, standardize: t.standardize, earlyStop: t.earlyStop,
-    lrSchedule: t.lrSchedule, clipGradNorm: t.clipGradNorm, fromDisk: t.fromDisk, loss: network.loss ?? 'cross_entropy',
-    optimizer: saved.adam ? 'adam' : saved.optimizer!.kind,
-    momentum: saved.optimizer?.kind === 'sgd' ? saved.optimizer.momentum : null,
-    weightDecay: saved.adam ? saved.adam.param_groups[0].weight_decay : saved.optimizer!.weightDecay,
-  };
-}
-
-/** Each saved option's flag. */
-const savedFlags: Record<string, string> = {
-  epochs: 'epochs', batchSize: 'batch-size', seed: 'seed', lr: 'lr', hidden: 'hidden', target: 'target', task: 'task', ignore: 'ignore',
-  validation: 'validation', standardize: 'standardize', earlyStop: 'early-stop', lrSchedule: 'lr-schedule', clipGradNorm: 'clip-grad-norm', fromDisk: 'from-disk',
-  loss: 'loss', optimizer: 'optimizer', momentum: 'momentum', weightDecay: 'weight-decay',
-};
-
-/**
- * The options a resumed table run goes on with: its checkpoint's, which flags given with --resume may repeat but
- * not change (--data names the table again: the checkpoint holds its fingerprint, not its path).
- */
-function resumedOptions(input: CommandInput, saved: TrainingCheckpoint, file: string): Record<string, unknown> {
-  const o = input.options;
-  const fromFile = savedOptions(saved);
-  const asked = (key: string): unknown => (!input.given(key) ? undefined : key === 'lrSchedule' ? (o.lrSchedule as string[]).join(':') : o[key]);
-  checkSameAsSaved(file, Object.entries(savedFlags).map(([key, flag]) => [flag, asked(key), fromFile[key]]));
-  checkSameNetwork({ activation: o.activation as Activation | undefined, dropout: o.dropout as number | undefined }, saved.network, file);
-  const merged: Record<string, unknown> = { ...o };
-  for (const [key, value] of Object.entries(fromFile)) merged[key] = key === 'lrSchedule' && value !== null ? (value as string).split(':') : value ?? undefined;
-  return merged;
-}
-
-/** Whether a resumed run had already ended: at its last epoch, or stopped early (the checkpoint saved at that epoch). */
-function runEnded(saved: TrainingCheckpoint, epochs: number, patience: number | undefined): boolean {
-  const stopper = saved.runState?.earlyStopping;
-  return saved.position.epoch >= epochs || (patience !== undefined && stopper != null && stopper.wait > 0 && stopper.wait >= patience);
 }
 
 export async function trainTable(input: CommandInput, context: CommandContext, plan: RunPlan): Promise<void> {
