@@ -55,9 +55,12 @@ export interface NativeNetwork {
   forward(params: Float32Array, x: Float32Array, n: number, logits: Float32Array): void;
   /** Rows [0, n) in order: Σ of (batch mean loss · batch rows), and the rows whose argmax is their label. */
   evaluate(params: Float32Array, features: Uint8Array | Float32Array, targets: Int32Array | Float32Array, n: number): { lossSum: number; correct: number };
-  /** Writes the last sparse step's fc1.weight gradient (kept transposed inside) into grads; no-op otherwise. */
-  downloadGradients(grads: Float32Array): void;
-  /** The parameters were changed from outside: the sparse path's transposed copy of fc1.weight is rebuilt. */
+  /**
+   * Writes what the engine holds inside into the buffers: the last sparse step's fc1.weight gradient, and while it
+   * trains on the sparse path fc1.weight and its Adam moments (kept transposed inside between steps).
+   */
+  download(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array): void;
+  /** The buffers were changed from outside: whatever the engine holds or copied of fc1 is dropped and remade. */
   invalidateShadow(): void;
   /** [gather, forward, backward, first layer's sparse gradient, Adam] seconds, then steps and sparse steps, since the last call. */
   takePhaseSeconds(): Float64Array;

@@ -245,8 +245,13 @@ export class MLP {
     return p;
   }
 
-  /** A live view of one parameter (or of its gradient, or one of Adam's moments) in the flat buffers. */
+  /**
+   * A live view of one parameter (or of its gradient, or one of Adam's moments) in the flat buffers, brought up to
+   * date first (an engine may hold values inside: cuda always, cpu while it trains on the sparse path). After
+   * writing into it, loadStateDict or fit take the change; a running engine needs `engine().upload()`.
+   */
   view(name: string, buffer: keyof ParameterBuffers = 'params'): Float32Array {
+    this.syncToHost();
     const p = this.info(name);
     return this.buffers[buffer].subarray(p.offset, p.offset + elementCount(p.shape));
   }

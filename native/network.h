@@ -8,7 +8,10 @@
 //   forward   W·x' + b = (W/σ)·x + (b − W·(μ/σ))
 //   gradient  dW[j,k] = (Σ_b dh[b,j]·x[b,k] − μ_k·Σ_b dh[b,j]) / σ_k
 // Parameters, gradients and Adam's moments stay in the caller's flat buffers in PyTorch's layout and state_dict
-// order, except the first layer's weight gradient after a sparse step, which download_gradients() writes there.
+// order, except on the sparse path: there the engine holds fc1.weight and its moments transposed, (I, ·), so that
+// Adam runs as a flat loop over rows the forward reads, and keeps them from step to step; write_back() (the
+// caller's download) copies them out, the dense path takes them back first, and the weight gradient of the last
+// sparse step waits inside for download_gradients().
 // Nothing is allocated and no thread starts until the network is first used.
 // Dimension letters: B batch, I inputs, H the first layer's outputs, Hp = H padded to whole chunks, O a layer's
 // outputs, C classes, K outputs per row of float targets, N dataset rows.
@@ -86,8 +89,18 @@ class Network {
 
   // The last sparse step kept fc1.weight's gradient inside: writes it into grads in PyTorch's layout.
   void download_gradients(float* grads);
-  // The caller changed the parameters: the sparse path's transposed copy of fc1.weight is stale.
-  void invalidate_shadow() { shadow_valid_ = false; }
+  // Whether fc1.weight and its moments are held inside (the caller's copies stale until write_back).
+  bool holds_first_layer() const { return inside_; }
+  // Writes what the engine holds of fc1 (weight, exp_avg, exp_avg_sq) into p, the buffers the steps were given,
+  // and keeps holding it.
+  void write_back(const ParameterPointers& p);
+  // write_back, then the caller's buffers are the truth again.
+  void release_first_layer(const ParameterPointers& p);
+  // The caller changed its buffers: anything held or copied of fc1 is stale.
+  void invalidate_shadow() {
+    shadow_valid_ = false;
+    inside_ = false;
+  }
 
   static constexpr int kPhases = 5;  // gather, forward, loss + backward, first layer's gradient, Adam
   const double* phase_seconds() const { return phase_seconds_; }
@@ -113,6 +126,9 @@ class Network {
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
   void adam_sparse(const ParameterPointers& p, const AdamStepConstants& c);
   void rebuild_shadow(const float* params);
+  void take_first_layer(const ParameterPointers& p);
+  void sync_host_weights(const float* params);
+  void check_owner(const float* params) const;
   BackwardEpilogue backward_epilogue(int l) const;
   void set_dropout(Layer& layer, int B, bool training, const DropoutSource& dropout, int hidden_index);
   void loss_rows(int r0, int r1, float grad_scale, bool with_gradient);
@@ -127,8 +143,11 @@ class Network {
   std::vector<size_t> weight_offset_, bias_offset_;
   std::unique_ptr<Scratch> s_;
   std::unique_ptr<ThreadTeam> team_;
-  bool shadow_valid_ = false;
+  bool shadow_valid_ = false;             // w1t (and the fold's copy) are fc1.weight's current values
   const float* shadow_params_ = nullptr;  // the buffer the shadow was made from: another one makes it stale too
+  bool inside_ = false;                   // w1t, m1t, v1t are the truth for fc1, not the caller's buffers
+  bool host_weights_current_ = true;      // while inside_: the caller's fc1.weight equals w1t
+  bool host_moments_current_ = true;      // ... and its exp_avg, exp_avg_sq equal m1t, v1t
   bool gradients_inside_ = false;
   bool last_sparse_ = false;
   double phase_seconds_[kPhases] = {0, 0, 0, 0, 0};

@@ -69,7 +69,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                         InstanceMethod("adamStep", &NetworkWrap::AdamStep),
                         InstanceMethod("forward", &NetworkWrap::Forward),
                         InstanceMethod("evaluate", &NetworkWrap::Evaluate),
-                        InstanceMethod("downloadGradients", &NetworkWrap::DownloadGradients),
+                        InstanceMethod("download", &NetworkWrap::Download),
                         InstanceMethod("invalidateShadow", &NetworkWrap::InvalidateShadow),
                         InstanceMethod("takePhaseSeconds", &NetworkWrap::TakePhaseSeconds),
                         InstanceMethod("dispose", &NetworkWrap::Dispose),
@@ -258,6 +258,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     const int64_t step = get_int(info, 10, "step", 1, 9007199254740991);
     const int64_t seed = get_int(info, 11, "dropoutSeed", 0, 4294967295);
     const int C = n.spec().sizes.back();
+    settle(b.params.data, b.m.data, b.v.data);
     return guarded(env, [&] {
       int32_t* staged = n.staged_indices();
       int32_t* staged_labels = n.staged_labels();
@@ -280,6 +281,11 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
       dropout.step = (uint32_t)(uint64_t)step;
       const double loss = n.train_batch({b.params.data, b.grads.data, b.m.data, b.v.data}, data, (int)B, hyper, step,
                                         dropout);
+      if (n.holds_first_layer() && held_params_.IsEmpty()) {
+        held_params_ = Napi::Persistent(info[0].As<Napi::Float32Array>());
+        held_m_ = Napi::Persistent(info[2].As<Napi::Float32Array>());
+        held_v_ = Napi::Persistent(info[3].As<Napi::Float32Array>());
+      }
       return Napi::Number::New(env, loss);
     });
   }
@@ -306,6 +312,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                            std::to_string(labels ? B : B * K) + " elements (" + (labels ? "B" : "B·K") + ")",
                   "targets", info[3]);
     }
+    settle(params.data, nullptr, nullptr);
     return guarded(env, [&] {
       int32_t* staged_labels = n.staged_labels();
       if (labels != nullptr)
@@ -327,6 +334,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     fcnet::Network& n = net(env);
     const AdamBuffers b = get_adam_buffers(info, 0, parameter_count_, count_text().c_str());
     const int64_t step = get_int(info, 5, "step", 1, 9007199254740991);
+    settle(b.params.data, b.m.data, b.v.data);
     guarded(env, [&] { n.adam_step({b.params.data, b.grads.data, b.m.data, b.v.data}, hyper, step); });
     return env.Undefined();
   }
@@ -343,6 +351,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     auto logits = get_f32(info, 3, "logits", rows * C, times("n", rows, "C", C).c_str());
     check_no_overlap(env, "logits", logits, rows * C, "x", x, rows * I);
     check_no_overlap(env, "logits", logits, rows * C, "params", params, parameter_count_);
+    settle(params.data, nullptr, nullptr);
     guarded(env, [&] { n.forward(params.data, x.data, rows, logits.data); });
     return env.Undefined();
   }
@@ -370,6 +379,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     }
     double loss_sum = 0.0;
     int64_t correct = 0;
+    settle(params.data, nullptr, nullptr);
     guarded(env, [&] {
       fcnet::DataSource data;
       data.pixels = f.pixels;
@@ -384,17 +394,25 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     return out;
   }
 
-  // downloadGradients(grads)
-  Napi::Value DownloadGradients(const Napi::CallbackInfo& info) {
-    check_argc(info, 1, "downloadGradients");
-    fcnet::Network& n = net(info.Env());
-    auto grads = get_f32(info, 0, "grads", parameter_count_, count_text().c_str());
-    n.download_gradients(grads.data);
-    return info.Env().Undefined();
+  // download(params, grads, m, v): what the engine holds inside (fc1's gradient after a sparse step; fc1.weight
+  // and its moments while it trains on the sparse path) into the caller's buffers.
+  Napi::Value Download(const Napi::CallbackInfo& info) {
+    const Napi::Env env = info.Env();
+    check_argc(info, 4, "download");
+    fcnet::Network& n = net(env);
+    const AdamBuffers b = get_adam_buffers(info, 0, parameter_count_, count_text().c_str());
+    settle(b.params.data, b.m.data, b.v.data);
+    guarded(env, [&] {
+      n.download_gradients(b.grads.data);
+      n.write_back({b.params.data, b.grads.data, b.m.data, b.v.data});
+    });
+    return env.Undefined();
   }
 
+  // The caller changed its buffers: the engine drops what it holds of them.
   Napi::Value InvalidateShadow(const Napi::CallbackInfo& info) {
     net(info.Env()).invalidate_shadow();
+    forget_held();
     return info.Env().Undefined();
   }
 
@@ -412,6 +430,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
 
   // Joins the threads and frees the scratch now rather than at garbage collection.
   Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    settle(nullptr, nullptr, nullptr);  // nothing held is lost
     net_.reset();
     return info.Env().Undefined();
   }
@@ -422,6 +441,34 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
   Napi::Value VectorFloats(const Napi::CallbackInfo& info) {
     net(info.Env());
     return Napi::Number::New(info.Env(), fcnet::tile_vector_floats());
+  }
+
+  // While the engine holds fc1 (network.h), the arrays it came from, kept alive so that it can always be written
+  // back there: before a call with other buffers, and at dispose.
+  Napi::Reference<Napi::Float32Array> held_params_, held_m_, held_v_;
+
+  void forget_held() {
+    held_params_.Reset();
+    held_m_.Reset();
+    held_v_.Reset();
+  }
+
+  // Unless params, m and v (null: not given) are the buffers fc1 is held for, writes it back into those and lets
+  // them be the truth again. An array detached since (transferred away) cannot take it: what it held is dropped.
+  void settle(const float* params, const float* m, const float* v) {
+    if (!net_ || !net_->holds_first_layer() || held_params_.IsEmpty()) {
+      forget_held();
+      return;
+    }
+    Napi::Float32Array hp = held_params_.Value(), hm = held_m_.Value(), hv = held_v_.Value();
+    const uint64_t n = parameter_count_;
+    if (params == hp.Data() && (m == nullptr || m == hm.Data()) && (v == nullptr || v == hv.Data())) return;
+    if (hp.Data() != nullptr && hm.Data() != nullptr && hv.Data() != nullptr && hp.ElementLength() >= n &&
+        hm.ElementLength() >= n && hv.ElementLength() >= n)
+      net_->release_first_layer({hp.Data(), nullptr, hm.Data(), hv.Data()});
+    else
+      net_->invalidate_shadow();
+    forget_held();
   }
 
   std::unique_ptr<fcnet::Network> net_;

@@ -96,12 +96,12 @@ __attribute__((always_inline)) inline void gradient_tile(float* __restrict dw, c
 template <typename V, int NV>
 __attribute__((always_inline)) inline void gradient_groups(float* dw1t, const float* delta, const int32_t* count,
                                                            const int32_t* row, const float* value, int c0, int c1,
-                                                           int B, int I, int Hp, int ld) {
+                                                           int B, int I, int h0, int h1, int ld) {
   for (int c = c0; c < c1; c++) {
     const int k0 = c * kColumnGroup, e0 = c * B;
-    for (int h0 = 0; h0 < Hp; h0 += NV * (int)(sizeof(V) / sizeof(float))) {
+    for (int h = h0; h < h1; h += NV * (int)(sizeof(V) / sizeof(float))) {
       gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, e0, e0 + count[c], std::min(kColumnGroup, I - k0),
-                           h0, ld);
+                           h, ld);
     }
   }
 }
@@ -123,14 +123,14 @@ void forward_groups_narrow(float* out, const float* w1t, const float* b1, const 
 
 FCNET_CLONES
 void gradient_groups_wide(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
-                         const float* value, int c0, int c1, int B, int I, int Hp, int ld) {
-  gradient_groups<v16f, 4>(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
+                         const float* value, int c0, int c1, int B, int I, int h0, int h1, int ld) {
+  gradient_groups<v16f, 4>(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
 }
 
 FCNET_CLONES
 void gradient_groups_narrow(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
-                         const float* value, int c0, int c1, int B, int I, int Hp, int ld) {
-  gradient_groups<v8f, 2>(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
+                         const float* value, int c0, int c1, int B, int I, int h0, int h1, int ld) {
+  gradient_groups<v8f, 2>(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
 }
 
 
@@ -271,9 +271,9 @@ void merge_column_groups(int32_t* count, int32_t* row, float* value, const float
 }
 
 void gradient_column_groups(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
-                            const float* value, int c0, int c1, int B, int I, int Hp, int ld) {
-  if (wide_vectors()) gradient_groups_wide(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
-  else gradient_groups_narrow(dw1t, delta, count, row, value, c0, c1, B, I, Hp, ld);
+                            const float* value, int c0, int c1, int B, int I, int h0, int h1, int ld) {
+  if (wide_vectors()) gradient_groups_wide(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
+  else gradient_groups_narrow(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
 }
 
 }  // namespace fcnet

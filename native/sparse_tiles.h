@@ -44,8 +44,10 @@ void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, int c0, int c1, int B,
                          int I);
 
-// dW1ᵀ(inputs of column groups [c0, c1), Hp) = Σ over each group's entries of value · Δ(row, :).
+// dW1ᵀ(inputs of column groups [c0, c1), hidden units [h0, h1)) = Σ over each group's entries of value · Δ(row, :);
+// h0 and h1 multiples of kChunk.
 void gradient_column_groups(float* dw1t /* (I,ld) */, const float* delta /* (B,ld) */, const int32_t* count,
-                            const int32_t* row, const float* value, int c0, int c1, int B, int I, int Hp, int ld);
+                            const int32_t* row, const float* value, int c0, int c1, int B, int I, int h0, int h1,
+                            int ld);
 
 }  // namespace fcnet

@@ -35,7 +35,7 @@ test(`${CALLS} calls into every native function with wrong arguments: each retur
   console.log(`native fuzz, seed ${SEED}: ${summary.totalCalls} calls in ${summary.seconds.toFixed(1)} s, ${summary.distinctMessages} distinct messages, 0 crashes\n${rows.join('\n')}`);
   expect(summary.problems).toEqual([]);
   const expected = ['linearForward', 'linearBackward', 'reluBackward', 'softmaxCrossEntropy', 'adamUpdate', 'argmax', 'gatherBatch', 'sgemm', 'gemmInfo',
-    'setThreads', 'Network()', 'trainBatch', 'downloadGradients', 'invalidateShadow', 'takePhaseSeconds', 'dispose', 'threads', 'vectorFloats'];
+    'setThreads', 'Network()', 'trainBatch', 'download', 'invalidateShadow', 'takePhaseSeconds', 'dispose', 'threads', 'vectorFloats'];
   expect(Object.keys(summary.functions).sort()).toEqual([...expected].sort());
   for (const [name, s] of Object.entries(summary.functions)) {
     expect({ name, calls: s.calls }).toEqual({ name, calls: CALLS });

@@ -227,7 +227,7 @@ test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the N
   const net = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
   const trainer = network([I, C], B, 2);
   const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 0, B, hyper, 1, 0);
-  trainer.downloadGradients(net.grads);
+  trainer.download(net.params, net.grads, net.m, net.v);
   trainer.dispose();
 
   const plain = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
@@ -262,7 +262,7 @@ test.each([1, 3])('a three-layer network (45 → 70 → 33 → 7), batch 13, %i 
   const net = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
   const trainer = network(sizes, B, threads);
   const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 2, B, hyper, 1, 0);
-  trainer.downloadGradients(net.grads);
+  trainer.download(net.params, net.grads, net.m, net.v);
   trainer.dispose();
 
   const plain = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };

@@ -75,7 +75,7 @@ function train(c: Case, threads: number, reference: boolean) {
   for (let step = 1; step <= 3; step++) {
     losses.push(net.trainBatch(p, g, m, v, features, targets, order, (step * 2) % (N - c.B + 1), c.B, hyper, step, 7));
   }
-  net.downloadGradients(g);
+  net.download(p, g, m, v);
   const phases = net.takePhaseSeconds();
   const targetRows = targets instanceof Int32Array ? targets.subarray(0, c.B) : targets.subarray(0, c.B * K);
   const gradients = new Float32Array(P);

@@ -66,7 +66,7 @@ export class CpuEngine implements Engine {
 
   adamStep(hyper: AdamHyper, step: number): void {
     const { params, grads, m, v } = this.buffers;
-    this.native.downloadGradients(grads); // a fused step may have left fc1.weight's gradient inside
+    this.native.download(params, grads, m, v); // a fused step may have left fc1.weight's gradient inside
     this.native.adamStep(params, grads, m, v, hyper, step);
   }
 
@@ -86,9 +86,13 @@ export class CpuEngine implements Engine {
     return this.native.evaluate(this.buffers.params, host.features, host.targets, host.n);
   }
 
-  /** Makes the host buffers whole: a sparse step leaves fc1.weight's gradient transposed inside. */
+  /**
+   * Makes the host buffers whole: the sparse path keeps fc1.weight, its moments and its last gradient transposed
+   * inside between steps.
+   */
   download(): void {
-    this.native.downloadGradients(this.buffers.grads);
+    const { params, grads, m, v } = this.buffers;
+    this.native.download(params, grads, m, v);
   }
 
   /** The host buffers may have been written (loadStateDict, a checkpoint): the sparse path's copy is stale. */

@@ -109,6 +109,7 @@ Run train(const Case& c, int threads, bool reference) {
     run.losses.push_back(net.train_batch(p, data, B, hyper, step, hashed));
   }
   net.download_gradients(run.grads.data());
+  net.release_first_layer(p);  // the weights and moments into run's buffers: the calls below use other ones
   run.sparse_steps = net.sparse_steps();
 
   // One more batch, rows 0..B-1 as floats (pixels scaled by 1/255), from the initial parameters.

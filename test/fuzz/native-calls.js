@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Fuzzes the native addon's boundary: CALLS calls into every exported function, the Network constructor,
-// its trainBatch, downloadGradients, invalidateShadow, takePhaseSeconds and dispose and its `threads` and `vectorFloats` accessors, with random wrong arguments (wrong types, lengths off by
+// its trainBatch, download, invalidateShadow, takePhaseSeconds and dispose and its `threads` and `vectorFloats` accessors, with random wrong arguments (wrong types, lengths off by
 // one, sizes 0, −1, 2³¹, 2⁵³, NaN, ±Infinity, detached and resizable buffers, SharedArrayBuffer views,
 // overlapping views, odd byte offsets, missing and extra arguments, wrong `this`, a hyper object whose
 // getters throw, detach buffers or dispose the trainer) mixed with valid calls.
@@ -307,9 +307,9 @@ const trainerCalls = {
       entry,
     };
   },
-  downloadGradients: () => {
+  download: () => {
     const entry = poolTrainer();
-    return { ...valid(['f32'], [guarded('f32', entry.n)]), entry };
+    return { ...valid(['f32', 'f32', 'f32', 'f32'], [guarded('f32', entry.n), guarded('f32', entry.n), guarded('f32', entry.n), guarded('f32', entry.n)]), entry };
   },
   invalidateShadow: () => ({ ...valid([], []), entry: poolTrainer() }),
   takePhaseSeconds: () => ({ ...valid([], []), entry: poolTrainer() }),
