@@ -72,6 +72,13 @@ describe('readCsvDataset', () => {
     }
   });
 
+  test('blanks around cells and around quoted cells are not part of them', async () => {
+    const data = await readCsvDataset(csv('blanks.csv', ' a , y \n 1 , "x" \n2,  z\n'), { target: 'y' });
+    expect(data.featureNames).toEqual(['a']);
+    expect(data.features).toEqual(new Float32Array([1, 2]));
+    expect(data.classNames).toEqual(['x', 'z']);
+  });
+
   test('blank lines and line breaks inside quotes: the rows are right, and an error names the line the row ends on', async () => {
     const file = csv('breaks.csv', 'a,y\n1,"x\ny"\n\n2,z\n\n');
     const data = await readCsvDataset(file, { target: 'y' });

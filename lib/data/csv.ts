@@ -111,8 +111,8 @@ class TargetCells {
   }
 }
 
-/** The parser's options: arrays of strings per record (no objects, no casts), blanks around cells kept (parseNumber allows them). */
-const PARSE_OPTIONS = { skip_empty_lines: true, bom: true } as const;
+/** The parser's options: arrays of strings per record (no objects, no casts); blanks around cells and quotes trimmed. */
+const PARSE_OPTIONS = { skip_empty_lines: true, bom: true, trim: true } as const;
 
 /** The line (1-based, as csv-parse counts) where record `index` ends (0: the header): read again, for an error's message. */
 async function lineOf(file: string, index: number): Promise<number> {
