@@ -1,7 +1,7 @@
 // The one loader of the native CPU addon. If no binary loads, one error says what was tried and what to do.
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AdamHyper } from './backends/types';
+import type { AdamHyper, StepHyper } from './backends/types';
 import { packageRoot } from './package-root';
 
 /** The functions the addon exports (native/binding.cc); argument order as in lib/backends/types.ts. */
@@ -43,9 +43,9 @@ export interface NativeNetwork {
   readonly started: boolean;
   /** Floats per vector in the sparse first layer's tiles: 16 with AVX-512, 8 with AVX2 (or FCNET_SIMD=avx2). */
   readonly vectorFloats: number;
-  /** One step on rows indices[offset .. offset + B): gather, forward, loss, backward, Adam; the mean loss. */
+  /** One step on rows indices[offset .. offset + B): gather, forward, loss, backward, the optimizer; the mean loss. */
   trainBatch(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, features: Uint8Array | Float32Array,
-    targets: Int32Array | Float32Array, indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number,
+    targets: Int32Array | Float32Array, indices: Int32Array, offset: number, B: number, hyper: StepHyper, step: number,
     dropoutSeed: number): number;
   /** Forward (training mode) and backward on x (B, I): every gradient into grads; the mean loss. */
   computeGradients(params: Float32Array, grads: Float32Array, x: Float32Array, targets: Int32Array | Float32Array, B: number,

@@ -1,10 +1,12 @@
 // SGD and AdamW with torch.optim's semantics (PyTorch 1.13, foreach=False, maximize=False), each ONE flat loop
-// over the model's whole parameter buffer (llm.c's gpt2_update): no optimizer knows about layers. They run on
-// the host buffers after the engine's computeGradients (fit downloads the gradients, steps, and uploads the
-// parameters), on every backend. SGD's momentum buffer is the model's `m` buffer; AdamW's moments are `m`, `v`.
-// Adam (lib/adam.ts) stays fused into the engines' training step.
+// over the model's whole parameter buffer (llm.c's gpt2_update): no optimizer knows about layers. The cpu engine
+// runs them inside its training step (native/optimizer_math.h, the same operations in float32); elsewhere, and for
+// update() and gradient clipping, they run here on the host buffers after the engine's computeGradients (fit
+// downloads the gradients, steps, and uploads the parameters). SGD's momentum buffer is the model's `m` buffer;
+// AdamW's moments are `m`, `v`. Adam (lib/adam.ts) is fused into every engine's training step.
 import { Adam } from './adam';
 import { checkBoolean, checkKnownOptions, checkNumber } from './check';
+import type { OptimizerKind, StepHyper } from './backends/types';
 import type { MLP } from './model';
 
 export interface SGDOptions {
@@ -140,12 +142,23 @@ export class AdamW {
   }
 }
 
-/** Any optimizer fit() drives: Adam (fused into the engines' step), SGD or AdamW (flat loops on the host). */
+/**
+ * Any optimizer fit() drives. Each runs inside the engine's training step where the engine has it
+ * (Engine.fusedOptimizers: the cpu engine runs all three as native flat loops), else on the host buffers after
+ * computeGradients (`apply` here; Adam's in the engine).
+ */
 export type Optimizer = Adam | SGD | AdamW;
 
 /** Which optimizer this is, by torch.optim's class name in lower case. */
-export function optimizerKind(optimizer: Optimizer): 'adam' | 'sgd' | 'adamw' {
+export function optimizerKind(optimizer: Optimizer): OptimizerKind {
   return optimizer instanceof Adam ? 'adam' : optimizer.kind;
+}
+
+/** The optimizer's current hyper-parameters as an engine's fused step takes them. */
+export function stepHyper(optimizer: Optimizer): StepHyper {
+  if (optimizer instanceof Adam) return optimizer.hyper;
+  if (optimizer instanceof AdamW) return { kind: 'adamw', ...optimizer.hyper };
+  return { kind: 'sgd', ...optimizer.hyper };
 }
 
 /** One step of a host-loop optimizer on the model's buffers: the engine's gradients down, the parameters back up. */

@@ -9,7 +9,7 @@ import { isNpyFileDataset, NpyRowReader, type NpyFileDataset } from './data/npy-
 import { classificationReport, regressionErrors, reportFromConfusion, type ClassMetrics } from './metrics';
 import { checkFiniteLogits } from './non-finite-output';
 import type { MLP } from './model';
-import type { Optimizer } from './optimizers';
+import { optimizerKind, stepHyper, type Optimizer } from './optimizers';
 import { Rng, type RngState } from './rng';
 import { EarlyStopper, LrScheduler, type EarlyStopping, type LrSchedule, type Monitor, type RunState } from './schedules';
 
@@ -257,8 +257,9 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
     if (resumed.bestWeights) bestWeights = resumed.bestWeights.slice();
   }
   const runState = (): RunState => ({ scheduler: s.scheduler?.state() ?? null, earlyStopping: s.stopper?.state() ?? null, bestWeights });
-  // Adam without clipping runs fused in the engine's step; anything else steps on the host buffers.
-  const stepper = optimizer instanceof Adam && s.clipGradNorm === null ? null : new HostStepper(engine, model, data, optimizer, s.clipGradNorm);
+  // An optimizer the engine runs inside its step, without clipping, goes fused; anything else steps on the host.
+  const fused = s.clipGradNorm === null && engine.fusedOptimizers.includes(optimizerKind(optimizer));
+  const stepper = fused ? null : new HostStepper(engine, model, data, optimizer, s.clipGradNorm);
   try {
     for (let epoch = position.epoch; epoch < s.epochs; epoch++) {
       const epochStarted = performance.now();
@@ -277,7 +278,7 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
         s.reader?.reader.read(order, offset, B); // from disk: the batch's rows, in the shuffled order, into the window
         const [rows, first] = s.reader ? [windowRows, 0] : [order, offset];
         const loss = stepper ? stepper.trainBatch(rows, first, B, optimizer.step + 1, s.seed)
-          : engine.trainBatch(handle, rows, first, B, (optimizer as Adam).hyper, optimizer.step + 1, wantLoss, s.seed);
+          : engine.trainBatch(handle, rows, first, B, stepHyper(optimizer), optimizer.step + 1, wantLoss, s.seed);
         if (wantLoss && !Number.isFinite(loss)) {
           if (s.onNonFinite === 'throw') {
             throw new Error(`fit: the loss is ${loss} at epoch ${epoch + 1}, step ${step + 1}; training stopped before that update (lower the learning rate, or check the data)`);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "optimizer_math.h"
 
 namespace fcnet_napi {
 
@@ -170,6 +171,39 @@ inline fcnet::AdamHyper get_adam_hyper(const Napi::Env& env, const Napi::Value& 
                      get_number(env, o.Get("weightDecay"), "hyper.weightDecay")};
   if (!(h.beta1 >= 0 && h.beta1 < 1)) throw_range(env, "number from 0 to below 1", "hyper.beta1", o.Get("beta1"));
   if (!(h.beta2 >= 0 && h.beta2 < 1)) throw_range(env, "number from 0 to below 1", "hyper.beta2", o.Get("beta2"));
+  return h;
+}
+
+// The training step's optimizer: {kind?, lr, weightDecay, ...}. kind 'adam' (the default) and 'adamw' take beta1,
+// beta2 and eps; 'sgd' takes momentum, dampening and nesterov (each optional). Checked as get_adam_hyper; the
+// same order rule for getters.
+inline fcnet::OptimizerHyper get_optimizer_hyper(const Napi::Env& env, const Napi::Value& value) {
+  if (!value.IsObject()) throw_type(env, "object {kind, lr, weightDecay, ...}", "hyper", value);
+  const Napi::Object o = value.As<Napi::Object>();
+  const Napi::Value kind = o.Get("kind");
+  fcnet::OptimizerHyper h;
+  if (kind.IsUndefined() || (kind.IsString() && kind.As<Napi::String>().Utf8Value() == "adam")) {
+    h.kind = fcnet::OptimizerKind::kAdam;
+  } else if (kind.IsString() && kind.As<Napi::String>().Utf8Value() == "adamw") {
+    h.kind = fcnet::OptimizerKind::kAdamW;
+  } else if (kind.IsString() && kind.As<Napi::String>().Utf8Value() == "sgd") {
+    h.kind = fcnet::OptimizerKind::kSGD;
+  } else {
+    throw_range(env, "one of 'adam', 'adamw', 'sgd'", "hyper.kind", kind);
+  }
+  if (h.kind == fcnet::OptimizerKind::kSGD) {
+    h.adam.lr = get_number(env, o.Get("lr"), "hyper.lr");
+    h.adam.weight_decay = get_number(env, o.Get("weightDecay"), "hyper.weightDecay");
+    const Napi::Value momentum = o.Get("momentum"), dampening = o.Get("dampening"), nesterov = o.Get("nesterov");
+    h.momentum = momentum.IsUndefined() ? 0.0 : get_number(env, momentum, "hyper.momentum");
+    h.dampening = dampening.IsUndefined() ? 0.0 : get_number(env, dampening, "hyper.dampening");
+    if (!nesterov.IsUndefined() && !nesterov.IsBoolean()) throw_type(env, "boolean", "hyper.nesterov", nesterov);
+    h.nesterov = nesterov.IsBoolean() && nesterov.As<Napi::Boolean>().Value();
+    if (!(h.momentum >= 0 && h.momentum <= 1)) throw_range(env, "number from 0 to 1", "hyper.momentum", momentum);
+    if (!(h.dampening >= 0 && h.dampening <= 1)) throw_range(env, "number from 0 to 1", "hyper.dampening", dampening);
+  } else {
+    h.adam = get_adam_hyper(env, value);
+  }
   return h;
 }
 

@@ -12,8 +12,8 @@
 #include "aligned.h"
 #include "dropout_mask.h"
 #include "gemm.h"
+#include "optimizer_loops.h"
 #include "simd.h"
-#include "sparse_adam.h"
 #include "sparse_tiles.h"
 #include "thin_linear.h"
 
@@ -45,8 +45,10 @@ struct Network::Scratch {
   std::vector<float> features;       // (max_batch, I) the batch as gathered, float datasets
   std::vector<float> x;              // (max_batch, I) the dense path's input, transformed
   std::vector<int64_t> row_nonzero;  // (max_batch)
+  std::vector<uint64_t> row_masks;   // (max_batch, mask_words(I)) where each gathered row's inputs are non-zero
   std::vector<double> row_loss;      // (max_batch)
   std::vector<float> inv_std;        // (I) 1 / std, when the spec has an input transform
+  std::vector<float> fold_coef;      // (I) mean / std, when the spec has an input transform
   bool pixels_batch = false;         // which of pixels / features holds this batch
   float grad_scale = 0.0f;           // 1 / the loss's denominator
   double denominator = 1.0;
@@ -57,9 +59,8 @@ struct Network::Scratch {
   std::vector<int64_t> sort_keys;
   std::vector<float> group_value, column_value;
   AlignedFloats b1;     // (Hp) the first layer's bias as the tiles add it (folded: b − W·(μ/σ))
-  AlignedFloats bfold;  // (Hp) W·(μ/σ) (folded transform only)
+  AlignedFloats bfold;  // (row blocks, Ld) W·(μ/σ) over each kFoldRows block of inputs (folded transform only)
   AlignedFloats w1t;    // (I, Ld) fc1.weight transposed
-  AlignedFloats w1s;    // (I, Ld) w1t times 1/σ per input, what the tiles read (folded transform only)
   AlignedFloats m1t;    // (I, Ld) fc1.weight's exp_avg transposed, while held inside
   AlignedFloats v1t;    // (I, Ld) fc1.weight's exp_avg_sq transposed, while held inside
   AlignedFloats dw1t;   // (I, Ld) Σ_b x[b,k]·dh[b,j], transposed (before the transform's correction)
@@ -75,6 +76,8 @@ int64_t now_ns() {
 bool has_transform(const NetworkSpec& s) { return !s.input_mean.empty(); }
 
 int padded_width(int H) { return (H + kChunk - 1) / kChunk * kChunk; }
+
+int fold_blocks(int I) { return (I + kFoldRows - 1) / kFoldRows; }
 
 // Runs tasks [0, n) on the whole team, each member taking the next untaken one.
 template <typename F>
@@ -108,8 +111,7 @@ double Network::estimate_bytes(const NetworkSpec& spec, int max_batch) {
   }
   scratch += B * (I * 9 + spec.sizes[L] * 4 + 32);                // pixels, features, x, targets, per-row values
   const double Hp = padded_width((int)H) + 16;
-  const double transposed = spec.input_mean.empty() ? 4 : 5;     // weights, moments, gradient (and the fold's copy)
-  scratch += 4 * (transposed * I * Hp + 3 * Hp);                    // the sparse path's transposed (I, Hp) matrices
+  scratch += 4 * (4 * I * Hp + (2 + fold_blocks((int)I)) * Hp);  // the sparse path's (I, Hp) matrices and vectors
   scratch += 4 * ((B / kRowGroup + 1) * I * (1 + kRowGroup) + (I / kColumnGroup + 1) * B * (1 + kColumnGroup));
   return 4 * 4 * params + scratch;
 }
@@ -169,10 +171,15 @@ void Network::ensure_started() {
   s->labels.assign(B, 0);
   if (!loss_takes_labels(spec_.loss)) s->values.assign((size_t)B * K, 0.0f);
   s->row_nonzero.assign(B, 0);
+  s->row_masks.assign((size_t)B * mask_words(I), 0);
   s->row_loss.assign(B, 0.0);
   if (has_transform(spec_)) {
     s->inv_std.resize(I);
-    for (int k = 0; k < I; k++) s->inv_std[k] = 1.0f / spec_.input_std[k];
+    s->fold_coef.resize(I);
+    for (int k = 0; k < I; k++) {
+      s->inv_std[k] = 1.0f / spec_.input_std[k];
+      s->fold_coef[k] = spec_.input_mean[k] * s->inv_std[k];
+    }
   }
   s_ = std::move(s);
   team_ = std::make_unique<ThreadTeam>(threads_);
@@ -209,20 +216,27 @@ void Network::gather(const DataSource& data, const int32_t* indices, int B, bool
   if (!s.pixels_batch && s.features.empty()) s.features.assign((size_t)max_batch_ * I, 0.0f);
   const bool values = with_targets && !loss_takes_labels(spec_.loss);
   constexpr int kRows = 8;
+  const size_t row_bytes = (size_t)I * (s.pixels_batch ? 1 : sizeof(float));
+  const uint8_t* base = s.pixels_batch ? data.pixels : reinterpret_cast<const uint8_t*>(data.features);
   run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
-    for (int r = t * kRows; r < std::min(B, (t + 1) * kRows); r++) {
+    const int r1 = std::min(B, (t + 1) * kRows);
+    // The rows lie anywhere in the dataset (a shuffled order): ask for the task's rows at once, so that their
+    // misses overlap rather than come one row after another.
+    for (int r = t * kRows; r < r1; r++)
+      for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(base + (size_t)indices[r] * row_bytes + at);
+    for (int r = t * kRows; r < r1; r++) {
       const size_t src = (size_t)indices[r];
       int64_t nonzero = 0;
       if (s.pixels_batch) {
         const uint8_t* in = data.pixels + src * I;
         uint8_t* out = s.pixels.data() + (size_t)r * I;
         std::memcpy(out, in, I);
-        for (int k = 0; k < I; k++) nonzero += out[k] != 0;
+        nonzero = nonzero_mask(s.row_masks.data() + (size_t)r * mask_words(I), out, I);
       } else {
         const float* in = data.features + src * I;
         float* out = s.features.data() + (size_t)r * I;
         std::memcpy(out, in, sizeof(float) * I);
-        for (int k = 0; k < I; k++) nonzero += out[k] != 0.0f;
+        nonzero = nonzero_mask(s.row_masks.data() + (size_t)r * mask_words(I), out, I);
       }
       s.row_nonzero[r] = nonzero;
       if (with_targets && data.labels != nullptr) s.labels[r] = data.labels[src];
@@ -395,10 +409,10 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
         const int g0 = groups * m / merges, g1 = groups * (m + 1) / merges;
         if (s.pixels_batch)
           merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0,
-                              g1, B, spec_.sizes[0]);
+                              g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
         else
           merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                              g1, B, spec_.sizes[0]);
+                              g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
       }
     });
   }
@@ -426,6 +440,17 @@ void Network::check_owner(const float* params) const {
     throw std::logic_error("Network: fc1 is held for other buffers than the ones given; release it first");
 }
 
+// What the sparse path multiplies each input by: 1/σ with a transform, else nothing.
+const float* Network::fold_scale() const { return has_transform(spec_) ? s_->inv_std.data() : nullptr; }
+
+// The folded transform's bias part of one block of kFoldRows inputs (optimizer_loops.h).
+void Network::fold_block(int block) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  const int k0 = block * kFoldRows, k1 = std::min(I, k0 + kFoldRows);
+  fold_rows(s.w1t.data(), s.bfold.data() + (size_t)block * s.Ld, s.fold_coef.data(), k0, k1, 0, H, s.Ld);
+}
+
 void Network::rebuild_shadow(const float* params) {
   check_owner(params);
   Scratch& s = *s_;
@@ -437,12 +462,9 @@ void Network::rebuild_shadow(const float* params) {
     for (int k0 = 0; k0 < I; k0 += 32)
       for (int j = j0; j < j1; j++)
         for (int k = k0; k < std::min(I, k0 + 32); k++) s.w1t[(size_t)k * s.Ld + j] = w1[(size_t)j * I + k];
-    if (transform) {
-      for (int k = 0; k < I; k++)
-        for (int j = j0; j < j1; j++) s.w1s[(size_t)k * s.Ld + j] = s.w1t[(size_t)k * s.Ld + j] * s.inv_std[k];
-      fold_bias(s.w1s.data(), spec_.input_mean.data(), s.bfold.data(), j0, j1, I, s.Ld);
-    }
   });
+  if (transform)  // after the whole transpose: a block of rows spans every column
+    run_tasks(*team_, fold_blocks(I), [&](int b) { fold_block(b); });
   shadow_valid_ = true;
   shadow_params_ = params;
 }
@@ -523,15 +545,23 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     s.column_row.assign(column_groups * max_batch_, 0);
     s.column_value.assign(column_groups * max_batch_ * kColumnGroup, 0.0f);
     s.b1.assign(s.Hp, 0.0f);
-    s.bfold.assign(s.Hp, 0.0f);
+    s.bfold.assign((size_t)fold_blocks(I) * s.Ld, 0.0f);
     s.w1t.assign((size_t)I * s.Ld, 0.0f);
-    if (has_transform(spec_)) s.w1s.assign((size_t)I * s.Ld, 0.0f);
     s.dw1t.assign((size_t)I * s.Ld, 0.0f);
     s.sparse_ready = true;
   }
   if (!shadow_valid_ || shadow_params_ != params) rebuild_shadow(params);
   const float* b = params + bias_offset_[0];
-  for (int j = 0; j < H; j++) s.b1[j] = b[j] - s.bfold[j];  // bfold stays 0 without a transform
+  if (has_transform(spec_)) {
+    // W·(μ/σ), block after block of inputs, the same order whatever the thread count.
+    for (int j = 0; j < H; j++) {
+      float fold = 0.0f;
+      for (int blk = 0; blk < fold_blocks(I); blk++) fold += s.bfold[(size_t)blk * s.Ld + j];
+      s.b1[j] = b[j] - fold;
+    }
+  } else {
+    for (int j = 0; j < H; j++) s.b1[j] = b[j];
+  }
   // Rows of one class share more non-zero inputs, so a group of neighbours in that order visits fewer positions.
   if (loss_takes_labels(spec_.loss) && training) {
     for (int r = 0; r < B; r++) s.sort_keys[r] = (int64_t)s.labels[r] << 32 | r;
@@ -545,8 +575,10 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     const int first = g * kRowGroup, n = std::min(kRowGroup, B - first);
     int32_t* index = s.group_index.data() + (size_t)g * I;
     float* value = s.group_value.data() + (size_t)g * I * kRowGroup;
-    s.group_count[g] = s.pixels_batch ? merge_row_group(index, value, s.pixels.data(), s.order.data() + first, n, I)
-                                      : merge_row_group(index, value, s.features.data(), s.order.data() + first, n, I);
+    const int32_t* rows = s.order.data() + first;
+    const uint64_t* masks = s.row_masks.data();
+    s.group_count[g] = s.pixels_batch ? merge_row_group(index, value, s.pixels.data(), rows, n, I, fold_scale(), masks)
+                                      : merge_row_group(index, value, s.features.data(), rows, n, I, fold_scale(), masks);
   });
   Layer& layer = s.layers[0];
   const bool fused_relu = layer.hidden && spec_.activation == Activation::kRelu && layer.dropout.p == 0.0;
@@ -554,7 +586,7 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
   team_->run([&](int member, int team) {
     long c0, c1;
     split_range(s.Hp / kChunk, member, team, &c0, &c1);
-    forward_row_groups(layer.out.data(), has_transform(spec_) ? s.w1s.data() : s.w1t.data(), s.b1.data(), s.order.data(), s.group_count.data(),
+    forward_row_groups(layer.out.data(), s.w1t.data(), s.b1.data(), s.order.data(), s.group_count.data(),
                        s.group_index.data(), s.group_value.data(), 0, groups, B, I, (int)c0 * kChunk, (int)c1 * kChunk,
                        s.Ld, fused_relu);
   });
@@ -600,10 +632,10 @@ void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
       const int g0 = groups * m / kBlocks, g1 = groups * (m + 1) / kBlocks;
       if (s.pixels_batch)
         merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0, g1,
-                            B, I);
+                            B, I, fold_scale(), s.row_masks.data());
       else
         merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                            g1, B, I);
+                            g1, B, I, fold_scale(), s.row_masks.data());
     });
   }
   lap(2);
@@ -637,44 +669,42 @@ void Network::download_gradients(float* grads) {
       for (int j = j0; j < std::min(H, j0 + T); j++)
         for (int k = k0; k < std::min(I, k0 + T); k++) {
           const float g = s.dw1t[(size_t)k * s.Ld + j];
-          dw1[(size_t)j * I + k] = transform ? (g - spec_.input_mean[k] * db[j]) * s.inv_std[k] : g;
+          dw1[(size_t)j * I + k] = transform ? g - s.fold_coef[k] * db[j] : g;
         }
   gradients_inside_ = false;
 }
 
-// Adam after a sparse step: fc1.weight's on its transposed copy, held inside from the first sparse step on, and
-// every other parameter's on the caller's buffers.
-void Network::adam_sparse(const ParameterPointers& p, const AdamStepConstants& c) {
+// The optimizer after a sparse step: fc1.weight's on its transposed copy, held inside from the first sparse step
+// on, and every other parameter's on the caller's buffers.
+void Network::step_sparse(const ParameterPointers& p, const StepConstants& c) {
   Scratch& s = *s_;
   const int I = spec_.sizes[0], H = spec_.sizes[1];
   if (!inside_) take_first_layer(p);
   const bool transform = has_transform(spec_);
   FirstLayerFold fold;
-  if (transform) fold = {spec_.input_mean.data(), s.inv_std.data(), p.grads + bias_offset_[0], s.w1s.data()};
+  if (transform) fold = {s.fold_coef.data(), p.grads + bias_offset_[0]};
   team_->run([&](int member, int team) {
     // By rows, the same ones every step: each member's share of the three matrices stays in its core's caches,
     // and its loads stream through whole rows. (Measured against chunks of columns, the forward's split: 0.20
     // against 0.36–0.43 ms a step on two threads; the forward loses less than that reading rows the other core
-    // wrote. Fused into the gradient's loop, group by group: slower still, waiting on L3.)
-    long k0, k1;
-    split_range(I, member, team, &k0, &k1);
-    adam_first_layer(s.w1t.data(), s.m1t.data(), s.v1t.data(), s.dw1t.data(), (int)k0, (int)k1, 0, H, s.Ld, c, fold);
+    // wrote. Fused into the gradient's loop, group by group: slower still, waiting on L3.) Whole blocks of
+    // kFoldRows rows, for the fold's partial sums.
+    long b0, b1;
+    split_range(fold_blocks(I), member, team, &b0, &b1);
+    for (long blk = b0; blk < b1; blk++) {
+      const int k0 = (int)blk * kFoldRows, k1 = std::min(I, k0 + kFoldRows);
+      step_first_layer(s.w1t.data(), s.m1t.data(), s.v1t.data(), s.dw1t.data(), k0, k1, 0, H, s.Ld, c, fold);
+      if (transform) fold_block((int)blk);  // while its rows are in cache
+    }
     const size_t rest = (size_t)I * H;
     long i0, i1;
     split_range((long)(parameter_count_ - rest), member, team, &i0, &i1);
-    adam_range(p.params + rest + i0, p.grads + rest + i0, p.m + rest + i0, p.v + rest + i0, (size_t)(i1 - i0), c);
+    step_range(p.params + rest + i0, p.grads + rest + i0, p.m + rest + i0, p.v + rest + i0, (size_t)(i1 - i0), c);
   });
-  if (transform)  // the folded bias from the new weights: sums down whole columns, so after every row is done
-    team_->run([&](int member, int team) {
-      long j0, j1;
-      split_range(s.Hp / kChunk, member, team, &j0, &j1);
-      fold_bias(s.w1s.data(), spec_.input_mean.data(), s.bfold.data(), (int)std::min<long>(j0 * kChunk, H),
-                (int)std::min<long>(j1 * kChunk, H), I, s.Ld);
-    });
   host_weights_current_ = host_moments_current_ = false;
 }
 
-double Network::train_batch(const ParameterPointers& p, const DataSource& data, int B, const AdamHyper& hyper,
+double Network::train_batch(const ParameterPointers& p, const DataSource& data, int B, const OptimizerHyper& hyper,
                             int64_t step, const DropoutSource& dropout) {
   ensure_started();
   mark_ns_ = now_ns();
@@ -686,18 +716,18 @@ double Network::train_batch(const ParameterPointers& p, const DataSource& data, 
   if (!std::isfinite(loss)) return loss;  // nothing updated
   backward_walk(p, B);
   lap(last_sparse_ ? 3 : 2);
-  const AdamStepConstants c = adam_step_constants(hyper, step);
+  const StepConstants c = step_constants(hyper, step);
   if (last_sparse_) {
     check_owner(p.params);
     sparse_steps_++;
-    adam_sparse(p, c);
+    step_sparse(p, c);
     gradients_inside_ = true;
   } else {
     release_first_layer(p);
     team_->run([&](int member, int team) {
       long i0, i1;
       split_range((long)parameter_count_, member, team, &i0, &i1);
-      adam_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
+      step_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
     });
     shadow_valid_ = false;
     gradients_inside_ = false;
@@ -725,11 +755,13 @@ double Network::compute_gradients(const ParameterPointers& p, const float* x, co
 void Network::adam_step(const ParameterPointers& p, const AdamHyper& hyper, int64_t step) {
   ensure_started();
   release_first_layer(p);
-  const AdamStepConstants c = adam_step_constants(hyper, step);
+  OptimizerHyper adam;
+  adam.adam = hyper;
+  const StepConstants c = step_constants(adam, step);
   team_->run([&](int member, int team) {
     long i0, i1;
     split_range((long)parameter_count_, member, team, &i0, &i1);
-    adam_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
+    step_range(p.params + i0, p.grads + i0, p.m + i0, p.v + i0, (size_t)(i1 - i0), c);
   });
   shadow_valid_ = false;
 }

@@ -4,14 +4,15 @@
 // Every product is split into tiles fixed by the shapes (linear_tiles.h) that the whole team takes in turn, so
 // any thread count gives the same bits. The first Linear has a second path for inputs that are mostly zeros
 // (sparse_tiles.h), chosen per batch from the batch's measured density; there the input transform
-// x' = (x − mean) / std is folded into the weights so that the zeros stay zeros:
-//   forward   W·x' + b = (W/σ)·x + (b − W·(μ/σ))
-//   gradient  dW[j,k] = (Σ_b dh[b,j]·x[b,k] − μ_k·Σ_b dh[b,j]) / σ_k
-// Parameters, gradients and Adam's moments stay in the caller's flat buffers in PyTorch's layout and state_dict
-// order, except on the sparse path: there the engine holds fc1.weight and its moments transposed, (I, ·), so that
-// Adam runs as a flat loop over rows the forward reads, and keeps them from step to step; write_back() (the
-// caller's download) copies them out, the dense path takes them back first, and the weight gradient of the last
-// sparse step waits inside for download_gradients().
+// x' = (x − mean) / std is folded so that the zeros stay zeros: the inputs are scaled by 1/σ as the tiles lay them
+// out, and the mean goes into the bias and the gradient:
+//   forward   W·x' + b = W·(x/σ) + (b − W·(μ/σ))
+//   gradient  dW[j,k] = Σ_b dh[b,j]·(x[b,k]/σ_k) − (μ_k/σ_k)·Σ_b dh[b,j]
+// Parameters, gradients and the optimizer's state stay in the caller's flat buffers in PyTorch's layout and
+// state_dict order, except on the sparse path: there the engine holds fc1.weight and its state transposed, (I, ·),
+// so that the optimizer runs as a flat loop over rows the forward reads, and keeps them from step to step;
+// write_back() (the caller's download) copies them out, the dense path takes them back first, and the weight
+// gradient of the last sparse step waits inside for download_gradients().
 // Nothing is allocated and no thread starts until the network is first used.
 // Dimension letters: B batch, I inputs, H the first layer's outputs, Hp = H padded to whole chunks, O a layer's
 // outputs, C classes, K outputs per row of float targets, N dataset rows.
@@ -24,6 +25,7 @@
 
 #include "activations.h"
 #include "adam_math.h"
+#include "optimizer_math.h"
 #include "linear_tiles.h"
 #include "losses.h"
 #include "parameters.h"
@@ -72,10 +74,10 @@ class Network {
   int32_t* staged_indices();
   int32_t* staged_labels();  // labels[indices[r]], cross-entropy only
 
-  // One step on the staged rows: gather, forward, loss, backward, Adam. Returns the batch's mean loss; when it is
-  // not finite, nothing is updated.
-  double train_batch(const ParameterPointers& p, const DataSource& data, int B, const AdamHyper& hyper, int64_t step,
-                     const DropoutSource& dropout);
+  // One step on the staged rows: gather, forward, loss, backward, the optimizer (Adam, AdamW or SGD; SGD's momentum
+  // buffer in p.m). Returns the batch's mean loss; when it is not finite, nothing is updated.
+  double train_batch(const ParameterPointers& p, const DataSource& data, int B, const OptimizerHyper& hyper,
+                     int64_t step, const DropoutSource& dropout);
   // Forward and backward on x (B, I) with the staged labels or values (B, K): writes every gradient into p.grads.
   double compute_gradients(const ParameterPointers& p, const float* x, const float* values, int B,
                            const DropoutSource& dropout);
@@ -102,7 +104,7 @@ class Network {
     inside_ = false;
   }
 
-  static constexpr int kPhases = 5;  // gather, forward, loss + backward, first layer's gradient, Adam
+  static constexpr int kPhases = 5;  // gather, forward, loss + backward, first layer's gradient, the optimizer
   const double* phase_seconds() const { return phase_seconds_; }
   void reset_phase_seconds();
   // How many of the steps since the last reset took the sparse path.
@@ -124,9 +126,11 @@ class Network {
   void backward_walk(const ParameterPointers& p, int B);
   void first_layer_sparse_forward(const float* params, int B, bool training);
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
-  void adam_sparse(const ParameterPointers& p, const AdamStepConstants& c);
+  void step_sparse(const ParameterPointers& p, const StepConstants& c);
   void rebuild_shadow(const float* params);
   void take_first_layer(const ParameterPointers& p);
+  void fold_block(int block);
+  const float* fold_scale() const;
   void sync_host_weights(const float* params);
   void check_owner(const float* params) const;
   BackwardEpilogue backward_epilogue(int l) const;

@@ -243,7 +243,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     const Napi::Env env = info.Env();
     check_argc(info, 12, "trainBatch");
     // First: hyper's getters run JS, which could dispose this network or detach a buffer taken below.
-    const fcnet::AdamHyper hyper = get_adam_hyper(env, info[9]);
+    const fcnet::OptimizerHyper hyper = get_optimizer_hyper(env, info[9]);
     fcnet::Network& n = net(env);
     const AdamBuffers b = get_adam_buffers(info, 0, parameter_count_, count_text().c_str());
     const Features f = get_features(info, 4, "features");

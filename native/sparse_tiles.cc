@@ -97,9 +97,11 @@ template <typename V, int NV>
 __attribute__((always_inline)) inline void gradient_groups(float* dw1t, const float* delta, const int32_t* count,
                                                            const int32_t* row, const float* value, int c0, int c1,
                                                            int B, int I, int h0, int h1, int ld) {
-  for (int c = c0; c < c1; c++) {
-    const int k0 = c * kColumnGroup, e0 = c * B;
-    for (int h = h0; h < h1; h += NV * (int)(sizeof(V) / sizeof(float))) {
+  // Chunk-major, as the forward: the chunk's columns of Δ (B rows) stay in L2 while every group passes over them;
+  // group-major swept all of Δ once per group (a batch of 1000 is 2 MB of it), from L3.
+  for (int h = h0; h < h1; h += NV * (int)(sizeof(V) / sizeof(float))) {
+    for (int c = c0; c < c1; c++) {
+      const int k0 = c * kColumnGroup, e0 = c * B;
       gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, e0, e0 + count[c], std::min(kColumnGroup, I - k0),
                            h, ld);
     }
@@ -167,90 +169,111 @@ namespace {
 // The value of one input: a pixel scaled by 1/255 through the table, or a float as it is.
 inline float input_value(uint8_t v, const float* scale) { return scale[v]; }
 inline float input_value(float v, const float*) { return v; }
-inline bool is_zero(uint8_t v) { return v == 0; }
-inline bool is_zero(float v) { return v == 0.0f; }
 
-// Whether all of the eight values at p are zero (the bytes of +0.0f are all zero too; a −0.0f counts as non-zero,
-// which only costs a multiplication by zero).
-inline bool eight_zero(const uint8_t* const* rows, int n, int k) {
-  uint64_t any = 0;
-  for (int q = 0; q < n; q++) {
-    uint64_t word;
-    std::memcpy(&word, rows[q] + k, 8);
-    any |= word;
-  }
-  return any == 0;
-}
-inline bool eight_zero(const float* const* rows, int n, int k) {
-  uint64_t any = 0;
-  for (int q = 0; q < n; q++) {
-    uint64_t words[4];
-    std::memcpy(words, rows[q] + k, 32);
-    any |= words[0] | words[1] | words[2] | words[3];
-  }
-  return any == 0;
+// One bit a byte of w: bit i set where byte i (little-endian) is non-zero. The high bit of each byte first, with
+// no carry between bytes, then gathered by one multiplication.
+inline uint64_t nonzero_bytes(uint64_t w) {
+  const uint64_t high = (((w & 0x7f7f7f7f7f7f7f7full) + 0x7f7f7f7f7f7f7f7full) | w) & 0x8080808080808080ull;
+  return ((high >> 7) * 0x0102040810204080ull) >> 56;
 }
 
 template <typename T>
-int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* rows, int n, int I) {
+int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* rows, int n, int I,
+               const float* column_scale, const uint64_t* masks) {
+  const int words = mask_words(I);
   const T* row[kRowGroup];
-  for (int q = 0; q < n; q++) row[q] = inputs + (size_t)rows[q] * I;
+  const uint64_t* mask[kRowGroup];
+  for (int q = 0; q < n; q++) {
+    row[q] = inputs + (size_t)rows[q] * I;
+    mask[q] = masks + (size_t)rows[q] * words;
+  }
   const float* scale = pixel_scale();
   int count = 0;
-  auto take = [&](int k) {
-    index[count] = k;
-    float* v = value + (size_t)count * kRowGroup;
-    for (int q = 0; q < kRowGroup; q++) v[q] = q < n ? input_value(row[q][k], scale) : 0.0f;
-    count++;
-  };
-  auto any_row = [&](int k) {
-    for (int q = 0; q < n; q++)
-      if (!is_zero(row[q][k])) return true;
-    return false;
-  };
-  int k = 0;
-  for (; k + 8 <= I; k += 8) {  // MNIST rows are runs of zeros: skip them eight positions at a time
-    if (eight_zero(row, n, k)) continue;
-    for (int b = 0; b < 8; b++)
-      if (any_row(k + b)) take(k + b);
+  for (int w = 0; w < words; w++) {  // the union of the rows' non-zero positions, ascending
+    uint64_t any = 0;
+    for (int q = 0; q < n; q++) any |= mask[q][w];
+    for (; any != 0; any &= any - 1) {
+      const int k = w * 64 + __builtin_ctzll(any);
+      index[count] = k;
+      float* v = value + (size_t)count * kRowGroup;
+      const float times = column_scale != nullptr ? column_scale[k] : 1.0f;
+      for (int q = 0; q < kRowGroup; q++) v[q] = q < n ? input_value(row[q][k], scale) * times : 0.0f;
+      count++;
+    }
   }
-  for (; k < I; k++)
-    if (any_row(k)) take(k);
   return count;
 }
 
 template <typename T>
-void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, int c0, int c1, int B, int I) {
+void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, int c0, int c1, int B, int I,
+                   const float* column_scale, const uint64_t* masks) {
+  static_assert(64 % kColumnGroup == 0 && kColumnGroup == 4, "a group's columns lie in one mask word");
   const float* scale = pixel_scale();
+  const int words = mask_words(I);
   std::fill(count + c0, count + c1, 0);
+  const int b0 = c0 * kColumnGroup, b1 = std::min(I, c1 * kColumnGroup);  // the bits of groups [c0, c1)
   for (int r = 0; r < B; r++) {  // rows outer, in order: every group lists its rows ascending
     const T* p = inputs + (size_t)r * I;
-    for (int c = c0; c < c1; c++) {
-      const int k0 = c * kColumnGroup, cols = std::min(kColumnGroup, I - k0);
-      bool any = false;
-      if (sizeof(T) == 1 && cols == 4 && kColumnGroup == 4) {
-        uint32_t word;
-        std::memcpy(&word, p + k0, 4);
-        any = word != 0;
-      } else {
-        for (int q = 0; q < cols; q++) any = any || !is_zero(p[k0 + q]);
+    const uint64_t* mask = masks + (size_t)r * words;
+    for (int w = b0 / 64; w * 64 < b1; w++) {
+      const int lo = std::max(b0 - w * 64, 0), hi = std::min(b1 - w * 64, 64);
+      uint64_t bits = mask[w] >> lo << lo;
+      if (hi < 64) bits &= (1ull << hi) - 1;
+      // One bit a group, at its first column: set where any of its kColumnGroup columns is non-zero.
+      bits = (bits | bits >> 1 | bits >> 2 | bits >> 3) & 0x1111111111111111ull;
+      for (; bits != 0; bits &= bits - 1) {
+        const int k0 = w * 64 + __builtin_ctzll(bits), c = k0 / kColumnGroup, cols = std::min(kColumnGroup, I - k0);
+        const size_t e = (size_t)c * B + count[c]++;
+        row[e] = r;
+        for (int q = 0; q < kColumnGroup; q++) {
+          const float times = q < cols && column_scale != nullptr ? column_scale[k0 + q] : 1.0f;
+          value[e * kColumnGroup + q] = q < cols ? input_value(p[k0 + q], scale) * times : 0.0f;
+        }
       }
-      if (!any) continue;
-      const size_t e = (size_t)c * B + count[c]++;
-      row[e] = r;
-      for (int q = 0; q < kColumnGroup; q++) value[e * kColumnGroup + q] = q < cols ? input_value(p[k0 + q], scale) : 0.0f;
     }
   }
 }
 
 }  // namespace
 
-int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I) {
-  return merge_rows(index, value, pixels, rows, n, I);
+int nonzero_mask(uint64_t* mask, const uint8_t* row, int I) {
+  int count = 0;
+  for (int w = 0; w < mask_words(I); w++) {
+    uint64_t bits = 0;
+    const int k0 = w * 64, n = std::min(64, I - k0);
+    int b = 0;
+    for (; b + 8 <= n; b += 8) {
+      uint64_t word;
+      std::memcpy(&word, row + k0 + b, 8);
+      bits |= nonzero_bytes(word) << b;
+    }
+    for (; b < n; b++) bits |= (uint64_t)(row[k0 + b] != 0) << b;
+    mask[w] = bits;
+    count += __builtin_popcountll(bits);
+  }
+  return count;
 }
 
-int merge_row_group(int32_t* index, float* value, const float* features, const int32_t* rows, int n, int I) {
-  return merge_rows(index, value, features, rows, n, I);
+int nonzero_mask(uint64_t* mask, const float* row, int I) {
+  int count = 0;
+  for (int w = 0; w < mask_words(I); w++) {
+    uint64_t bits = 0;
+    const int k0 = w * 64, n = std::min(64, I - k0);
+    for (int b = 0; b < n; b++) bits |= (uint64_t)(row[k0 + b] != 0.0f) << b;
+    mask[w] = bits;
+    count += __builtin_popcountll(bits);
+  }
+  return count;
+}
+
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I,
+                    const float* scale, const uint64_t* masks) {
+  return merge_rows(index, value, pixels, rows, n, I, scale, masks);
+}
+
+int merge_row_group(int32_t* index, float* value, const float* features, const int32_t* rows, int n, int I,
+                    const float* scale, const uint64_t* masks) {
+  return merge_rows(index, value, features, rows, n, I, scale, masks);
 }
 
 void forward_row_groups(float* out, const float* w1t, const float* b1, const int32_t* order, const int32_t* count,
@@ -261,13 +284,13 @@ void forward_row_groups(float* out, const float* w1t, const float* b1, const int
 }
 
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
-                         int I) {
-  merge_columns(count, row, value, pixels, c0, c1, B, I);
+                         int I, const float* scale, const uint64_t* masks) {
+  merge_columns(count, row, value, pixels, c0, c1, B, I, scale, masks);
 }
 
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, int c0, int c1, int B,
-                         int I) {
-  merge_columns(count, row, value, features, c0, c1, B, I);
+                         int I, const float* scale, const uint64_t* masks) {
+  merge_columns(count, row, value, features, c0, c1, B, I, scale, masks);
 }
 
 void gradient_column_groups(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,

@@ -22,12 +22,22 @@ constexpr int kColumnGroup = 4;   // adjacent inputs per gradient tile (neighbou
 // Floats per vector in the tiles: 16 where the CPU has AVX-512 (unless FCNET_SIMD=avx2), else 8.
 int tile_vector_floats();
 
+// Bit k % 64 of word k / 64 set where input k of a row is non-zero: mask_words(I) words a row. nonzero_mask
+// writes a row's and returns its count of non-zero inputs (a float −0 counts as zero). The merges below take
+// the batch's rows' masks, (B, mask_words(I)), in the rows' batch order.
+inline int mask_words(int I) { return (I + 63) / 64; }
+int nonzero_mask(uint64_t* mask, const uint8_t* row, int I);
+int nonzero_mask(uint64_t* mask, const float* row, int I);
+
 // One group of rows[0 .. n) of pixels(B,I), n ≤ kRowGroup, merged: union(count) ascending positions in index(I),
 // and at each the rows' values (pixel / 255, as torchvision's ToTensor; 0 where that row's pixel is 0) in
-// value(I, kRowGroup); the slots past n get 0.
-int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I);
-// The same for float inputs (N, I), each value as it is.
-int merge_row_group(int32_t* index, float* value, const float* features, const int32_t* rows, int n, int I);
+// value(I, kRowGroup); the slots past n get 0. With scale (I), each value times scale[k] (the folded transform's
+// 1/σ, network.h).
+int merge_row_group(int32_t* index, float* value, const uint8_t* pixels, const int32_t* rows, int n, int I,
+                    const float* scale, const uint64_t* masks);
+// The same for float inputs (N, I), each value as it is (times scale[k]).
+int merge_row_group(int32_t* index, float* value, const float* features, const int32_t* rows, int n, int I,
+                    const float* scale, const uint64_t* masks);
 
 // out(B, ld), the rows of groups [g0, g1) = b1 + their inputs · W1ᵀ, then ReLU when relu. Group g holds rows
 // order[g·kRowGroup .. min(B, (g+1)·kRowGroup)) and its merged inputs at index + g·I, value + g·I·kRowGroup.
@@ -38,11 +48,12 @@ void forward_row_groups(float* out, const float* w1t /* (I,ld) */, const float* 
 
 // Column groups [c0, c1) of pixels(B,I), kColumnGroup adjacent columns a group, merged over rows: group c's
 // count[c] entries start at row + c·B and value + c·B·kColumnGroup, each a row (ascending) with a non-zero
-// pixel in the group and its kColumnGroup values (pixel / 255, 0 past column I). Groups: ceil(I / kColumnGroup).
+// pixel in the group and its kColumnGroup values (pixel / 255, 0 past column I; times scale[k] when given).
+// Groups: ceil(I / kColumnGroup).
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
-                         int I);
+                         int I, const float* scale, const uint64_t* masks);
 void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, int c0, int c1, int B,
-                         int I);
+                         int I, const float* scale, const uint64_t* masks);
 
 // dW1ᵀ(inputs of column groups [c0, c1), hidden units [h0, h1)) = Σ over each group's entries of value · Δ(row, :);
 // h0 and h1 multiples of kChunk.

@@ -27,9 +27,10 @@ test('MNIST plus noise: every pixel gains 1..64, clipped at 255, the same bytes 
   expect(a.labels).toBe(mnistLike.labels);
 });
 
-test("the suite holds the issue's table plus normalised MNIST", () => {
-  expect(suiteWorkloads.map((w) => `${w.sizes.join('-')} b${w.batch} ${w.data}${w.normalise ? ' normalised' : ''}`)).toEqual([
-    '784-500-10 b100 mnist', '784-500-10 b100 mnist-noise', '784-500-500-10 b100 mnist', '784-1024-1024-10 b100 mnist',
-    '784-500-10 b1000 mnist', '32-64-64-4 b256 random-32', '784-500-10 b100 mnist normalised',
+test("the suite holds the issue's table, the reference job with SGD and AdamW, and normalised MNIST", () => {
+  expect(suiteWorkloads.map((w) => `${w.sizes.join('-')} b${w.batch} ${w.data}${w.normalise ? ' normalised' : ''} ${w.optimizer?.kind ?? 'adam'}`)).toEqual([
+    '784-500-10 b100 mnist adam', '784-500-10 b100 mnist-noise adam', '784-500-500-10 b100 mnist adam', '784-1024-1024-10 b100 mnist adam',
+    '784-500-10 b1000 mnist adam', '32-64-64-4 b256 random-32 adam', '784-500-10 b100 mnist sgd', '784-500-10 b100 mnist adamw',
+    '784-500-10 b100 mnist normalised adam',
   ]);
 });

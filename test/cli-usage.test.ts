@@ -73,6 +73,8 @@ describe('usage mistakes exit 2 before any work, in fcnet\'s words', () => {
     [['train', '--backend', 'cpu', '--device', 'js'], "fcnet train: option '--device <name>' cannot be used with option '--backend <name>'", hint('train')],
     [['train', '--log-every', ''], "fcnet train: Expected integer at least 1 for --log-every but received ''", hint('train')],
     [['train', '--checkpoint-every', '5'], 'fcnet train: --checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save', hint('train')],
+    [['train', '--optimizer', 'sgd', '--momentum', '0.9', '--data', nowhere], "fcnet train: --optimizer, --momentum: for a table's run (--data table.csv or X.npy --target ...); an IDX run trains with Adam as the reference program and does not take them yet", hint('train')],
+    [['train', '--validation', '0.1', '--data', nowhere], "fcnet train: --validation: for a table's run (--data table.csv or X.npy --target ...); an IDX run trains with Adam as the reference program and does not take it yet", hint('train')],
     [['train', 'now'], "fcnet train: too many arguments for 'train'. Expected 0 arguments but got 1.", hint('train')],
     [['train', '--lr'], "fcnet train: option '--lr <x>' argument missing", hint('train')],
     [['eval'], "fcnet eval: missing required argument 'MODEL'", hint('eval')],

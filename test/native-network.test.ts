@@ -124,6 +124,37 @@ describe.each(cases)('Network %j', (c) => {
   });
 });
 
+// The sparse path holds fc1.weight and its moments transposed between steps: a run that hands them back to the
+// caller's buffers half way (download, then invalidateShadow: the buffers are the truth again) and goes on must give
+// the same bits as one that never does, the folded transform's copy remade from them included.
+test.each([
+  { name: 'raw pixels', transform: false, kind: 'adam' },
+  { name: 'the folded transform', transform: true, kind: 'adam' },
+  { name: 'the folded transform, SGD with momentum', transform: true, kind: 'sgd' },
+])('handing fc1 back half way changes no bit of a run: $name', ({ transform, kind }) => {
+  const c: Case = { sizes: [200, 70, 5], B: 12, transform, density: 0.2 };
+  const { spec, features, targets, params, P, order, N } = setUp(c);
+  const step = kind === 'sgd' ? { kind: 'sgd' as const, lr: 0.05, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0 } : hyper;
+  const run = (handBack: boolean) => {
+    const net: NativeNetwork = new native.Network(spec, c.B, 2);
+    const p = params.slice(), g = new Float32Array(P), m = new Float32Array(P), v = new Float32Array(P);
+    for (let s = 1; s <= 6; s++) {
+      net.trainBatch(p, g, m, v, features, targets, order, s % (N - c.B + 1), c.B, step, s, 0);
+      if (handBack && s === 3) {
+        net.download(p, g, m, v);
+        net.invalidateShadow();
+      }
+    }
+    const phases = net.takePhaseSeconds();
+    net.download(p, g, m, v);
+    net.dispose();
+    return { p, m, v, sparse: phases[6] };
+  };
+  const through = run(false), handed = run(true);
+  expect(through.sparse).toBe(6);
+  expect([firstDifference(handed.p, through.p), firstDifference(handed.m, through.m), firstDifference(handed.v, through.v)]).toEqual([-1, -1, -1]);
+});
+
 test('dropout from the hash equals dropout from the masks lib/backends/dropout-mask.ts draws', () => {
   const c: Case = { sizes: [20, 9, 6, 3], B: 5, activation: 'tanh', dropout: 0.4, density: 0.9 };
   const { spec, params, P, x, targets } = setUp(c);

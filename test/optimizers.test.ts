@@ -4,8 +4,9 @@
 // optimizers step on the host buffers, as fit's host stepper does. The fixtures come from
 // test/fixtures-gen/make-training-fixtures.py (4 steps on one batch).
 import { MLP } from '../lib/model';
-import { AdamW, SGD } from '../lib/optimizers';
+import { AdamW, SGD, optimizerKind, stepHyper } from '../lib/optimizers';
 import { backends } from '../lib/backends';
+import { CpuEngine } from '../lib/backends/cpu-engine';
 import { compareArrays, expectAllClose, type Difference } from './support/compare';
 import { fixturePart, loadFixture, parameterNames } from './support/fixtures';
 
@@ -40,6 +41,40 @@ describe.each(available)('on %s', (backend) => {
     }
     expectAllClose(`${backend} vs PyTorch, ${name}, after ${fixture.steps} steps:`, diffs);
     expect(optimizer.step).toBe(fixture.steps);
+  });
+});
+
+// The same steps inside the engine's training step (trainBatch: the cpu engine's native flat loops, and its sparse
+// first layer holding fc1.weight and its state transposed between steps), on every backend that runs them there.
+const fusedOn = available.filter((b) => new MLP({ sizes: [2, 2, 2], backend: b }).engine().fusedOptimizers.includes('sgd'));
+
+test('the cpu engine runs SGD and AdamW inside its step', () => {
+  expect(available.includes('cpu')).toBe(fusedOn.includes('cpu'));
+});
+
+describe.each(fusedOn)('fused on %s', (backend) => {
+  test.each(cases)('$name: trainBatch gives torch.optim\'s losses, parameters and optimizer state', ({ name, state, make }) => {
+    const fixture = loadFixture(name);
+    const t = fixture.tensors;
+    const model = new MLP({ sizes: [784, fixture.hidden, 10], backend, input: 'features' });
+    model.loadStateDict(Object.fromEntries(parameterNames.map((n) => [n, t[n]])));
+    const optimizer = make(model, fixture.lr);
+    const engine = model.engine(fixture.batch);
+    expect(engine.fusedOptimizers).toContain(optimizerKind(optimizer));
+    const data = engine.attachDataset(t.x.data, Int32Array.from(fixture.labels), fixture.batch, 784);
+    const rows = Int32Array.from({ length: fixture.batch }, (_, i) => i);
+    const losses: number[] = [];
+    for (let s = 1; s <= fixture.steps; s++) losses.push(engine.trainBatch(data, rows, 0, fixture.batch, stepHyper(optimizer), s, true));
+    if (engine instanceof CpuEngine) expect(engine.takePhaseSeconds().sparseSteps).toBe(fixture.steps); // the transposed path
+    model.syncToHost();
+    const diffs: Difference[] = [compareArrays('losses', losses, t.losses.data)];
+    const buffers = { momentum_buffer: 'm', exp_avg: 'm', exp_avg_sq: 'v' } as const;
+    const prefix = name.startsWith('adamw') ? 'adamw' : name.startsWith('sgd_nesterov') ? 'sgd_nesterov' : 'sgd';
+    for (const p of parameterNames) {
+      diffs.push(compareArrays(`after.${p}`, fixturePart(fixture, model.view(p), p), t[`after.${p}`].data));
+      for (const key of state) diffs.push(compareArrays(`${prefix}.${key}.${p}`, fixturePart(fixture, model.view(p, buffers[key as keyof typeof buffers]), p), t[`${prefix}.${key}.${p}`].data));
+    }
+    expectAllClose(`${backend} fused vs PyTorch, ${name}, after ${fixture.steps} steps:`, diffs);
   });
 });
 

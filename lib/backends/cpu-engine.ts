@@ -3,7 +3,7 @@
 import type { NativeAddon, NativeNetwork } from '../binding';
 import type { NetworkSpec } from '../network';
 import { HostDataset } from './host-engine';
-import type { AdamHyper, DatasetHandle, DropoutSource, Engine, Features, ParameterBuffers, Targets } from './types';
+import type { AdamHyper, DatasetHandle, DropoutSource, Engine, Features, OptimizerKind, ParameterBuffers, StepHyper, Targets } from './types';
 
 /** Seconds per phase of the training steps since the last call, and how many steps took the sparse path. */
 export interface CpuPhaseSeconds {
@@ -18,6 +18,8 @@ export interface CpuPhaseSeconds {
 
 export class CpuEngine implements Engine {
   readonly backend = 'cpu' as const;
+  /** Adam, AdamW and SGD run inside the native step (native/optimizer_math.h), as flat loops. */
+  readonly fusedOptimizers: readonly OptimizerKind[] = ['adam', 'adamw', 'sgd'];
   readonly sizes: readonly number[];
   private network: NativeNetwork | null;
 
@@ -74,7 +76,7 @@ export class CpuEngine implements Engine {
     return new HostDataset(features, targets, n, d);
   }
 
-  trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number,
+  trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: StepHyper, step: number,
     _wantLoss = true, dropoutSeed = 0): number {
     const host = data as HostDataset;
     const { params, grads, m, v } = this.buffers;

@@ -13,7 +13,8 @@ import * as path from 'node:path';
 
 import { checkBoolean, checkInteger, checkNumber, invalidArgument } from '../check';
 import { defaultNetworkSpec, nonReferenceFeatures, type NetworkSpec } from '../network';
-import type { AdamHyper, BackendName, DatasetHandle, DropoutSource, Engine, Features, ParameterBuffers, Targets } from './types';
+import { adamOnly } from './step-hyper';
+import type { AdamHyper, BackendName, DatasetHandle, DropoutSource, Engine, Features, OptimizerKind, ParameterBuffers, StepHyper, Targets } from './types';
 
 /** What probeCuda() found: whether the cuda backend can run here, and the reason in words either way. */
 export interface CudaProbe {
@@ -180,6 +181,7 @@ export function checkCudaSupports(spec: NetworkSpec): void {
 /** The Engine on an NVIDIA GPU. `buffers` are the model's host buffers; the engine keeps device copies of them. */
 export class CudaEngine implements Engine {
   readonly backend: BackendName = 'cuda';
+  readonly fusedOptimizers: readonly OptimizerKind[] = ['adam'];
   readonly spec: NetworkSpec;
   readonly sizes: readonly number[];
   readonly maxBatch: number;
@@ -271,7 +273,8 @@ export class CudaEngine implements Engine {
   }
 
   trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number,
-    hyper: AdamHyper, step: number, wantLoss: boolean, _dropoutSeed = 0): number {
+    stepHyper: StepHyper, step: number, wantLoss: boolean, _dropoutSeed = 0): number {
+    const hyper = adamOnly(stepHyper, this.fusedOptimizers);
     const id = this.datasetId(data);
     checkInteger('B', B, 1, this.maxBatch);
     checkInt32('indices', indices, B);

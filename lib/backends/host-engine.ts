@@ -8,7 +8,8 @@ import { hiddenLayerCount, type NetworkSpec } from '../network';
 import { activationDerivative, activationForward, type ActivationDerivative, type ActivationFn } from './activations';
 import { dropoutScale, fillDropoutMask } from './dropout-mask';
 import { lossFunctions } from './losses';
-import type { AdamHyper, BackendName, DatasetHandle, DropoutSource, Engine, Features, Kernels, ParameterBuffers, Targets } from './types';
+import { adamOnly } from './step-hyper';
+import type { AdamHyper, BackendName, DatasetHandle, DropoutSource, Engine, Features, Kernels, OptimizerKind, ParameterBuffers, StepHyper, Targets } from './types';
 
 /** A dataset kept on the host: features (N, D) as given (uint8 pixels or float32) and targets (N) or (N, K). */
 export class HostDataset implements DatasetHandle {
@@ -198,6 +199,8 @@ export class HostEngine implements Engine {
   private readonly batchTargets: Float32Array; // (maxBatch, K) float targets of a gathered batch
   private readonly predictions: Int32Array; // (maxBatch)
 
+  readonly fusedOptimizers: readonly OptimizerKind[] = ['adam'];
+
   constructor(
     readonly backend: BackendName,
     private readonly kernels: Kernels,
@@ -321,11 +324,12 @@ export class HostEngine implements Engine {
     return (this.inputScratch ??= new Float32Array(this.maxBatch * this.sizes[0]));
   }
 
-  trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: AdamHyper, step: number,
+  trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: StepHyper, step: number,
     _wantLoss = true, dropoutSeed = 0): number {
+    const adam = adamOnly(hyper, this.fusedOptimizers);
     const { x, targets } = this.gather(data as HostDataset, indices, offset, B);
     const loss = this.computeGradients(x, targets, B, { seed: dropoutSeed, step }); // on the host the loss costs nothing extra
-    if (Number.isFinite(loss)) this.adamStep(hyper, step); // a NaN batch leaves the parameters as they were
+    if (Number.isFinite(loss)) this.adamStep(adam, step); // a NaN batch leaves the parameters as they were
     return loss;
   }
 

@@ -26,6 +26,17 @@ export interface AdamHyper {
   weightDecay: number;
 }
 
+/** The optimizers an engine can run inside its training step, by torch.optim's class name in lower case. */
+export type OptimizerKind = 'adam' | 'adamw' | 'sgd';
+
+/**
+ * The optimizer of a fused training step (Engine.trainBatch), with torch.optim's meaning: Adam (no kind: the
+ * default), AdamW (weightDecay decoupled), or SGD (weightDecay added to the gradient; its momentum buffer is `m`).
+ */
+export type StepHyper =
+  | (AdamHyper & { kind?: 'adam' | 'adamw' })
+  | { kind: 'sgd'; lr: number; weightDecay: number; momentum: number; dampening: number; nesterov: boolean };
+
 /** The math of one training step on host memory. The native CPU and the pure-TS backends implement it. */
 export interface Kernels {
   /** out(B,O) = x(B,I) · w(O,I)ᵀ + b(O), then ReLU when `relu`. */
@@ -75,6 +86,8 @@ export interface Engine {
   readonly sizes: readonly number[];
   /** Largest batch the engine's scratch holds. */
   readonly maxBatch: number;
+  /** The optimizers trainBatch runs inside the step; any other steps on the host after computeGradients. */
+  readonly fusedOptimizers: readonly OptimizerKind[];
   /**
    * logits(B,K) for x(B,I), evaluation mode (no dropout). x is the raw features as floats (pixels already / 255);
    * the engine applies spec.inputMean/inputStd. B ≤ maxBatch.
@@ -91,13 +104,14 @@ export interface Engine {
   /** Keeps (or uploads) a dataset for trainBatch / evaluateDataset: features (N·D), targets (N) or (N·K). */
   attachDataset(features: Features, targets: Targets, n: number, d: number): DatasetHandle;
   /**
-   * Gather batch indices[offset .. offset+B) from the dataset, forward, backward, Adam: one whole step.
+   * Gather batch indices[offset .. offset+B) from the dataset, forward, backward, the optimizer (one of
+   * fusedOptimizers; `step` is 1-based, as torch's state['step'] after it): one whole step.
    * Dropout (when spec.dropout > 0) draws its masks from { seed: dropoutSeed (default 0), step }.
    * Returns the batch's mean loss when `wantLoss`, else NaN (a device engine then skips the sync).
    * A non-finite loss leaves the parameters and moments as they were.
    */
   trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number,
-    hyper: AdamHyper, step: number, wantLoss: boolean, dropoutSeed?: number): number;
+    hyper: StepHyper, step: number, wantLoss: boolean, dropoutSeed?: number): number;
   /**
    * Summed loss (the mean loss of each batch times its size) over the whole dataset, evaluation mode, in batches
    * of at most maxBatch; correct: rows whose argmax equals the label for cross_entropy, else 0.

@@ -1,6 +1,6 @@
-// The workloads of `fcnet bench --compare-pytorch --suite`: the table of issue 13 plus normalised MNIST. Each names
-// its network, batch and data; the data is made here, deterministically, so that fcnet and PyTorch train on the
-// same bytes.
+// The workloads of `fcnet bench --compare-pytorch --suite`: the table of issue 13, the reference job with SGD and
+// AdamW, and normalised MNIST. Each names its network, batch, data and optimizer; the data is made here,
+// deterministically, so that fcnet and PyTorch train on the same bytes.
 import type { Dataset } from '../data/dataset';
 // The dropout hash doubles as a seeded stream of uint32 for the synthetic data.
 import { lowbias32 as hash } from '../backends/dropout-mask';
@@ -16,7 +16,15 @@ export interface Workload {
   steps: number;
   /** The issue's target for fcnet's speed-up over PyTorch's best (null: a comparison of fcnet with itself). */
   target: string;
+  /** torch.optim's optimizer on both sides (default: Adam, lr 1e-3). */
+  optimizer?: SuiteOptimizer;
 }
+
+/** The optimizers the suite times besides Adam, with torch.optim's arguments. */
+export type SuiteOptimizer =
+  | { kind: 'adam'; lr: number }
+  | { kind: 'sgd'; lr: number; momentum: number }
+  | { kind: 'adamw'; lr: number; weightDecay: number };
 
 export const suiteWorkloads: Workload[] = [
   { name: '784-500-10, batch 100, MNIST', sizes: [784, 500, 10], batch: 100, data: 'mnist', normalise: null, steps: 400, target: '≥ 4×' },
@@ -25,6 +33,8 @@ export const suiteWorkloads: Workload[] = [
   { name: '784-1024-1024-10, batch 100, MNIST', sizes: [784, 1024, 1024, 10], batch: 100, data: 'mnist', normalise: null, steps: 60, target: '≥ 1.8×' },
   { name: '784-500-10, batch 1000, MNIST', sizes: [784, 500, 10], batch: 1000, data: 'mnist', normalise: null, steps: 40, target: '≥ 3×' },
   { name: '32-64-64-4, batch 256, 200,000 random rows', sizes: [32, 64, 64, 4], batch: 256, data: 'random-32', normalise: null, steps: 400, target: '≥ 3×' },
+  { name: '784-500-10, batch 100, MNIST, SGD (momentum 0.9)', sizes: [784, 500, 10], batch: 100, data: 'mnist', normalise: null, steps: 400, target: '> 1×', optimizer: { kind: 'sgd', lr: 0.01, momentum: 0.9 } },
+  { name: '784-500-10, batch 100, MNIST, AdamW', sizes: [784, 500, 10], batch: 100, data: 'mnist', normalise: null, steps: 400, target: '> 1×', optimizer: { kind: 'adamw', lr: 0.001, weightDecay: 0.01 } },
   { name: '784-500-10, batch 100, MNIST normalised (0.1307, 0.3081)', sizes: [784, 500, 10], batch: 100, data: 'mnist', normalise: { mean: 0.1307, std: 0.3081 }, steps: 400, target: 'within 15 % of raw MNIST' },
 ];
 

@@ -101,6 +101,11 @@ function settingsFromOptions(o: Record<string, unknown>): TrainingSettings {
   return { epochs: o.epochs as number, batchSize: o.batchSize as number, seed: o.seed as number, lr: o.lr as number, hidden: o.hidden as number[] };
 }
 
+/** commander's attribute for a flag: --weight-decay → weightDecay. */
+function attributeOf(flag: string): string {
+  return flag.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
 /** A resumed run keeps its checkpoint's settings: changing one would make it a different run. */
 function checkSameSettings(input: CommandInput, saved: TrainingSettings, file: string): void {
   const asked = settingsFromOptions(input.options);
@@ -129,6 +134,11 @@ async function trainRun(input: CommandInput, context: CommandContext): Promise<v
   const plotsDir = o.plots as string | undefined;
   const table = isTableData(o);
   if (table && o.initFrom !== undefined) throw new UsageError('--init-from is for IDX runs; a table\'s run does not take it yet');
+  // A table's options on an IDX run would otherwise be ignored without a word.
+  const tableOnly = table ? [] : tableOptions.map((spec) => spec.flags.split(' ')[0]).filter((flag) => input.given(attributeOf(flag)));
+  if (tableOnly.length > 0) {
+    throw new UsageError(`${tableOnly.join(', ')}: for a table's run (--data table.csv or X.npy --target ...); an IDX run trains with Adam as the reference program and does not take ${tableOnly.length > 1 ? 'them' : 'it'} yet`);
+  }
   const release = prepareOutputs(output, checkpointFile, plotsDir, o.checkpoint === undefined);
   try {
     if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so now, not after training

@@ -95,7 +95,8 @@ Run train(const Case& c, int threads, bool reference) {
   data.features = c.float_features ? features.data() : nullptr;
   data.labels = labels.empty() ? nullptr : labels.data();
   data.values = values.empty() ? nullptr : values.data();
-  const fcnet::AdamHyper hyper{1e-2, 0.9, 0.999, 1e-8, 0.0};
+  fcnet::OptimizerHyper hyper;
+  hyper.adam = {1e-2, 0.9, 0.999, 1e-8, 0.0};
   fcnet::DropoutSource hashed;
   hashed.seed = 7;
   net.reset_phase_seconds();

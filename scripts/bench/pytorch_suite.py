@@ -2,12 +2,13 @@
 workloads on request, so fcnet and PyTorch can take turns through one run of a shared machine.
 
 PyTorch at its best: the dataset pre-loaded as one float tensor (scaled, and normalised where the workload says so,
-once, before timing), nn.Linear + nn.ReLU layers, nn.CrossEntropyLoss, torch.optim.Adam(lr=1e-3), batches of a
-fresh random permutation. Thread count: torch.set_num_threads(argv[1]); run it with glibc's malloc tuned
+once, before timing), nn.Linear + nn.ReLU layers, nn.CrossEntropyLoss, the workload's optimizer (torch.optim.Adam,
+SGD or AdamW), batches of a fresh random permutation. Thread count: torch.set_num_threads(argv[1]); run it with glibc's malloc tuned
 (see lib/bench/pytorch.ts). fcnet never depends on PyTorch.
 
 Protocol, one JSON object a line. Request: {"name", "images", "labels", "n", "d", "sizes", "batch", "steps",
-"mean", "std"} (images: a file of n·d uint8, labels: a file of n int32; mean/std: null or a number). Reply:
+"mean", "std", "optimizer"} (images: a file of n·d uint8, labels: a file of n int32; mean/std: null or a number;
+optimizer: {"kind": "adam" | "sgd" | "adamw", "lr", "momentum"?, "weightDecay"?}, Adam at lr 1e-3 when absent). Reply:
 {"seconds": s} for `steps` timed steps after a few untimed ones, or {"error": text}. Prints {"torch": version}
 first."""
 import json
@@ -28,6 +29,14 @@ def network(sizes):
     return nn.Sequential(*layers)
 
 
+def optimizer(parameters, o):
+    if o["kind"] == "sgd":
+        return torch.optim.SGD(parameters, lr=o["lr"], momentum=o.get("momentum", 0))
+    if o["kind"] == "adamw":
+        return torch.optim.AdamW(parameters, lr=o["lr"], weight_decay=o.get("weightDecay", 0.01))
+    return torch.optim.Adam(parameters, lr=o["lr"])
+
+
 class Job:
     def __init__(self, request):
         n, d = request["n"], request["d"]
@@ -39,7 +48,7 @@ class Job:
         torch.manual_seed(0)
         self.model = network(request["sizes"])
         self.criterion = nn.CrossEntropyLoss()
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=0.001)
+        self.optimizer = optimizer(self.model.parameters(), request.get("optimizer") or {"kind": "adam", "lr": 0.001})
         self.batch = request["batch"]
         self.order = torch.randperm(n)
         self.at = 0
