@@ -133,9 +133,9 @@ node -e "console.log(require('./dist/lib/backends/cuda.js').probeCuda())" || tru
 
 section "tests"
 # --reporters=default: the log keeps every suite's per-tensor differences, which npm test's reporter hides when they pass.
-JEST=(jest -i --reporters=default test/cuda-engine.test.ts test/backends.test.ts test/layers.test.ts)
+JEST=(jest -i --reporters=default test/cuda-engine.test.ts test/backends.test.ts test/layers.test.ts test/optimizers.test.ts)
 if ! ls jest.config.* >/dev/null 2>&1 && ! node -e "process.exit(require('./package.json').jest ? 0 : 1)"; then
-  JEST=(jest --preset ts-jest -i test/cuda-engine.test.ts test/backends.test.ts test/layers.test.ts)
+  JEST=(jest --preset ts-jest -i test/cuda-engine.test.ts test/backends.test.ts test/layers.test.ts test/optimizers.test.ts)
 fi
 started=$(now)
 timeout 300 "${JEST[@]}" 2>&1 | tee "$LOG_DIR/cuda-tests.log"

@@ -54,6 +54,21 @@ function fakeTerminal(columns = 100) {
   return { stream: { columns, write: (s: string) => writes.push(s) }, writes, clock: () => now, advance: (ms: number) => (now += ms) };
 }
 
+/** Runs `body` with a terminal reporter on `t`; stdout lines go into t.writes (in order with the bar) and come back. */
+function withTerminalReporter(t: ReturnType<typeof fakeTerminal>, body: (reporter: ReturnType<typeof createReporter>) => void): string[] {
+  const out: string[] = [];
+  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => {
+    t.writes.push(`<stdout ${line}>`);
+    out.push(line);
+  });
+  try {
+    body(createReporter('terminal', { stderr: t.stream, now: t.clock }));
+  } finally {
+    log.mockRestore();
+  }
+  return out;
+}
+
 test('ProgressLine redraws at most every 100 ms, unless forced, and clears itself', () => {
   const t = fakeTerminal();
   const line = new ProgressLine(t.stream, 100, t.clock);
@@ -79,13 +94,7 @@ test('a terminal that reports no width (0 columns, as a pty without a size) gets
 
 test('the terminal reporter prints the reference lines above the bar and takes the bar away at the end', () => {
   const t = fakeTerminal(120);
-  const out: string[] = [];
-  const log = jest.spyOn(console, 'log').mockImplementation((line: string) => {
-    t.writes.push(`<stdout ${line}>`);
-    out.push(line);
-  });
-  try {
-    const reporter = createReporter('terminal', { stderr: t.stream, now: t.clock });
+  const out = withTerminalReporter(t, (reporter) => {
     const start: StartEvent = { event: 'start', sizes: [784, 500, 10], backend: 'cpu', epochs: 1, batchSize: 100, lr: 0.001, seed: 0, stepsPerEpoch: 4, trainImages: 400, testImages: 100 };
     reporter.emit(start);
     for (let step = 0; step < 4; step++) {
@@ -95,9 +104,7 @@ test('the terminal reporter prints the reference lines above the bar and takes t
     }
     reporter.emit({ event: 'end', accuracy: 0.9, correct: 90, n: 100, loss: 0.3, output: 'model.safetensors', seconds: 1 });
     reporter.close();
-  } finally {
-    log.mockRestore();
-  }
+  });
   expect(out).toEqual(['Epoch [1/1], Step [2/4], Loss: 0.4000', 'Accuracy of the network on the 100 test images: 90 %']);
   const CLEAR = '\r\x1b[2K';
   expect(t.writes).toEqual([
@@ -121,4 +128,47 @@ test('reporterMode: --json wins; the bar only on a TTY stderr, without --plain, 
   expect(reporterMode({ plain: true }, tty, {})).toBe('plain');
   expect(reporterMode({}, { isTTY: false }, {})).toBe('plain');
   expect(reporterMode({}, tty, { TERM: 'dumb' })).toBe('plain');
+});
+
+describe("a table's run with --validation: the held-out rows' figures after the last epoch", () => {
+  const table = { epoch: 3, epochs: 40, step: 7, steps: 15, loss: 0.08123, samplesPerSecond: 9120.2, secondsLeft: 2.4 };
+
+  test('formatProgress: loss and accuracy for classes, MSE and MAE for values; they go after the speed', () => {
+    expect(formatProgress({ ...table, validation: { loss: 0.18204, accuracy: 0.98246 } }, 120)).toBe(
+      'Epoch 3/40 [==============>               ] 7/15  loss 0.0812  val loss 0.1820 acc 98.25 %  9,120 img/s  ETA 0:02',
+    );
+    expect(formatProgress({ ...table, validation: { loss: 0.21134, mse: 0.21134, mae: 0.331 } }, 120)).toBe(
+      'Epoch 3/40 [==============>               ] 7/15  loss 0.0812  val MSE 0.2113 MAE 0.3310  9,120 img/s  ETA 0:02',
+    );
+    expect(formatProgress({ ...table, validation: { loss: 0.18204, accuracy: 0.98246 } }, 90)).toBe(
+      'Epoch 3/40 [========>          ] 7/15  loss 0.0812  val loss 0.1820 acc 98.25 %  ETA 0:02',
+    );
+    expect(formatProgress({ ...table, validation: { loss: 0.18204, accuracy: 0.98246 } }, 72)).toBe('Epoch 3/40 [==============>               ] 7/15  loss 0.0812  ETA 0:02');
+  });
+
+  test('the terminal reporter: the epoch line with the validation figures above, and the bar showing them from then on', () => {
+    const t = fakeTerminal(120);
+    const out = withTerminalReporter(t, (reporter) => {
+      reporter.emit({ event: 'start', sizes: [4, 8, 1], backend: 'cpu', epochs: 2, batchSize: 10, lr: 0.01, seed: 0, stepsPerEpoch: 2, trainImages: 20, testImages: 5 });
+      for (let epoch = 0; epoch < 2; epoch++) {
+        for (let step = 0; step < 2; step++) {
+          t.advance(250);
+          reporter.progress({ epoch, step, loss: 0.5, batchSize: 10 });
+        }
+        reporter.emit({ event: 'epoch', epoch: epoch + 1, epochs: 2, seconds: 0.5, meanLoss: 0.5, samplesPerSecond: 40, lr: 0.01, validation: { loss: 0.4 - epoch / 10, mse: 0.4 - epoch / 10, mae: 0.5 } });
+      }
+      reporter.close();
+    });
+    expect(out).toEqual([
+      'Epoch [1/2], Loss: 0.5000, validation loss: 0.4000, MSE 0.40000, MAE 0.50000',
+      'Epoch [2/2], Loss: 0.5000, validation loss: 0.3000, MSE 0.30000, MAE 0.50000',
+    ]);
+    const bars = t.writes.filter((w) => w.startsWith('\r\x1b[2KEpoch '));
+    expect(bars.map((w) => /val MSE [^ ]+ MAE [^ ]+/.exec(w)?.[0] ?? null)).toEqual([
+      null, null, // epoch 1: none measured yet
+      'val MSE 0.4000 MAE 0.5000', // redrawn under epoch 1's line
+      'val MSE 0.4000 MAE 0.5000', 'val MSE 0.4000 MAE 0.5000',
+      'val MSE 0.3000 MAE 0.5000', // under epoch 2's line
+    ]);
+  });
 });

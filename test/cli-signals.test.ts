@@ -79,6 +79,30 @@ describe.each(Object.entries(exitCodes) as [keyof typeof exitCodes, number][])('
   });
 });
 
+test("a table's run (--data table.csv): SIGTERM finishes the step, saves the whole run state, exits 143", async () => {
+  const table = join(__dirname, '..', 'examples', 'data', 'breast-cancer-train.csv');
+  const checkpoint = at('table.ckpt');
+  const output = at('table.safetensors');
+  const run = start([
+    'train', '--data', table, '--target', 'diagnosis', '--validation', '0.2', '--early-stop', '100000', '--standardize', '--optimizer', 'sgd', '--momentum', '0.9',
+    '--epochs', '100000', '--batch-size', '16', '--hidden', '16', '--backend', 'cpu', '--log-every', '1', '--plain', '--checkpoint', checkpoint, '--output', output,
+  ]);
+  await run.started;
+  run.child.kill('SIGTERM');
+  const { code, stdout, stderr } = await run.ended;
+  expect(code).toBe(143);
+  const steps = [...stdout.matchAll(/^Epoch \[(\d+)\/100000\], Step \[(\d+)\/15\], Loss: \d+\.\d{4}$/gm)];
+  const [epoch, step] = [Number(steps[steps.length - 1][1]), Number(steps[steps.length - 1][2])];
+  expect(stderr).toContain('fcnet: SIGTERM: stopping after this step to save a checkpoint (a second signal to quit at once)\n');
+  expect(stderr.endsWith(`fcnet train: interrupted after epoch ${epoch}, step ${step}; saved ${checkpoint}: continue with --resume ${checkpoint}\n`)).toBe(true);
+  const saved = loadTrainingCheckpoint(checkpoint);
+  expect(saved.position.epoch * 15 + saved.position.step).toBe((epoch - 1) * 15 + step);
+  expect(saved.optimizer?.kind).toBe('sgd');
+  expect(saved.settings.table).toMatchObject({ target: 'diagnosis', validation: 0.2, standardize: true, earlyStop: 100000 });
+  expect(existsSync(output)).toBe(false);
+  expect(existsSync(`${checkpoint}.lock`)).toBe(false);
+});
+
 test('without --checkpoint, SIGTERM stops the run, saves nothing and exits 143', async () => {
   const output = at('no-checkpoint.safetensors');
   const run = start([...longRun, '--output', output]);

@@ -59,6 +59,47 @@ describe('readCsvDataset', () => {
     await expect(readCsvDataset(nan, { target: 'y' })).rejects.toThrow(`${nan}: line 2, column 'a': 'NaN' is not a number`);
     await expect(readCsvDataset(path.join(dir, 'missing.csv'))).rejects.toThrow(`Cannot read ${path.join(dir, 'missing.csv')}: no such file`);
   });
+
+  test("every decimal notation reads as Number()'s value (the fast path for plain decimals and the general one agree); others are refused", async () => {
+    const cells = ['1', '-0', '+.5', '5.', '0.1', '-3.1416', '00012.50', '123456789012345', '1234567890.123456789', '0.000000000000000000000001',
+      '1e3', '-1.5E-3', ' 2.5 ', '\t7', '3.4028234663852886e38', '999999999999999.9'];
+    const data = await readCsvDataset(csv('notations.csv', `x,y\n${cells.map((c, i) => `${c},${i % 2}`).join('\n')}\n`), { target: 'y' });
+    expect(Array.from(data.features)).toEqual(cells.map((c) => Math.fround(Number(c.trim()))));
+    expect(Object.is(data.features[1], -0)).toBe(true);
+    for (const cell of ['0x10', '0b1', 'Infinity', '-Infinity', 'NaN', '1e', '1.2.3', '.', '-', '+', '1e39', '1_0', '1,5'.replace(',', ';'), '--1']) {
+      const file = csv('refused.csv', `x,y\n1,0\n${cell},1\n`);
+      await expect(readCsvDataset(file, { target: 'y' })).rejects.toThrow(`${file}: line 3, column 'x': '${cell}' is not a number`);
+    }
+  });
+
+  test('blanks around cells and around quoted cells are not part of them', async () => {
+    const data = await readCsvDataset(csv('blanks.csv', ' a , y \n 1 , "x" \n2,  z\n'), { target: 'y' });
+    expect(data.featureNames).toEqual(['a']);
+    expect(data.features).toEqual(new Float32Array([1, 2]));
+    expect(data.classNames).toEqual(['x', 'z']);
+  });
+
+  test('blank lines and line breaks inside quotes: the rows are right, and an error names the line the row ends on', async () => {
+    const file = csv('breaks.csv', 'a,y\n1,"x\ny"\n\n2,z\n\n');
+    const data = await readCsvDataset(file, { target: 'y' });
+    expect(data.n).toBe(2);
+    expect(data.features).toEqual(new Float32Array([1, 2]));
+    expect(data.classNames).toEqual(['x\ny', 'z']);
+    const bad = csv('breaks-bad.csv', 'a,y\n1,"x\ny"\n\n2,z\nbad,w\n');
+    await expect(readCsvDataset(bad, { target: 'y' })).rejects.toThrow(`${bad}: line 6, column 'a': 'bad' is not a number`);
+    const unseen = csv('breaks-unseen.csv', 'a,y\n1,"x\ny"\n\n2,w\n');
+    await expect(readCsvDataset(unseen, { target: 'y', classNames: ['x\ny', 'z'] })).rejects.toThrow(`${unseen}: line 5, column 'y': class 'w' is not one of the model's 2 classes`);
+  });
+
+  test('a target with more distinct values than classes can be is refused as classes, and read as values', async () => {
+    const rows = Array.from({ length: 65537 }, (_, i) => `${i % 7},${i}`);
+    const file = csv('many.csv', `a,y\n${rows.join('\n')}\n`);
+    await expect(readCsvDataset(file, { target: 'y' })).rejects.toThrow(`${file}: line 65538, column 'y': more than 65536 distinct target values, too many for classes (numbers to predict: task 'regress')`);
+    const values = await readCsvDataset(file, { target: 'y', task: 'regress' });
+    expect(values.targets[65536]).toBe(65536);
+    const bad = csv('many-bad.csv', `a,y\n${rows.join('\n')}\nx1,oops\n`.replace('x1,', '1,'));
+    await expect(readCsvDataset(bad, { target: 'y', task: 'regress' })).rejects.toThrow(`${bad}: line 65539, column 'y': 'oops' is not a number, which task 'regress' needs`);
+  });
 });
 
 describe('.npy', () => {

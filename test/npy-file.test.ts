@@ -1,6 +1,6 @@
 // Training from a .npy file on disk (issue 14): batches read with positioned reads in the shuffled order give
 // the same bits as the same array in memory; evaluation from disk gives the same figures.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Adam } from '../lib/adam';
@@ -10,21 +10,12 @@ import { readNpyDataset } from '../lib/data/npy';
 import { MLP } from '../lib/model';
 import { SGD, type Optimizer } from '../lib/optimizers';
 import { evaluate, fit } from '../lib/train';
+import { writeNpy } from './support/npy-file';
 
 const available = backends().filter((b) => b.available && b.name !== 'cuda').map((b) => b.name);
 let folder: string;
 beforeAll(() => (folder = mkdtempSync(join(tmpdir(), 'fcnet-npy-file-'))));
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
-
-/** A .npy file (version 1.0) as numpy.save writes it: header padded with spaces to a multiple of 64, then the data. */
-function writeNpy(file: string, descr: string, shape: number[], data: ArrayBufferView): void {
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
-  head.writeUInt16LE(header.length, 8);
-  writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-}
 
 const N = 203, D = 11;
 const x64 = Float64Array.from({ length: N * D }, (_, i) => Math.sin(i * 0.731) * 3 + (i % D));

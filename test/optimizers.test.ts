@@ -1,5 +1,8 @@
-// SGD (momentum with dampening, Nesterov, weight decay) and AdamW against PyTorch's torch.optim on every host
-// backend: the fixtures come from test/fixtures-gen/make-training-fixtures.py (4 steps on one batch).
+// SGD (momentum with dampening, Nesterov, weight decay) and AdamW against PyTorch's torch.optim on every backend
+// that loads: cpu and js, and cuda where its addon loads (on a GPU, or without one the CPU emulation build:
+// FCNET_CUDA_ADDON=build-cuda/emulation/Release/fcnet_cuda.node). The cuda engine computes the gradients and the
+// optimizers step on the host buffers, as fit's host stepper does. The fixtures come from
+// test/fixtures-gen/make-training-fixtures.py (4 steps on one batch).
 import { MLP } from '../lib/model';
 import { AdamW, SGD, optimizerKind, stepHyper } from '../lib/optimizers';
 import { backends } from '../lib/backends';
@@ -7,7 +10,7 @@ import { CpuEngine } from '../lib/backends/cpu-engine';
 import { compareArrays, expectAllClose, type Difference } from './support/compare';
 import { fixturePart, loadFixture, parameterNames } from './support/fixtures';
 
-const available = backends().filter((b) => b.available && b.name !== 'cuda').map((b) => b.name);
+const available = backends().filter((b) => b.available).map((b) => b.name);
 
 const cases = [
   { name: 'sgd_H32_B8_seed3', state: ['momentum_buffer'], make: (model: MLP, lr: number) => new SGD(model, { lr, momentum: 0.9, dampening: 0.1, weightDecay: 1e-3 }) },

@@ -195,3 +195,31 @@ test('without vega or vega-lite, --plots fails at once with how to install them'
       'install them beside fcnet with `npm install vega vega-lite` (or `npm install -g vega vega-lite` for a global fcnet)',
   );
 });
+
+test("a table's run: loss.svg, accuracy.svg on the validation rows after each epoch, confusion-matrix.svg with the class names", () => {
+  const table = join(root, 'examples', 'data', 'breast-cancer-train.csv');
+  const dir = at('table-plots');
+  const { stdout } = fcnet([
+    'train', '--data', table, '--target', 'diagnosis', '--validation', '0.2', '--hidden', '8', '--epochs', '3', '--batch-size', '16',
+    '--backend', 'cpu', '--json', '--output', at('table.safetensors'), '--plots', dir,
+  ]);
+  const events = stdout.trim().split('\n').map((line) => JSON.parse(line));
+  const end = events[events.length - 1];
+  expect(end).toMatchObject({ event: 'end', rows: 'validation', n: 57, plots: [PLOT_FILES.loss, PLOT_FILES.accuracy, PLOT_FILES.confusion].map((n) => join(dir, n)) });
+  expect(existsSync(join(dir, PLOT_FILES.misclassified))).toBe(false); // pictures of digits only
+  expect(readSvg(join(dir, PLOT_FILES.loss))).toContain('loss (cross_entropy');
+  const accuracy = readSvg(join(dir, PLOT_FILES.accuracy));
+  expect(accuracy).toContain('on 57 validation rows');
+  const shown = elements(accuracy, 'text').map((t) => t.text).filter((t) => / %$/.test(t));
+  expect(shown).toEqual(events.filter((e) => e.event === 'epoch').map((e) => `${(100 * e.validation.accuracy).toFixed(2)} %`));
+  const matrix = readSvg(join(dir, PLOT_FILES.confusion));
+  const cells = elements(matrix, 'text')
+    .map((t) => /^predicted class: (\d); true class: (\d); count: (\d+)$/.exec(t.attributes['aria-label'] ?? ''))
+    .filter((m) => m !== null)
+    .map((m) => m!.slice(1).map(Number));
+  expect(cells).toHaveLength(4);
+  expect(cells.reduce((sum, [, , count]) => sum + count, 0)).toBe(57);
+  expect(cells.filter(([p, t]) => p === t).reduce((sum, [, , count]) => sum + count, 0)).toBe(end.correct);
+  const labels = elements(matrix, 'text').map((t) => t.text);
+  expect(labels.filter((t) => t === 'benign' || t === 'malignant').sort()).toEqual(['benign', 'benign', 'malignant', 'malignant']); // both axes
+});

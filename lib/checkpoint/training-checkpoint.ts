@@ -18,6 +18,7 @@ import { SGD, AdamW, type Optimizer } from '../optimizers';
 import type { RunState } from '../schedules';
 import { readRunStateEntry, RUN_STATE_KEY, runStateParts } from './run-state';
 import { readSafetensorsFile, writeSafetensorsFile, type SafetensorsContents } from './safetensors';
+import { readTableRunEntry, tableRunEntry, type TableRunSettings } from './table-run';
 
 /** Raised when the layout changes in a way that older readers would misread. */
 export const TRAINING_CHECKPOINT_VERSION = 1;
@@ -41,6 +42,8 @@ export interface TrainingSettings {
   lr: number;
   /** Hidden layer widths: the model's sizes without the first and the last. */
   hidden: number[];
+  /** A table's run (`fcnet train --data table.csv`): what it trained on and how; absent for other runs. */
+  table?: TableRunSettings;
 }
 
 export interface TrainingCheckpoint {
@@ -95,6 +98,9 @@ function checkSettings(settings: TrainingSettings, model: MLP): void {
   if (!Array.isArray(settings.hidden) || settings.hidden.join(',') !== hidden.join(',')) {
     throw invalidArgument(`the model's hidden widths [${hidden.join(', ')}]`, 'settings.hidden', settings.hidden);
   }
+  if (settings.table !== undefined) {
+    readTableRunEntry(tableRunEntry(settings.table), (field, expected, value) => invalidArgument(expected, `settings.${field}`, value));
+  }
 }
 
 /**
@@ -128,6 +134,7 @@ export function saveTrainingCheckpoint(path: string, model: MLP, optimizer: Opti
       seed: settings.seed,
       lr: settings.lr,
       hidden: [...settings.hidden],
+      ...(settings.table && { table: tableRunEntry(settings.table) }),
     }),
     ...fcnetMetadataOf(model),
     ...run?.metadata,
@@ -234,13 +241,17 @@ function readAdamMetadata(meta: MetadataReader) {
 
 function readSettings(meta: MetadataReader): TrainingSettings {
   const k = KEYS.settings;
-  const s = meta.object(k, ['epochs', 'batch_size', 'seed', 'lr', 'hidden']);
+  const fields = ['epochs', 'batch_size', 'seed', 'lr', 'hidden'];
+  const raw = meta.json(k);
+  const table = typeof raw === 'object' && raw !== null && Object.hasOwn(raw, 'table'); // a table's run
+  const s = meta.object(k, table ? [...fields, 'table'] : fields);
   return {
     epochs: meta.integer(k, 'epochs', s.epochs, 0, 1e6),
     batchSize: meta.integer(k, 'batch_size', s.batch_size, 1),
     seed: meta.integer(k, 'seed', s.seed, 0, MAX_UINT32),
     lr: meta.number(k, 'lr', s.lr, 0, 1e3, true),
     hidden: meta.integers(k, 'hidden', s.hidden, null, 1, 1 << 24),
+    ...(table && { table: readTableRunEntry(s.table, (field, expected, value) => meta.problem(k, field, expected, value)) }),
   };
 }
 

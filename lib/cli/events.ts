@@ -146,6 +146,7 @@ class TerminalReporter implements TrainReporter {
   private samplesDone = 0;
   private loss = NaN;
   private testAccuracy: number | undefined;
+  private validation: EpochEvent['validation'];
 
   constructor(stream: TerminalStream, private readonly now: () => number) {
     this.bar = new ProgressLine(stream, 100, now);
@@ -157,6 +158,10 @@ class TerminalReporter implements TrainReporter {
       this.startedAt = this.now();
     }
     if (event.event === 'epoch' && event.testAccuracy !== undefined) this.testAccuracy = event.testAccuracy;
+    if (event.event === 'epoch' && event.validation !== undefined) {
+      this.validation = event.validation;
+      this.bar.patch({ validation: event.validation }); // the bar comes back under the epoch's line showing them
+    }
     if (event.event === 'end') this.bar.clear();
     const line = referenceLine(event);
     if (line !== undefined) this.bar.above(() => console.log(line));
@@ -180,6 +185,7 @@ class TerminalReporter implements TrainReporter {
         steps: start.stepsPerEpoch,
         loss: this.loss,
         testAccuracy: this.testAccuracy,
+        validation: this.validation,
         samplesPerSecond: seconds > 0 ? this.samplesDone / seconds : undefined,
         secondsLeft: seconds > 0 ? (stepsLeft * seconds) / this.stepsDone : undefined,
       },

@@ -1,5 +1,8 @@
 // The progress bar that `fcnet train` draws on a terminal: one line, redrawn in place on stderr.
 //   Epoch 2/5 [=========>          ] 340/600  loss 0.1234  test 96.71 %  41,234 img/s  ETA 0:07
+// and on a table with held-out rows (--validation), their figures after the last epoch:
+//   Epoch 3/40 [====>        ] 7/15  loss 0.0812  val loss 0.1820 acc 98.25 %  9,120 img/s  ETA 0:02
+//   Epoch 3/40 [====>        ] 7/15  loss 0.0812  val MSE 0.2113 MAE 0.3310  9,120 img/s  ETA 0:02
 
 export interface ProgressState {
   /** 1-based epoch and the steps done in it. */
@@ -11,6 +14,8 @@ export interface ProgressState {
   loss?: number;
   /** Test accuracy (0..1) measured at the last epoch's end, once there is one. */
   testAccuracy?: number;
+  /** The held-out rows' figures at the last epoch's end (a table's run with --validation): accuracy for classes, else MSE and MAE. */
+  validation?: { loss: number; accuracy?: number; mse?: number; mae?: number };
   samplesPerSecond?: number;
   /** Estimated seconds until the run ends. */
   secondsLeft?: number;
@@ -38,7 +43,7 @@ const MAX_BAR = 32;
 
 /**
  * The progress line, at most `columns - 1` characters (a line that fills the last column wraps on some
- * terminals). The bar shrinks first; then the fields go from the right: speed, test accuracy, loss;
+ * terminals). The bar shrinks first; then the fields go from the right: speed, validation, test accuracy, loss;
  * then the bar shrinks further and goes.
  */
 export function formatProgress(s: ProgressState, columns = 80): string {
@@ -47,6 +52,11 @@ export function formatProgress(s: ProgressState, columns = 80): string {
   const fields: string[] = [];
   if (s.loss !== undefined && Number.isFinite(s.loss)) fields.push(`loss ${s.loss.toFixed(4)}`);
   if (s.testAccuracy !== undefined) fields.push(`test ${(100 * s.testAccuracy).toFixed(2)} %`);
+  const v = s.validation;
+  if (v !== undefined) {
+    fields.push(v.accuracy !== undefined ? `val loss ${v.loss.toFixed(4)} acc ${(100 * v.accuracy).toFixed(2)} %`
+      : v.mse !== undefined ? `val MSE ${v.mse.toPrecision(4)} MAE ${v.mae!.toPrecision(4)}` : `val loss ${v.loss.toFixed(4)}`);
+  }
   if (s.samplesPerSecond !== undefined && Number.isFinite(s.samplesPerSecond)) {
     fields.push(`${Math.round(s.samplesPerSecond).toLocaleString('en-US')} img/s`);
   }
@@ -61,7 +71,7 @@ export function formatProgress(s: ProgressState, columns = 80): string {
       const line = room >= 5 ? `${head} ${formatBar(s.step / s.steps, room)} ${tail}` : `${head} ${tail}`;
       return line.slice(0, limit).trimEnd();
     }
-    fields.pop(); // speed first, then test accuracy, then loss: the order a glance needs them in, reversed
+    fields.pop(); // speed first, then the validation figures, test accuracy, loss: the order a glance needs them in, reversed
   }
 }
 
@@ -93,6 +103,11 @@ export class ProgressLine {
     this.lastDraw = now;
     this.stream.write(CLEAR_LINE + formatProgress(state, this.stream.columns || 80));
     this.shown = true;
+  }
+
+  /** Changes what the next redraw shows (e.g. an epoch's new figures), without drawing now. */
+  patch(fields: Partial<ProgressState>): void {
+    if (this.state) this.state = { ...this.state, ...fields };
   }
 
   /** Runs `print` (which writes whole lines) with the bar taken away, then puts the bar back. */

@@ -4,23 +4,29 @@
 // the column names and the scaler, so `fcnet eval` and `fcnet predict` take raw rows, columns by name.
 import { statSync } from 'node:fs';
 import { Adam } from '../adam';
-import { backends, type BackendChoice } from '../backends';
-import { saveMLP } from '../checkpoint';
+import { backends } from '../backends';
+import { loadTrainingCheckpoint, saveMLP, saveTrainingCheckpoint, type TrainingSettings } from '../checkpoint';
 import { readCsvDataset, tasks, type Task } from '../data/csv';
 import type { FeatureDataset } from '../data/dataset';
 import { readNpyDataset } from '../data/npy';
 import { isNpyFileDataset, openNpyFileDataset, type NpyFileDataset } from '../data/npy-file';
 import { splitDataset } from '../data/split';
 import { fitStandardization } from '../data/standardize';
+import { tableFingerprint } from '../data/fingerprint';
 import { MLP } from '../model';
 import type { LossName } from '../network';
-import { AdamW, SGD, type Optimizer } from '../optimizers';
-import { fit, evaluate } from '../train';
+import { AdamW, optimizerKind, SGD, type Optimizer } from '../optimizers';
+import { fit, evaluate, type EpochInfo, type FitResult } from '../train';
+import type { EpochAccuracy, LoggedLoss } from '../plots/specs';
+import { writeTablePlots } from '../plots/write';
 import type { LrSchedule } from '../schedules';
 import { integer, listOf, numberAbove, oneOf, text, UsageError, type OptionSpec, type ValueParser } from './args';
 import type { CommandContext, CommandInput } from './command';
 import { createReporter, reporterMode } from './events';
-import { listenForStop, Interrupted } from './signals';
+import { definedOnly } from './resume-checks';
+import { resumedOptimizer, resumedOptions, runEnded } from './table-resume';
+import { saveAsItTrains } from './run-saving';
+import type { RunPlan } from './train';
 
 const fraction: ValueParser<number> = (value, flag) => {
   const f = value.trim() === value && value !== '' ? Number(value) : NaN;
@@ -109,8 +115,8 @@ function lossFor(task: Task, asked: LossName | undefined): LossName {
   return asked;
 }
 
-/** The table the options name: a CSV with its target columns, or two .npy files. */
-async function readTable(o: Record<string, unknown>): Promise<FeatureDataset & { task: Task }> {
+/** The table the options name: a CSV with its target columns, or two .npy files; `names`: a resumed run's columns and classes. */
+async function readTable(o: Record<string, unknown>, names: { features?: readonly string[]; classNames?: readonly string[] } = {}): Promise<FeatureDataset & { task: Task }> {
   const data = o.data as string | undefined;
   const target = o.target as string | undefined;
   if (data === undefined) throw new UsageError('--target needs --data FILE (a .csv table, or the features .npy)');
@@ -119,7 +125,10 @@ async function readTable(o: Record<string, unknown>): Promise<FeatureDataset & {
     const dataset = readNpyDataset(data, target, o.task as Task | undefined);
     return { ...dataset, task: (o.task as Task | undefined) ?? (dataset.targets instanceof Int32Array ? 'classify' : 'regress') };
   }
-  const dataset = await readCsvDataset(data, { target: target.split(','), ignore: (o.ignore as string[] | undefined) ?? [], task: o.task as Task | undefined });
+  const dataset = await readCsvDataset(data, {
+    target: target.split(','), ignore: (o.ignore as string[] | undefined) ?? [], task: o.task as Task | undefined,
+    ...(names.features && { features: names.features }), ...(names.classNames && { classNames: names.classNames }),
+  });
   return { ...dataset, task: dataset.task! };
 }
 
@@ -144,23 +153,32 @@ function threadsFor(sizes: readonly number[], batch: number): number | undefined
   return weights * batch < 1 << 22 ? 1 : undefined;
 }
 
-export async function trainTable(input: CommandInput, context: CommandContext, plan: { logEvery: number; backend: BackendChoice; output: string }): Promise<void> {
-  const o = input.options;
-  for (const flag of ['resume', 'checkpoint', 'checkpointEvery', 'plots'] as const) {
-    if (o[flag] !== undefined) throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for IDX runs; a table's run does not take it yet`);
-  }
+export async function trainTable(input: CommandInput, context: CommandContext, plan: RunPlan): Promise<void> {
+  const resumeFile = plan.resumeFile;
+  const resumed = resumeFile === undefined ? undefined : loadTrainingCheckpoint(resumeFile);
+  if (resumed && !resumed.settings.table) throw new UsageError(`${resumeFile} is an IDX run's checkpoint: resume it with --data naming the IDX folder`);
+  const o = resumed ? resumedOptions(input, resumed, resumeFile!) : input.options;
   if (o.earlyStop !== undefined && o.validation === undefined) throw new UsageError('--early-stop watches the validation loss: add --validation FRACTION');
   if (o.fromDisk === true) {
     if (!/\.npy$/i.test(String(o.data))) throw new UsageError('--from-disk reads a features .npy batch by batch: --data X.npy --target y.npy');
     if (o.validation !== undefined || o.standardize === true) throw new UsageError('--from-disk trains on every row as it lies on disk: --validation and --standardize need the rows in memory');
   }
-  const all: (FeatureDataset | NpyFileDataset) & { task: Task } = o.fromDisk === true ? diskTable(o) : await readTable(o);
+  // A resumed run reads the columns and classes its network was made for, by name.
+  const names = { ...(resumed?.network.featureNames && { features: resumed.network.featureNames }), ...(resumed?.network.classNames && { classNames: resumed.network.classNames }) };
+  const all: (FeatureDataset | NpyFileDataset) & { task: Task } = o.fromDisk === true ? diskTable(o) : await readTable(o, names);
+  // On disk, the features are not read whole: their file's rows, columns and the targets make the fingerprint.
+  const fingerprint = isNpyFileDataset(all) ? tableFingerprint(Uint32Array.of(all.d), all.targets) : tableFingerprint(all.features, all.targets);
+  const table = resumed?.settings.table;
+  if (table && (all.n !== table.rows || fingerprint !== table.fingerprint)) {
+    throw new Error(`${all.source}: not the table ${resumeFile} was trained on (it has ${all.n} rows with fingerprint ${fingerprint}; the run's had ${table.rows} rows with ${table.fingerprint}): resume with that table as it was`);
+  }
   const loss = lossFor(all.task, o.loss as LossName | undefined);
   const seed = o.seed as number;
   const inMemory = isNpyFileDataset(all) ? null : all;
   const parts = o.validation === undefined || !inMemory ? null : splitDataset(inMemory, o.validation as number, { seed });
   const train = parts?.train ?? all;
-  const scaler = o.standardize && inMemory ? fitStandardization(parts?.train ?? inMemory) : null;
+  // A resumed run's scaler is its network's (saved in the checkpoint); a new run fits it on the training rows.
+  const scaler = !resumed && o.standardize && inMemory ? fitStandardization(parts?.train ?? inMemory) : null;
   // Classes: as many as the names (CSV), or the largest index + 1 (.npy class indices); values: K columns.
   let outputs = all.classNames ? all.classNames.length : all.k;
   if (!all.classNames && all.targets instanceof Int32Array) {
@@ -169,56 +187,104 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
   }
   if (all.classNames && outputs < 2) throw new Error(`${all.source}: the target has one class ('${all.classNames[0]}'); classifying needs at least 2`);
   const sizes = [all.d, ...(o.hidden as number[]), outputs];
+  if (resumed && sizes.join('-') !== resumed.sizes.join('-')) throw new Error(`${resumeFile} holds a ${resumed.sizes.join('-')} network but ${all.source} needs ${sizes.join('-')}`);
   const model = new MLP({
     sizes, seed, backend: plan.backend, threads: threadsFor(sizes, Math.min(o.batchSize as number, train.n)), input: isPixels(all) ? 'pixels' : 'features', loss,
-    ...(o.activation !== undefined && { activation: o.activation as never }),
-    ...(o.dropout !== undefined && { dropout: o.dropout as number }),
-    ...(scaler && { inputMean: scaler.mean, inputStd: scaler.std }),
-    ...(all.classNames && { classNames: all.classNames }),
-    ...(all.featureNames && { featureNames: all.featureNames }),
-    ...(all.targetNames && { targetNames: all.targetNames }),
+    ...(resumed ? definedOnly(resumed.network) : {
+      ...(o.activation !== undefined && { activation: o.activation as never }),
+      ...(o.dropout !== undefined && { dropout: o.dropout as number }),
+      ...(scaler && { inputMean: scaler.mean, inputStd: scaler.std }),
+      ...(all.classNames && { classNames: all.classNames }),
+      ...(all.featureNames && { featureNames: all.featureNames }),
+      ...(all.targetNames && { targetNames: all.targetNames }),
+    }),
   });
-  const optimizer = makeOptimizer(model, o);
+  if (resumed) model.loadStateDict(resumed.parameters);
+  const optimizer = resumed ? resumedOptimizer(model, resumed) : makeOptimizer(model, o);
   const epochs = o.epochs as number;
   const batchSize = Math.min(o.batchSize as number, train.n);
+  const settings: TrainingSettings = {
+    epochs, batchSize: o.batchSize as number, seed, lr: o.lr as number, hidden: o.hidden as number[],
+    table: {
+      task: all.task, target: o.target as string, ignore: (o.ignore as string[] | undefined) ?? [], validation: (o.validation as number | undefined) ?? null,
+      standardize: o.standardize === true, earlyStop: (o.earlyStop as number | undefined) ?? null, lrSchedule: (o.lrSchedule as string[] | undefined)?.join(':') ?? null,
+      clipGradNorm: (o.clipGradNorm as number | undefined) ?? null, fromDisk: o.fromDisk === true, rows: all.n, fingerprint,
+    },
+  };
+  const ended = resumed !== undefined && runEnded(resumed, epochs, o.earlyStop as number | undefined);
   const reporter = createReporter(reporterMode({ json: o.json === true, plain: o.plain === true }));
-  const stop = listenForStop(() => reporter.note('fcnet: stopping after this step (the weights are not saved)'), context.interrupt);
   try {
     const report = backends().find((b) => b.name === model.backend);
     reporter.note(`fcnet: training ${model.sizes.join('-')} (${all.task}, ${loss}) on ${model.backend} (${report?.detail.split(';')[0]}): ${train.n} training rows${parts ? `, ${parts.validation.n} held out` : ''}`);
     const stepsPerEpoch = Math.ceil(train.n / batchSize);
-    reporter.emit({ event: 'start', sizes: [...model.sizes], backend: model.backend, epochs, batchSize, lr: optimizer.hyper.lr, seed, stepsPerEpoch, trainImages: train.n, testImages: parts?.validation.n ?? 0 });
-    let samples = 0;
-    const started = performance.now();
-    const result = await fit(model, optimizer, train, {
-      epochs, batchSize, seed,
-      ...(parts && { validationData: parts.validation }),
-      ...(o.earlyStop !== undefined && { earlyStopping: { patience: o.earlyStop as number } }),
-      ...(o.lrSchedule !== undefined && { lrSchedule: lrSchedule(o.lrSchedule as string[], epochs, parts !== null) }),
-      ...(o.clipGradNorm !== undefined && { clipGradNorm: o.clipGradNorm as number }),
-      onStep: ({ epoch, step, loss: l, batchSize: B }) => {
-        samples += B;
-        reporter.progress({ epoch, step, loss: l, batchSize: B });
-        if ((step + 1) % plan.logEvery === 0) reporter.emit({ event: 'step', epoch: epoch + 1, epochs, step: step + 1, steps: stepsPerEpoch, loss: l });
-        if (stop.signal.aborted) throw new Interrupted(stop.by!, `interrupted at epoch ${epoch + 1}, step ${step + 1}; nothing saved (${plan.output} is as it was)`);
-      },
-      onEpoch: ({ epoch, seconds, meanLoss, lr, validation }) => {
-        const v = validation && { loss: validation.loss, ...(Number.isFinite(validation.accuracy) && { accuracy: validation.accuracy }), ...(Number.isFinite(validation.mse) && { mse: validation.mse, mae: validation.mae }) };
-        reporter.emit({ event: 'epoch', epoch: epoch + 1, epochs, seconds, meanLoss, samplesPerSecond: samples / seconds, lr, ...(v && { validation: v }) });
-        samples = 0;
-      },
+    if (resumed) {
+      const { epoch, step } = resumed.position;
+      reporter.note(ended ? `fcnet: ${resumeFile} is the end of its run (${epoch < epochs ? `stopped early after epoch ${epoch}` : `${epochs} epochs`}); nothing left to train`
+        : `fcnet: resuming ${resumeFile} at epoch ${epoch + 1}, step ${step + 1} of ${stepsPerEpoch}`);
+    }
+    reporter.emit({
+      event: 'start', sizes: [...model.sizes], backend: model.backend, epochs, batchSize, lr: settings.lr, seed, stepsPerEpoch, trainImages: train.n, testImages: parts?.validation.n ?? 0,
+      ...(resumed && { resumeAt: { epoch: resumed.position.epoch + 1, step: resumed.position.step + 1 } }),
     });
+    const losses: LoggedLoss[] = [];
+    const accuracies: EpochAccuracy[] = [];
+    let samples = 0;
+    let lastEpoch: EpochInfo | undefined;
+    const saving = saveAsItTrains({
+      checkpointFile: plan.checkpointFile, checkpointEvery: plan.checkpointEvery, output: plan.output, epochs, stepsPerEpoch,
+      write: (position, runState) => saveTrainingCheckpoint(plan.checkpointFile!, model, optimizer, position, settings, runState),
+    }, reporter, context.interrupt);
+    const started = performance.now();
+    let result: FitResult;
+    try {
+      result = await fit(model, optimizer, train, {
+        epochs: ended ? resumed.position.epoch : epochs, batchSize, seed,
+        ...(resumed && { resume: resumed.position, ...(resumed.runState && { resumeState: resumed.runState }) }),
+        ...(parts && { validationData: parts.validation }),
+        ...(o.earlyStop !== undefined && { earlyStopping: { patience: o.earlyStop as number } }),
+        ...(o.lrSchedule !== undefined && { lrSchedule: lrSchedule(o.lrSchedule as string[], epochs, parts !== null) }),
+        ...(o.clipGradNorm !== undefined && { clipGradNorm: o.clipGradNorm as number }),
+        onStep: ({ epoch, step, loss: l, batchSize: B, ...place }) => {
+          samples += B;
+          reporter.progress({ epoch, step, loss: l, batchSize: B });
+          if ((step + 1) % plan.logEvery === 0) {
+            reporter.emit({ event: 'step', epoch: epoch + 1, epochs, step: step + 1, steps: stepsPerEpoch, loss: l });
+            losses.push({ step: epoch * stepsPerEpoch + step + 1, epoch: epoch + 1, loss: l });
+          }
+          saving.afterStep(epoch, step, place);
+        },
+        onEpoch: (info) => {
+          const { epoch, seconds, meanLoss, lr, validation } = info;
+          const v = validation && { loss: validation.loss, ...(Number.isFinite(validation.accuracy) && { accuracy: validation.accuracy }), ...(Number.isFinite(validation.mse) && { mse: validation.mse, mae: validation.mae }) };
+          if (v?.accuracy !== undefined) accuracies.push({ epoch: epoch + 1, accuracy: v.accuracy });
+          reporter.emit({ event: 'epoch', epoch: epoch + 1, epochs, seconds, meanLoss, samplesPerSecond: samples / seconds, lr, ...(v && { validation: v }) });
+          samples = 0;
+          lastEpoch = info;
+          saving.afterEpoch(info);
+        },
+      });
+      if (lastEpoch) saving.afterRun(lastEpoch); // an early stop between two --checkpoint-every saves
+    } finally {
+      saving.dispose();
+    }
     if (result.stoppedEpoch !== null) reporter.note(`fcnet: early stop after epoch ${result.stoppedEpoch + 1}; kept the weights of epoch ${result.bestEpoch! + 1}`);
     const rows = parts ? 'validation' : 'training';
     const e = evaluate(model, parts?.validation ?? train, batchSize);
     saveMLP(plan.output, model);
+    let plots: string[] | undefined;
+    if (plan.plotsDir !== undefined) {
+      const description = `${model.sizes.join('-')}, ${{ adam: 'Adam', adamw: 'AdamW', sgd: 'SGD' }[optimizerKind(optimizer)]} lr ${settings.lr}, batches of ${batchSize}: the loss printed every ${plan.logEvery} steps`;
+      const held = e.confusion ? { counts: e.confusion, classNames: model.classNames ?? e.perClass!.map((c) => c.name), rows: `${e.n} ${rows} rows` } : null;
+      plots = await writeTablePlots(plan.plotsDir, { losses, accuracies, epochs, stepsPerEpoch, testImages: parts?.validation.n ?? 0, description, lossName: loss }, held);
+    }
     reporter.emit({
       event: 'end', accuracy: e.accuracy, correct: e.correct, n: e.n, loss: e.loss, output: plan.output, seconds: (performance.now() - started) / 1000, rows,
-      ...(Number.isFinite(e.mse) && loss !== 'bce_with_logits' && { mse: e.mse, mae: e.mae }),
+      ...(Number.isFinite(e.mse) && loss !== 'bce_with_logits' && { mse: e.mse, mae: e.mae }), ...(plots && { plots }),
     });
-    reporter.note(`fcnet: saved the weights, ${[all.classNames && 'the class names', all.featureNames && 'the column names', scaler && 'the scaler'].filter(Boolean).join(', ')} to ${plan.output}`);
+    const recorded = [model.classNames && 'the class names', model.featureNames && 'the column names', model.spec.inputMean && 'the scaler'].filter(Boolean);
+    reporter.note(`fcnet: saved the weights${recorded.length ? `, ${recorded.join(', ')}` : ''} to ${plan.output}`);
+    if (plots) reporter.note(`fcnet: drew ${plots.join(', ')}`);
   } finally {
-    stop.dispose();
     reporter.close();
   }
 }

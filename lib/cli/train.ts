@@ -18,7 +18,8 @@ import { execute, type CommandContext, type CommandInput, type CommandSpec } fro
 import { createReporter, reporterMode } from './events';
 import { lockFile } from './lock';
 import { checkOutputFile, checkOutputFolder } from './outputs';
-import { Interrupted, listenForStop, type StopSignal } from './signals';
+import { checkSameAsSaved, checkSameNetwork, definedOnly } from './resume-checks';
+import { saveAsItTrains } from './run-saving';
 import { isTableData, tableOptions, trainTable } from './train-table';
 
 const MNIST_TRAINING_IMAGES = 60000;
@@ -48,7 +49,8 @@ const options: OptionSpec[] = [
   { flags: '--log-every <n>', description: 'print the loss every N steps', parse: integer(1), default: 100 },
   {
     flags: '--checkpoint <file>',
-    description: "save a training checkpoint (weights, Adam's state, position, settings) to FILE at the end of every epoch; " +
+    description: "save a training checkpoint (weights, the optimizer's state, position, settings; for a table also the schedule, " +
+      'early stopping and its best weights) to FILE at the end of every epoch; ' +
       'a signal (Ctrl-C, SIGTERM, SIGHUP) then stops after the current step and saves one too',
     parse: text,
   },
@@ -56,7 +58,8 @@ const options: OptionSpec[] = [
   {
     flags: '--resume <file>',
     description: "continue the run saved in FILE exactly where it stopped; the run's settings (--epochs, --batch-size, --lr, " +
-      '--hidden, --seed) come from FILE and may only be repeated, not changed; checkpoints go on to FILE unless --checkpoint names another',
+      '--hidden, --seed, and a table\'s options: --target, --validation, --optimizer, ...) come from FILE and may only be repeated, ' +
+      'not changed; checkpoints go on to FILE unless --checkpoint names another',
     parse: text,
   },
   {
@@ -85,7 +88,8 @@ const options: OptionSpec[] = [
   {
     flags: '--plots <dir>',
     description: 'draw pictures into DIR as SVG: the loss curve, the test accuracy after each epoch, the confusion matrix and ' +
-      'misclassified test digits (needs the optional packages vega and vega-lite: npm install vega vega-lite)',
+      "misclassified test digits (a table: the loss, the validation accuracy and the confusion matrix with the class names; " +
+      'needs the optional packages vega and vega-lite: npm install vega vega-lite)',
     parse: text,
   },
   { flags: '--plain', description: 'no progress bar, only the lines above, even on a terminal' },
@@ -105,36 +109,8 @@ function attributeOf(flag: string): string {
 /** A resumed run keeps its checkpoint's settings: changing one would make it a different run. */
 function checkSameSettings(input: CommandInput, saved: TrainingSettings, file: string): void {
   const asked = settingsFromOptions(input.options);
-  const flagOf: Record<keyof TrainingSettings, string> = { epochs: 'epochs', batchSize: 'batch-size', seed: 'seed', lr: 'lr', hidden: 'hidden' };
-  for (const key of Object.keys(flagOf) as (keyof TrainingSettings)[]) {
-    if (!input.given(key)) continue;
-    if (String(asked[key]) !== String(saved[key])) {
-      const flag = flagOf[key];
-      throw new UsageError(`--${flag} ${asked[key]} conflicts with ${file}, whose run has ${flag} ${saved[key]}; leave --${flag} out to continue that run as it was`);
-    }
-  }
-}
-
-/** A resumed run keeps its network: --activation or --dropout may repeat what the checkpoint records, not change it. */
-function checkSameNetwork(asked: NetworkOptions, saved: NetworkOptions, file: string): void {
-  const savedValue = { activation: saved.activation ?? 'relu', dropout: saved.dropout ?? 0 };
-  for (const key of ['activation', 'dropout'] as const) {
-    if (asked[key] !== undefined && asked[key] !== savedValue[key]) {
-      throw new UsageError(`--${key} ${asked[key]} conflicts with ${file}, whose run has ${key} ${savedValue[key]}; leave --${key} out to continue that run as it was`);
-    }
-  }
-}
-
-/** The options that are set: MLP takes an absent option as its default, not `undefined`. */
-function definedOnly(network: NetworkOptions): NetworkOptions {
-  return Object.fromEntries(Object.entries(network).filter(([, value]) => value !== undefined));
-}
-
-/** What the first signal makes the run do, said at once: the step in hand is finished first. */
-function stopNote(signal: StopSignal, checkpointing: boolean): string {
-  const what = checkpointing ? 'to save a checkpoint' : '(the weights are not saved: --checkpoint FILE would keep the run)';
-  const again = signal === 'SIGINT' ? 'Ctrl-C again' : 'a second signal';
-  return `fcnet: ${signal === 'SIGINT' ? '' : `${signal}: `}stopping after this step ${what} (${again} to quit at once)`;
+  const flagOf: Record<keyof Omit<TrainingSettings, 'table'>, string> = { epochs: 'epochs', batchSize: 'batch-size', seed: 'seed', lr: 'lr', hidden: 'hidden' };
+  checkSameAsSaved(file, (Object.keys(flagOf) as (keyof typeof flagOf)[]).map((key) => [flagOf[key], input.given(key) ? asked[key] : undefined, saved[key]]));
 }
 
 /** Checks everything the run will write before any work, and takes the checkpoint's lock; returns its release. */
@@ -156,26 +132,24 @@ async function trainRun(input: CommandInput, context: CommandContext): Promise<v
   const checkpointEvery = o.checkpointEvery as number | undefined;
   if (checkpointEvery !== undefined && checkpointFile === undefined) throw new UsageError('--checkpoint-every needs --checkpoint FILE (or --resume FILE) to know where to save');
   const plotsDir = o.plots as string | undefined;
-  if (isTableData(o)) {
-    if (o.initFrom !== undefined) throw new UsageError('--init-from is for IDX runs; a table\'s run does not take it yet');
-    checkOutputFile(output, '--output');
-    return trainTable(input, context, { logEvery, backend, output });
-  }
+  const table = isTableData(o);
+  if (table && o.initFrom !== undefined) throw new UsageError('--init-from is for IDX runs; a table\'s run does not take it yet');
   // A table's options on an IDX run would otherwise be ignored without a word.
-  const tableOnly = tableOptions.map((spec) => spec.flags.split(' ')[0]).filter((flag) => input.given(attributeOf(flag)));
+  const tableOnly = table ? [] : tableOptions.map((spec) => spec.flags.split(' ')[0]).filter((flag) => input.given(attributeOf(flag)));
   if (tableOnly.length > 0) {
     throw new UsageError(`${tableOnly.join(', ')}: for a table's run (--data table.csv or X.npy --target ...); an IDX run trains with Adam as the reference program and does not take ${tableOnly.length > 1 ? 'them' : 'it'} yet`);
   }
   const release = prepareOutputs(output, checkpointFile, plotsDir, o.checkpoint === undefined);
   try {
     if (plotsDir !== undefined) await loadPlotLibraries(); // missing packages: say so now, not after training
-    await train(input, context, { logEvery, backend, output, resumeFile, checkpointFile, checkpointEvery, plotsDir });
+    const plan = { logEvery, backend, output, resumeFile, checkpointFile, checkpointEvery, plotsDir };
+    await (table ? trainTable(input, context, plan) : train(input, context, plan));
   } finally {
     release();
   }
 }
 
-interface RunPlan {
+export interface RunPlan {
   logEvery: number;
   backend: BackendChoice;
   output: string;
@@ -209,6 +183,7 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
   let network: NetworkOptions = { activation: o.activation as Activation | undefined, dropout: o.dropout as number | undefined };
   if (resumeFile !== undefined) {
     resumed = loadTrainingCheckpoint(resumeFile);
+    if (resumed.settings.table) throw new UsageError(`${resumeFile} is a table's run (--data FILE --target ${resumed.settings.table.target}): resume it with --data naming that table`);
     checkSameSettings(input, resumed.settings, resumeFile);
     checkSameNetwork(network, resumed.network, resumeFile);
     settings = resumed.settings;
@@ -267,12 +242,10 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
     const losses: LoggedLoss[] = [];
     const accuracies: EpochAccuracy[] = [];
     let epochSamples = 0;
-    const save = (position: TrainingPosition): void => {
-      saveTrainingCheckpoint(checkpointFile!, model, optimizer, position, settings);
-      reporter.emit({ event: 'checkpoint', file: checkpointFile!, epoch: position.epoch, step: position.step });
-    };
-    // Listened for only while fit runs: before it nothing is written, after it the writes are atomic.
-    const stop = listenForStop((signal) => reporter.note(stopNote(signal, checkpointFile !== undefined)), context.interrupt);
+    const saving = saveAsItTrains({
+      checkpointFile, checkpointEvery, output, epochs, stepsPerEpoch,
+      write: (position) => saveTrainingCheckpoint(checkpointFile!, model, optimizer, position, settings),
+    }, reporter, context.interrupt);
     const started = performance.now();
     try {
       await fit(model, optimizer, mnist.train, {
@@ -281,26 +254,16 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
         seed,
         lossEvery: logEvery,
         resume: resumed?.position,
-        onStep: ({ epoch, step, loss, batchSize: B, position }) => {
+        onStep: ({ epoch, step, loss, batchSize: B, ...place }) => {
           epochSamples += B;
           reporter.progress({ epoch, step, loss, batchSize: B });
           if ((step + 1) % logEvery === 0) {
             reporter.emit({ event: 'step', epoch: epoch + 1, epochs, step: step + 1, steps: stepsPerEpoch, loss });
             losses.push({ step: epoch * stepsPerEpoch + step + 1, epoch: epoch + 1, loss });
           }
-          const stepsDone = epoch * stepsPerEpoch + step + 1;
-          const lastStep = stepsDone === epochs * stepsPerEpoch;
-          if (stop.signal.aborted && !lastStep) {
-            const where = `after epoch ${epoch + 1}, step ${step + 1}`;
-            if (checkpointFile === undefined) {
-              throw new Interrupted(stop.by!, `interrupted ${where}; nothing saved (${output} is as it was): --checkpoint FILE saves a run that can be resumed`);
-            }
-            save(position);
-            throw new Interrupted(stop.by!, `interrupted ${where}; saved ${checkpointFile}: continue with --resume ${checkpointFile}`);
-          }
-          if (checkpointFile !== undefined && checkpointEvery !== undefined && (stepsDone % checkpointEvery === 0 || lastStep)) save(position);
+          saving.afterStep(epoch, step, place);
         },
-        onEpoch: ({ epoch, seconds, meanLoss, position }) => {
+        onEpoch: ({ epoch, seconds, meanLoss, ...place }) => {
           // The training batch size: the engine that trains is reused, not remade for a larger batch.
           const test = testEachEpoch ? evaluate(model, mnist.test, batchSize) : undefined;
           if (test) accuracies.push({ epoch: epoch + 1, accuracy: test.accuracy });
@@ -310,14 +273,11 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
             ...(test && { testAccuracy: test.accuracy, testLoss: test.loss }),
           });
           epochSamples = 0;
-          if (checkpointFile !== undefined && checkpointEvery === undefined) {
-            save(position);
-            reporter.note(`fcnet: saved a training checkpoint to ${checkpointFile}`);
-          }
+          saving.afterEpoch(place);
         },
       });
     } finally {
-      stop.dispose();
+      saving.dispose();
     }
 
     const { correct, n, accuracy, loss } = evaluate(model, mnist.test);

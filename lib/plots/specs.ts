@@ -12,8 +12,8 @@ export interface LoggedLoss {
   loss: number;
 }
 
-/** The logged losses over the run's steps, on a log scale, with a dashed rule where each epoch starts. */
-export function lossCurveSpec(losses: LoggedLoss[], stepsPerEpoch: number, epochs: number, subtitle: string | string[]): TopLevelSpec {
+/** The logged losses over the run's steps, on a log scale, with a dashed rule where each epoch starts; `lossName` for the axis. */
+export function lossCurveSpec(losses: LoggedLoss[], stepsPerEpoch: number, epochs: number, subtitle: string | string[], lossName = 'cross-entropy'): TopLevelSpec {
   const logScale = losses.length > 0 && losses.every((p) => p.loss > 0);
   const starts = Array.from({ length: Math.max(0, epochs - 1) }, (_, e) => ({ step: (e + 1) * stepsPerEpoch, label: `epoch ${e + 2}` }));
   return {
@@ -38,7 +38,7 @@ export function lossCurveSpec(losses: LoggedLoss[], stepsPerEpoch: number, epoch
         mark: { type: 'line', point: { size: 18, color: '#1f77b4' }, color: '#1f77b4', strokeWidth: 1.5 },
         encoding: {
           x: { field: 'step', type: 'quantitative', title: 'step', scale: { domain: [0, epochs * stepsPerEpoch], nice: false } },
-          y: { field: 'loss', type: 'quantitative', title: logScale ? 'loss (cross-entropy, log scale)' : 'loss (cross-entropy)', scale: logScale ? { type: 'log' } : { zero: true } },
+          y: { field: 'loss', type: 'quantitative', title: logScale ? `loss (${lossName}, log scale)` : `loss (${lossName})`, scale: logScale ? { type: 'log' } : { zero: true } },
         },
       },
     ],
@@ -51,19 +51,30 @@ export interface EpochAccuracy {
   accuracy: number;
 }
 
-/** The test accuracy measured after each epoch, each point labelled with its percentage. */
-export function accuracySpec(points: EpochAccuracy[], testImages: number): TopLevelSpec {
+/** Which rows an accuracy or a confusion matrix is on, in the pictures' words. */
+export interface HeldOutWords {
+  /** 'test' or 'validation'. */
+  name: string;
+  /** What the rows are: 'test images', 'validation rows'. */
+  rows: string;
+  /** What a class is: 'digit', 'class'. */
+  item: string;
+}
+export const MNIST_WORDS: HeldOutWords = { name: 'test', rows: 'test images', item: 'digit' };
+
+/** The test (or validation) accuracy measured after each epoch, each point labelled with its percentage. */
+export function accuracySpec(points: EpochAccuracy[], testImages: number, words: HeldOutWords = MNIST_WORDS): TopLevelSpec {
   const values = points.map((p) => ({ epoch: p.epoch, percent: 100 * p.accuracy, label: `${(100 * p.accuracy).toFixed(2)} %` }));
   return {
     $schema: SCHEMA,
     config,
-    title: { text: 'Test accuracy after each epoch', subtitle: `on ${testImages.toLocaleString('en-US')} test images` },
+    title: { text: `${words.name[0].toUpperCase()}${words.name.slice(1)} accuracy after each epoch`, subtitle: `on ${testImages.toLocaleString('en-US')} ${words.rows}` },
     width: Math.max(240, 70 * values.length),
     height: 260,
     data: { values },
     encoding: {
       x: { field: 'epoch', type: 'ordinal', title: 'epoch', axis: { labelAngle: 0 } },
-      y: { field: 'percent', type: 'quantitative', title: 'test accuracy (%)', scale: { zero: false, padding: 24 } },
+      y: { field: 'percent', type: 'quantitative', title: `${words.name} accuracy (%)`, scale: { zero: false, padding: 24 } },
     },
     layer: [
       { mark: { type: 'line', point: { size: 40, color: '#2ca02c' }, color: '#2ca02c', strokeWidth: 2 } },
@@ -75,16 +86,20 @@ export function accuracySpec(points: EpochAccuracy[], testImages: number): TopLe
 /**
  * counts[true][predicted] as a grid of cells with their counts: the diagonal (right) in blue, the
  * mistakes in red, both shaded on a square-root scale so that a handful of mistakes still shows.
+ * `classNames`: the axes' labels instead of the indices; `item`: what a class is called on the axes.
  */
-export function confusionMatrixSpec(counts: number[][], subtitle: string | string[]): TopLevelSpec {
+export function confusionMatrixSpec(counts: number[][], subtitle: string | string[], item = 'digit', classNames?: readonly string[]): TopLevelSpec {
   const values = counts.flatMap((row, t) => row.map((count, p) => ({ true: t, predicted: p, count, right: t === p })));
   const right = values.filter((v) => v.right);
   const wrong = values.filter((v) => !v.right);
   const max = (vs: typeof values): number => Math.max(1, ...vs.map((v) => v.count));
   const cell = 40;
-  const axis = { labelAngle: 0, labelFontSize: 12, titleFontSize: 12, titlePadding: 8, domain: false, ticks: false } as const;
-  const x = { field: 'predicted', type: 'ordinal', title: 'predicted digit', axis: { ...axis, orient: 'top' } } as const;
-  const y = { field: 'true', type: 'ordinal', title: 'true digit', axis } as const;
+  const axis = {
+    labelAngle: 0, labelFontSize: 12, titleFontSize: 12, titlePadding: 8, domain: false, ticks: false,
+    ...(classNames && { labelExpr: `${JSON.stringify(classNames)}[datum.value]` }),
+  } as const;
+  const x = { field: 'predicted', type: 'ordinal', title: `predicted ${item}`, axis: { ...axis, orient: 'top' } } as const;
+  const y = { field: 'true', type: 'ordinal', title: `true ${item}`, axis } as const;
   // Cells with no images stay pale grey: only what happened gets a colour.
   const shade = (vs: typeof values, scheme: string) => ({
     data: { values: vs.filter((v) => v.count > 0) },

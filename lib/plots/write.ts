@@ -7,7 +7,7 @@ import { digitPngDataUri } from '../image/digit-png';
 import type { MLP } from '../model';
 import { classify, confusionMatrix, mistakes } from './classify';
 import { renderSvg } from './render';
-import { accuracySpec, confusionMatrixSpec, lossCurveSpec, misclassifiedSpec, type EpochAccuracy, type LoggedLoss } from './specs';
+import { accuracySpec, confusionMatrixSpec, lossCurveSpec, misclassifiedSpec, type EpochAccuracy, type HeldOutWords, type LoggedLoss } from './specs';
 
 export const PLOT_FILES = {
   loss: 'loss.svg',
@@ -26,6 +26,8 @@ export interface TrainingHistory {
   testImages: number;
   /** One line on the run: network, optimizer, batch size, how often the loss was logged. */
   description: string;
+  /** The loss's name on the loss axis. Default 'cross-entropy'. */
+  lossName?: string;
 }
 
 /** Written like the weights: atomically, never through a symlink, keeping a replaced file's permissions. */
@@ -39,9 +41,31 @@ async function writeSvg(dir: string, name: string, svg: Promise<string>): Promis
 export async function writeTrainingPlots(dir: string, history: TrainingHistory): Promise<string[]> {
   mkdirSync(dir, { recursive: true });
   return [
-    await writeSvg(dir, PLOT_FILES.loss, renderSvg(lossCurveSpec(history.losses, history.stepsPerEpoch, history.epochs, history.description))),
+    await writeSvg(dir, PLOT_FILES.loss, renderSvg(lossCurveSpec(history.losses, history.stepsPerEpoch, history.epochs, history.description, history.lossName))),
     await writeSvg(dir, PLOT_FILES.accuracy, renderSvg(accuracySpec(history.accuracies, history.testImages))),
   ];
+}
+
+const VALIDATION_WORDS: HeldOutWords = { name: 'validation', rows: 'validation rows', item: 'class' };
+
+/**
+ * A table's run (`fcnet train --data table.csv --plots DIR`): loss.svg; with classes, confusion-matrix.svg on the
+ * rows the run's figures are on (`confusion.rows`, e.g. '57 validation rows'), and with held-out rows
+ * (history.testImages > 0) accuracy.svg on them. Returns the paths written.
+ */
+export async function writeTablePlots(dir: string, history: TrainingHistory, confusion: { counts: number[][]; classNames: readonly string[]; rows: string } | null): Promise<string[]> {
+  mkdirSync(dir, { recursive: true });
+  const written = [await writeSvg(dir, PLOT_FILES.loss, renderSvg(lossCurveSpec(history.losses, history.stepsPerEpoch, history.epochs, history.description, history.lossName)))];
+  if (history.testImages > 0 && history.accuracies.length > 0) {
+    written.push(await writeSvg(dir, PLOT_FILES.accuracy, renderSvg(accuracySpec(history.accuracies, history.testImages, VALIDATION_WORDS))));
+  }
+  if (confusion) {
+    const right = confusion.counts.reduce((sum, row, t) => sum + row[t], 0);
+    const total = confusion.counts.flat().reduce((a, b) => a + b, 0);
+    const subtitle = [`on ${confusion.rows}: ${right} right (${((100 * right) / total).toFixed(2)} %)`, "rows: the true class; columns: the network's answer"];
+    written.push(await writeSvg(dir, PLOT_FILES.confusion, renderSvg(confusionMatrixSpec(confusion.counts, subtitle, 'class', confusion.classNames))));
+  }
+  return written;
 }
 
 export const MISCLASSIFIED_SHOWN = 64;
