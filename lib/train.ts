@@ -30,7 +30,11 @@ export interface StepInfo {
   batchSize: number;
   /** Where to resume from to continue right after this step. */
   position: TrainingPosition;
-  /** The schedule's and early stopping's state with the best weights so far (for a checkpoint; read it in the callback). */
+  /**
+   * The schedule's and early stopping's state with the best weights so far (for a checkpoint; read it in the
+   * callback). At an epoch's last step onStep is called after that epoch's validation, schedule and early stopping
+   * (just before onEpoch), so that this state is the one `position` resumes with.
+   */
   runState: RunState;
 }
 
@@ -274,6 +278,7 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
       const firstStep = epoch === position.epoch ? position.step : 0;
       let lossSum = 0;
       let lossCount = 0;
+      let lastStep: Omit<StepInfo, 'position' | 'runState'> | null = null;
       for (let step = firstStep; step < stepsPerEpoch; step++) {
         const offset = step * s.batchSize;
         const B = Math.min(s.batchSize, n - offset);
@@ -295,8 +300,9 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
           }
         }
         steps++;
-        const next = step + 1 < stepsPerEpoch ? { epoch, step: step + 1, rngState } : { epoch: epoch + 1, step: 0, rngState: rng.getState() };
-        if (s.options.onStep) await s.options.onStep({ epoch, step, stepsPerEpoch, loss: wantLoss ? loss : NaN, batchSize: B, position: next, runState: runState() });
+        const info = { epoch, step, stepsPerEpoch, loss: wantLoss ? loss : NaN, batchSize: B };
+        if (step + 1 === stepsPerEpoch) lastStep = info; // told after the epoch's updates, below
+        else if (s.options.onStep) await s.options.onStep({ ...info, position: { epoch, step: step + 1, rngState }, runState: runState() });
         const now = performance.now();
         if (now - lastYield >= s.yieldEveryMs) {
           await yieldToEventLoop();
@@ -316,6 +322,10 @@ async function runEpochsOn(engine: Engine, model: MLP, optimizer: Optimizer, dat
         engine.download();
         bestWeights = model.buffers.params.slice();
       }
+      // The epoch's last step is told now: its position is the next epoch's start, and its run state must be the
+      // one that position resumes with (after this epoch's validation, schedule and early stopping).
+      if (lastStep && s.options.onStep) await s.options.onStep({ ...lastStep, position, runState: runState() });
+      lastStep = null;
       await s.options.onEpoch?.({ epoch, epochs: s.epochs, meanLoss, seconds, samples: n, position, lr, validation, runState: runState() });
       if (s.stopper?.shouldStop) {
         stoppedEpoch = epoch;

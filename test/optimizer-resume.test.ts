@@ -76,7 +76,9 @@ test('a malformed optimizer entry or a missing buffer is refused, naming the fil
 });
 
 describe.each(available)('the whole run state on %s', (backend) => {
-  test('schedule, early stopping and best weights resume bit for bit from a checkpoint taken mid-epoch', async () => {
+  // 8 steps an epoch: step 19 is the third of epoch 3; step 16 the last of epoch 2, where onStep's position is the
+  // next epoch's start and its run state must already hold epoch 2's validation, schedule and early stopping.
+  test.each([['mid-epoch', 8 * 2 + 3], ["at an epoch's last step", 8 * 2]])('schedule, early stopping and best weights resume bit for bit from a checkpoint taken %s', async (_where, stopAt) => {
     const validation = createFeatureDataset(features.slice(0, 20 * D), Array.from({ length: 20 }, (_, i) => i % 3), D);
     const run = { epochs: 12, batchSize: 8, seed: 4, validationData: validation, lrSchedule: { kind: 'plateau' as const, patience: 1, factor: 0.5 }, earlyStopping: { patience: 3 } };
     const fresh = (): MLP => new MLP({ sizes: [D, 7, 3], seed: 1, backend, input: 'features' });
@@ -88,7 +90,6 @@ describe.each(available)('the whole run state on %s', (backend) => {
     const optimizer = new SGD(first, { lr: 0.5, momentum: 0.9 });
     const file = join(folder, `run-state-${backend}.safetensors`);
     class Stop extends Error {}
-    const stopAt = 8 * 2 + 3; // epoch 3, step 4
     await expect(fit(first, optimizer, data, {
       ...run,
       onStep: ({ epoch, step, position, runState }) => {
