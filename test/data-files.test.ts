@@ -54,6 +54,7 @@ describe('readCsvDataset', () => {
     const ragged = csv('ragged.csv', 'a,b,y\n1,2,x\n1,2\n');
     await expect(readCsvDataset(ragged, { target: 'y' })).rejects.toThrow(new RegExp(`^${ragged.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: Invalid Record Length: .*line 3`));
     await expect(readCsvDataset(table, { target: 'kind' })).rejects.toThrow(`${table}: no column 'kind' (the target); the header has 'id', 'sepal', 'petal', 'species'`);
+    await expect(readCsvDataset(table, { target: 'Species' })).rejects.toThrow(`${table}: no column 'Species' (the target) (did you mean 'species'?); the header has 'id', 'sepal', 'petal', 'species'`);
     await expect(readCsvDataset(table, { target: 'species', ignore: ['id'], classNames: ['setosa', 'virginica'] })).rejects.toThrow(`${table}: line 3, column 'species': class 'versicolor' is not one of the model's 2 classes (setosa, virginica)`);
     const nan = csv('nan.csv', 'a,y\nNaN,1\n');
     await expect(readCsvDataset(nan, { target: 'y' })).rejects.toThrow(`${nan}: line 2, column 'a': 'NaN' is not a number`);

@@ -76,7 +76,7 @@ async function evalRun({ args, options: o }: CommandInput): Promise<void> {
 
 export const evalSpec: CommandSpec = {
   name: 'eval',
-  summary: "a saved network's accuracy and loss on MNIST's test images",
+  summary: "a saved network's accuracy and loss on MNIST's test images, or on a table (--data table.csv)",
   arguments: ['MODEL'],
   description: `Prints the accuracy and the mean cross-entropy loss of the network in MODEL on MNIST's test images. MODEL is fcnet's weights (safetensors, e.g. what fcnet train saves), a training checkpoint, or a PyTorch file written by torch.save: a state_dict, or a checkpoint dict holding one (model_state_dict, state_dict, model, net, ...), in the zip format or the legacy one. The network is the file's chain of Linear layers, whatever their names (fc1, 0, linear_relu_stack.0, ...); the sizes are read off the weights, and the activation between layers, which a state_dict does not record, is ReLU.`,
   options,

@@ -300,7 +300,7 @@ async function train(input: CommandInput, context: CommandContext, plan: RunPlan
 
 export const trainSpec: CommandSpec = {
   name: 'train',
-  summary: 'train a network on MNIST (the reference job)',
+  summary: 'train a network on MNIST (the reference job) or on a table (--data table.csv --target NAME)',
   description,
   options,
   run: trainRun,

@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
+import { formatItems, quote } from '../io/bounded-text';
 import { sortedClassNames, type FeatureDataset } from './dataset';
 
 /** What the targets are: class names (cross_entropy), 0/1 per column (bce_with_logits), values (mse). */
@@ -178,7 +179,7 @@ async function readCsv(file: string, options: CsvOptions, trim: boolean): Promis
         const names = header;
         const column = (name: string, role: string): number => {
           const i = names.indexOf(name);
-          if (i < 0) throw new Error(`${file}: no column '${name}' (${role}); the header has ${names.slice(0, 12).map((c) => `'${c}'`).join(', ')}${names.length > 12 ? ', ...' : ''}`);
+          if (i < 0) throw new Error(`${file}: no column '${name}' (${role})${closestColumn(name, names)}; the header has ${columnList(names)}`);
           return i;
         };
         const duplicate = names.find((c, i) => names.indexOf(c) !== i);
@@ -298,4 +299,16 @@ function inferTask(numbers: Float64Array, K: number): Task {
   }
   if (K > 1) return allNumbers && binary ? 'multilabel' : 'regress';
   return allNumbers && !integers ? 'regress' : 'classify';
+}
+
+/** " (did you mean 'x'?)" for a name that differs from a column only in case, or is a prefix of exactly one. */
+function closestColumn(name: string, names: string[]): string {
+  const lower = name.toLowerCase();
+  const same = names.find((c) => c.toLowerCase() === lower) ?? (names.filter((c) => c.toLowerCase().startsWith(lower)).length === 1 ? names.find((c) => c.toLowerCase().startsWith(lower)) : undefined);
+  return same === undefined ? '' : ` (did you mean '${same}'?)`;
+}
+
+/** The header's columns for an error message: all of up to 40 (each clipped), else the first 40 and a count. */
+function columnList(names: string[]): string {
+  return formatItems(names, quote, 40);
 }
