@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "simd.h"
 
@@ -210,7 +211,9 @@ void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, 
   static_assert(64 % kColumnGroup == 0 && kColumnGroup == 4, "a group's columns lie in one mask word");
   const float* scale = pixel_scale();
   const int words = mask_words(I);
-  std::fill(count + c0, count + c1, 0);
+  // Counted here, stored once at the end: the tasks that merge neighbouring ranges of groups side by side would
+  // otherwise share the cache lines of count at every entry.
+  std::vector<int32_t> counted(c1 - c0, 0);
   const int b0 = c0 * kColumnGroup, b1 = std::min(I, c1 * kColumnGroup);  // the bits of groups [c0, c1)
   for (int r = 0; r < B; r++) {  // rows outer, in order: every group lists its rows ascending
     const T* p = inputs + (size_t)r * I;
@@ -223,7 +226,7 @@ void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, 
       bits = (bits | bits >> 1 | bits >> 2 | bits >> 3) & 0x1111111111111111ull;
       for (; bits != 0; bits &= bits - 1) {
         const int k0 = w * 64 + __builtin_ctzll(bits), c = k0 / kColumnGroup, cols = std::min(kColumnGroup, I - k0);
-        const size_t e = (size_t)c * B + count[c]++;
+        const size_t e = (size_t)c * B + counted[c - c0]++;
         row[e] = r;
         for (int q = 0; q < kColumnGroup; q++) {
           const float times = q < cols && column_scale != nullptr ? column_scale[k0 + q] : 1.0f;
@@ -232,6 +235,7 @@ void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, 
       }
     }
   }
+  std::copy(counted.begin(), counted.end(), count + c0);
 }
 
 }  // namespace
