@@ -28,6 +28,10 @@ __attribute__((always_inline)) inline void store(float* p, V x) {
   std::memcpy(p, &x, sizeof(V));
 }
 
+// How many entries ahead a tile asks for the row it will read: the rows come in the order of the inputs' indices,
+// not of memory, and half of them were last written by the other core (the optimizer splits by rows, the tiles by
+// columns); 8 ahead measured the forward phase ~10 % faster (4 and 16 less, noisily).
+constexpr int kPrefetchAhead = 8;
 // acc[q][t] += value[e·G + q] · rows(which[e], c0 + lanes·t + (0 .. lanes)) for the entries [e0, e1): the loop
 // both tiles run, over W1ᵀ's rows (forward) or Δ's (gradient), for groups of G rows or inputs.
 template <typename V, int NV, int G>
@@ -35,6 +39,10 @@ __attribute__((always_inline)) inline void accumulate_entries(V (&acc)[G][NV], c
                                                               const float* value, int e0, int e1, int c0, int ld) {
   constexpr int W = sizeof(V) / sizeof(float);
   for (int e = e0; e < e1; e++) {
+    if (e + kPrefetchAhead < e1) {
+      const float* next = rows + (size_t)which[e + kPrefetchAhead] * ld + c0;
+      for (int t = 0; t < NV * W; t += 16) __builtin_prefetch(next + t);
+    }
     const float* r = rows + (size_t)which[e] * ld + c0;
     V x[NV];
     for (int t = 0; t < NV; t++) x[t] = load<V>(r + W * t);
