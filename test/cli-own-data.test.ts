@@ -32,7 +32,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
 test('train: the class count, the held-out rows and the scaler come from the table; the file records them', async () => {
-  expect(events[0]).toMatchObject({ event: 'start', sizes: [30, 16, 2], trainImages: 227, testImages: 57 });
+  expect(events[0]).toMatchObject({ event: 'start', sizes: [30, 16, 2], trainImages: 227, testImages: 57, samples: 'rows' });
   const epochs = events.filter((e) => e.event === 'epoch');
   expect(epochs).toHaveLength(8);
   expect(epochs[7]).toMatchObject({ lr: 0.001, validation: { loss: expect.any(Number), accuracy: expect.any(Number) } });

@@ -47,6 +47,12 @@ test('formatProgress: before the first epoch ends there is no test accuracy; an 
   );
 });
 
+test("formatProgress: a table's run counts rows a second, not images", () => {
+  expect(formatProgress({ epoch: 3, epochs: 40, step: 7, steps: 15, loss: 0.0812, samplesPerSecond: 9120, sampleUnit: 'rows', secondsLeft: 2 }, 100)).toBe(
+    'Epoch 3/40 [==============>               ] 7/15  loss 0.0812  9,120 rows/s  ETA 0:02',
+  );
+});
+
 /** A terminal stand-in: what was written, and the clock the bar reads. */
 function fakeTerminal(columns = 100) {
   const writes: string[] = [];

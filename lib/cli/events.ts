@@ -14,8 +14,11 @@ export interface StartEvent {
   lr: number;
   seed: number;
   stepsPerEpoch: number;
+  /** Training and test samples: images, or a table's rows (then `samples` is 'rows' and the test ones are held out). */
   trainImages: number;
   testImages: number;
+  /** What one sample is: 'images' (IDX runs; the default) or 'rows' (a table's run). */
+  samples?: 'images' | 'rows';
   /** Where a resumed run goes on from: 1-based epoch and step. */
   resumeAt?: { epoch: number; step: number };
 }
@@ -187,6 +190,7 @@ class TerminalReporter implements TrainReporter {
         testAccuracy: this.testAccuracy,
         validation: this.validation,
         samplesPerSecond: seconds > 0 ? this.samplesDone / seconds : undefined,
+        sampleUnit: start.samples === 'rows' ? 'rows' : 'img',
         secondsLeft: seconds > 0 ? (stepsLeft * seconds) / this.stepsDone : undefined,
       },
       p.step + 1 === start.stepsPerEpoch || lastStep, // an epoch's last step is always drawn

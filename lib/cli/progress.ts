@@ -1,8 +1,8 @@
 // The progress bar that `fcnet train` draws on a terminal: one line, redrawn in place on stderr.
 //   Epoch 2/5 [=========>          ] 340/600  loss 0.1234  test 96.71 %  41,234 img/s  ETA 0:07
 // and on a table with held-out rows (--validation), their figures after the last epoch:
-//   Epoch 3/40 [====>        ] 7/15  loss 0.0812  val loss 0.1820 acc 98.25 %  9,120 img/s  ETA 0:02
-//   Epoch 3/40 [====>        ] 7/15  loss 0.0812  val MSE 0.2113 MAE 0.3310  9,120 img/s  ETA 0:02
+//   Epoch 3/40 [====>        ] 7/15  loss 0.0812  val loss 0.1820 acc 98.25 %  9,120 rows/s  ETA 0:02
+//   Epoch 3/40 [====>        ] 7/15  loss 0.0812  val MSE 0.2113 MAE 0.3310  9,120 rows/s  ETA 0:02
 
 export interface ProgressState {
   /** 1-based epoch and the steps done in it. */
@@ -19,6 +19,8 @@ export interface ProgressState {
   samplesPerSecond?: number;
   /** Estimated seconds until the run ends. */
   secondsLeft?: number;
+  /** What the speed counts: 'img' (the default) or 'rows'. */
+  sampleUnit?: 'img' | 'rows';
 }
 
 /** 7 → "0:07", 185 → "3:05", 3725 → "1:02:05"; unknown → "--:--". */
@@ -58,7 +60,7 @@ export function formatProgress(s: ProgressState, columns = 80): string {
       : v.mse !== undefined ? `val MSE ${v.mse.toPrecision(4)} MAE ${v.mae!.toPrecision(4)}` : `val loss ${v.loss.toFixed(4)}`);
   }
   if (s.samplesPerSecond !== undefined && Number.isFinite(s.samplesPerSecond)) {
-    fields.push(`${Math.round(s.samplesPerSecond).toLocaleString('en-US')} img/s`);
+    fields.push(`${Math.round(s.samplesPerSecond).toLocaleString('en-US')} ${s.sampleUnit ?? 'img'}/s`);
   }
   const eta = `ETA ${formatDuration(s.secondsLeft)}`;
   const limit = Math.max(1, columns - 1);

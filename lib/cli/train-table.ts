@@ -223,7 +223,7 @@ export async function trainTable(input: CommandInput, context: CommandContext, p
         : `fcnet: resuming ${resumeFile} at epoch ${epoch + 1}, step ${step + 1} of ${stepsPerEpoch}`);
     }
     reporter.emit({
-      event: 'start', sizes: [...model.sizes], backend: model.backend, epochs, batchSize, lr: settings.lr, seed, stepsPerEpoch, trainImages: train.n, testImages: parts?.validation.n ?? 0,
+      event: 'start', sizes: [...model.sizes], backend: model.backend, epochs, batchSize, lr: settings.lr, seed, stepsPerEpoch, trainImages: train.n, testImages: parts?.validation.n ?? 0, samples: 'rows',
       ...(resumed && { resumeAt: { epoch: resumed.position.epoch + 1, step: resumed.position.step + 1 } }),
     });
     const losses: LoggedLoss[] = [];
