@@ -2,7 +2,7 @@
 // 1000) of float features, then, each in a fresh child process, reads the CSV (readCsvDataset: csv-parse,
 // streamed), reads the .npy whole (readNpyDataset), and trains one epoch from the .npy on disk
 // (openNpyFileDataset), printing MB/s and the child's peak RSS (process.resourceUsage().maxRSS).
-// Run: npm run build && node dist/scripts/bench-own-data.js [--mb 1000] [--dir /tmp]
+// Run: npm run build && node dist/scripts/bench-own-data.js [--mb 1000] [--dir /tmp]; --npy-mb 1500: the .npy readers only
 import { execFileSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,15 +84,17 @@ function measure(what: string, ...files: string[]): { seconds: number; rows: num
 
 function main(): void {
   const mb = Number(arg('mb', '1000'));
+  // --npy-mb M: only the .npy readers, on a features file of about M MB (no CSV written or read).
+  const npyMb = arg('npy-mb', '');
   const dir = mkdtempSync(join(arg('dir', tmpdir()), 'fcnet-bench-data-'));
   try {
     const csv = join(dir, 'table.csv'), x = join(dir, 'x.npy'), y = join(dir, 'y.npy');
-    const rows = writeCsv(csv, mb * 1e6);
+    const rows = npyMb ? Math.round((Number(npyMb) * 1e6) / (4 * D)) : writeCsv(csv, mb * 1e6);
     writeNpy(x, y, rows);
     const size = (f: string): number => statSync(f).size / 1e6;
-    console.log(`${rows} rows of ${D} features: CSV ${size(csv).toFixed(0)} MB, .npy ${size(x).toFixed(0)} MB (float32)`);
+    console.log(`${rows} rows of ${D} features: ${npyMb ? '' : `CSV ${size(csv).toFixed(0)} MB, `}.npy ${size(x).toFixed(0)} MB (float32)`);
     for (const [what, label, files, bytes] of [
-      ['csv', 'readCsvDataset (csv-parse, streamed)', [csv], size(csv)],
+      ...(npyMb ? [] : [['csv', 'readCsvDataset (csv-parse, streamed)', [csv], size(csv)] as const]),
       ['npy', 'readNpyDataset (whole file)', [x, y], size(x)],
       ['disk', 'fit 1 epoch from the .npy on disk (openNpyFileDataset, 32 hidden, batches of 256)', [x, y], size(x)],
     ] as const) {
