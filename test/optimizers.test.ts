@@ -18,6 +18,21 @@ const cases = [
   { name: 'adamw_H32_B8_seed5', state: ['exp_avg', 'exp_avg_sq'], make: (model: MLP, lr: number) => new AdamW(model, { lr, betas: [0.9, 0.99], weightDecay: 0.05 }) },
 ];
 
+/** The losses, then every parameter and optimizer buffer of the model (synced to the host), against the fixture. */
+function expectFixture(title: string, model: MLP, name: string, state: string[], losses: number[]): void {
+  const fixture = loadFixture(name);
+  const t = fixture.tensors;
+  model.syncToHost();
+  const diffs: Difference[] = [compareArrays('losses', losses, t.losses.data)];
+  const buffers = { momentum_buffer: 'm', exp_avg: 'm', exp_avg_sq: 'v' } as const;
+  const prefix = name.startsWith('adamw') ? 'adamw' : name.startsWith('sgd_nesterov') ? 'sgd_nesterov' : 'sgd';
+  for (const p of parameterNames) {
+    diffs.push(compareArrays(`after.${p}`, fixturePart(fixture, model.view(p), p), t[`after.${p}`].data));
+    for (const key of state) diffs.push(compareArrays(`${prefix}.${key}.${p}`, fixturePart(fixture, model.view(p, buffers[key as keyof typeof buffers]), p), t[`${prefix}.${key}.${p}`].data));
+  }
+  expectAllClose(`${title}, ${name}, after ${fixture.steps} steps:`, diffs);
+}
+
 describe.each(available)('on %s', (backend) => {
   test.each(cases)('$name: losses, parameters and optimizer state after the steps equal torch.optim\'s', ({ name, state, make }) => {
     const fixture = loadFixture(name);
@@ -31,15 +46,7 @@ describe.each(available)('on %s', (backend) => {
       losses.push(engine.computeGradients(t.x.data, fixture.labels, fixture.batch));
       optimizer.update();
     }
-    model.syncToHost();
-    const diffs: Difference[] = [compareArrays('losses', losses, t.losses.data)];
-    const buffers = { momentum_buffer: 'm', exp_avg: 'm', exp_avg_sq: 'v' } as const;
-    const prefix = name.startsWith('adamw') ? 'adamw' : name.startsWith('sgd_nesterov') ? 'sgd_nesterov' : 'sgd';
-    for (const p of parameterNames) {
-      diffs.push(compareArrays(`after.${p}`, fixturePart(fixture, model.view(p), p), t[`after.${p}`].data));
-      for (const key of state) diffs.push(compareArrays(`${prefix}.${key}.${p}`, fixturePart(fixture, model.view(p, buffers[key as keyof typeof buffers]), p), t[`${prefix}.${key}.${p}`].data));
-    }
-    expectAllClose(`${backend} vs PyTorch, ${name}, after ${fixture.steps} steps:`, diffs);
+    expectFixture(`${backend} vs PyTorch`, model, name, state, losses);
     expect(optimizer.step).toBe(fixture.steps);
   });
 });
@@ -71,15 +78,7 @@ describe.each(fusedOn)('fused on %s', (backend) => {
     const losses: number[] = [];
     for (let s = 1; s <= fixture.steps; s++) losses.push(engine.trainBatch(data, rows, 0, fixture.batch, stepHyper(optimizer), s, true));
     if (engine instanceof CpuEngine) expect(engine.takePhaseSeconds().sparseSteps).toBe(fixture.steps); // the transposed path
-    model.syncToHost();
-    const diffs: Difference[] = [compareArrays('losses', losses, t.losses.data)];
-    const buffers = { momentum_buffer: 'm', exp_avg: 'm', exp_avg_sq: 'v' } as const;
-    const prefix = name.startsWith('adamw') ? 'adamw' : name.startsWith('sgd_nesterov') ? 'sgd_nesterov' : 'sgd';
-    for (const p of parameterNames) {
-      diffs.push(compareArrays(`after.${p}`, fixturePart(fixture, model.view(p), p), t[`after.${p}`].data));
-      for (const key of state) diffs.push(compareArrays(`${prefix}.${key}.${p}`, fixturePart(fixture, model.view(p, buffers[key as keyof typeof buffers]), p), t[`${prefix}.${key}.${p}`].data));
-    }
-    expectAllClose(`${backend} fused vs PyTorch, ${name}, after ${fixture.steps} steps:`, diffs);
+    expectFixture(`${backend} fused vs PyTorch`, model, name, state, losses);
   });
 });
 
