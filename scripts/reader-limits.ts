@@ -10,40 +10,18 @@ import { zipSync } from 'fflate';
 import { decodeSafetensors, readTorchCheckpoint } from '../lib/checkpoint';
 import { DEFAULT_MAX_IDX_BYTES, readIdxFile } from '../lib/data/idx';
 import { toMnistInput } from '../lib/image/mnist-input';
-import { inflatedBytes, PNG_SIGNATURE } from '../lib/image/png-header';
+import { inflatedBytes } from '../lib/image/png-header';
 import { readPngFile } from '../lib/image/read-png';
+import { pngBytes } from '../test/support/png-builder';
 
 const MB = 2 ** 20;
 
 // ---------------------------------------------------------------------------------------------- inputs
 
-function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-function pngChunk(type: string, data: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + data.length);
-  out.writeUInt32BE(data.length, 0);
-  out.write(type, 4, 'latin1');
-  out.set(data, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
-  return out;
-}
-
+// Deflated at level 1: the costliest picture inflates to 134 MB of zeros, which the default level takes seconds on.
 function png(width: number, height: number, bitDepth: number, colorType: number, interlaced: boolean, idat?: Uint8Array): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr[8] = bitDepth;
-  ihdr[9] = colorType;
-  ihdr[12] = interlaced ? 1 : 0;
-  const data = idat ?? zlib.deflateSync(Buffer.alloc(inflatedBytes({ width, height, bitDepth, colorType, interlaced })), { level: 1 });
-  return Buffer.concat([Buffer.from(PNG_SIGNATURE), pngChunk('IHDR', ihdr), pngChunk('IDAT', data), pngChunk('IEND', new Uint8Array(0))]);
+  const header = { width, height, bitDepth, colorType, interlaced };
+  return pngBytes({ ...header, idat: idat ?? zlib.deflateSync(Buffer.alloc(inflatedBytes(header)), { level: 1 }) });
 }
 
 function idxGzip(shape: number[], dataBytes: number): Buffer {
