@@ -84,6 +84,24 @@ TilePlan plan_tiles(int M, int N, int K, bool full_rows) {
   return p;
 }
 
+void forward_epilogue_rows(float* out, int ld_out, const ForwardEpilogue& e, int r0, int r1, int c0, int c1) {
+  for (int r = r0; r < r1; r++) {
+    float* o = out + (size_t)r * ld_out;
+    for (int c = c0; c < c1; c++) {
+      const float v = e.bias != nullptr ? o[c] + e.bias[c] : o[c];
+      if (e.pre != nullptr) e.pre[(size_t)r * ld_out + c] = v;
+      const float y = activate(e.activation, v, e.slope);
+      o[c] = y;
+      if (e.dropout.p != 0.0) {
+        uint8_t* m = e.dropout.mask + (size_t)r * e.O + c;
+        if (!e.dropout.mask_given)
+          *m = dropout_keep(e.dropout.seed, e.dropout.step, e.dropout.layer, (uint32_t)((size_t)r * e.O + c), e.dropout.p);
+        e.dropped[(size_t)r * ld_out + c] = *m ? y * e.dropout.scale : 0.0f;
+      }
+    }
+  }
+}
+
 void linear_forward_tile(float* out, int ld_out, const float* x, int ld_x, const float* w, int I,
                          const ForwardEpilogue& e, int r0, int r1, int c0, int c1, bool naive) {
   product(naive, false, true, r1 - r0, c1 - c0, I, x + (size_t)r0 * ld_x, ld_x, w + (size_t)c0 * I, I,
@@ -96,21 +114,7 @@ void linear_forward_tile(float* out, int ld_out, const float* x, int ld_x, const
     bias_relu_rows(out, ld_out, e.bias, r0, r1, c0, c1);
     return;
   }
-  for (int r = r0; r < r1; r++) {
-    float* o = out + (size_t)r * ld_out;
-    for (int c = c0; c < c1; c++) {
-      const float v = o[c] + e.bias[c];
-      if (e.pre != nullptr) e.pre[(size_t)r * ld_out + c] = v;
-      const float y = activate(e.activation, v, e.slope);
-      o[c] = y;
-      if (e.dropout.p != 0.0) {
-        uint8_t* m = e.dropout.mask + (size_t)r * e.O + c;
-        if (!e.dropout.mask_given)
-          *m = dropout_keep(e.dropout.seed, e.dropout.step, e.dropout.layer, (uint32_t)((size_t)r * e.O + c), e.dropout.p);
-        e.dropped[(size_t)r * ld_out + c] = *m ? y * e.dropout.scale : 0.0f;
-      }
-    }
-  }
+  forward_epilogue_rows(out, ld_out, e, r0, r1, c0, c1);
 }
 
 void linear_backward_input_tile(float* dx, int ld_dx, const float* g, int ld_g, const float* w, int O, int I,

@@ -44,7 +44,7 @@ struct DropoutOp {
 // The forward's epilogue: v = product + bias; a hidden layer then keeps v in pre when its activation's derivative
 // needs it, writes y = activation(v) in place of the product, and with dropout writes dropped = y·mask·scale.
 struct ForwardEpilogue {
-  const float* bias = nullptr;  // (O)
+  const float* bias = nullptr;  // (O), or null: the product has its bias already
   bool hidden = false;
   Activation activation = Activation::kRelu;
   float slope = 0.01f;
@@ -65,6 +65,10 @@ struct BackwardEpilogue {
   float scale = 1.0f;
   int O = 0;
 };
+
+// The epilogue alone, on a product already in out[r0:r1, c0:c1] (without bias: e.bias null, as the sparse first
+// layer's tiles leave it).
+void forward_epilogue_rows(float* out, int ld_out, const ForwardEpilogue& e, int r0, int r1, int c0, int c1);
 
 // out[r0:r1, c0:c1] of out(B, ld_out) = x(B, ld_x) · w(O, I)ᵀ, then the epilogue.
 void linear_forward_tile(float* out, int ld_out, const float* x, int ld_x, const float* w, int I,

@@ -322,15 +322,7 @@ double Network::forward_walk(const float* params, int B, bool training, bool wit
     if (l == 0) sync_host_weights(params);  // the dense product reads fc1.weight in the caller's layout
     const float* x = l == 0 ? s.x.data() : s.layers[l - 1].output();
     const int ld_x = l == 0 ? layer.I : s.layers[l - 1].ld;
-    ForwardEpilogue e;
-    e.bias = params + bias_offset_[l];
-    e.hidden = layer.hidden;
-    e.activation = spec_.activation;
-    e.slope = spec_.negative_slope;
-    e.pre = layer.pre.empty() ? nullptr : layer.pre.data();
-    e.dropped = layer.dropped.empty() ? nullptr : layer.dropped.data();
-    e.dropout = layer.dropout;
-    e.O = layer.O;
+    const ForwardEpilogue e = forward_epilogue(l, params + bias_offset_[l]);
     const float* w = params + weight_offset_[l];
     if (!layer.hidden && thin_last_) {
       // Row by row: logits, the loss, and (training) the gradient at the layer below, while the row is hot.
@@ -416,6 +408,22 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
       }
     });
   }
+}
+
+// Layer l's forward epilogue (linear_tiles.h): its activation, pre-activation and dropout; bias null when the
+// product has it already.
+ForwardEpilogue Network::forward_epilogue(int l, const float* bias) const {
+  Layer& layer = s_->layers[l];  // the scratch it writes into
+  ForwardEpilogue e;
+  e.bias = bias;
+  e.hidden = layer.hidden;
+  e.activation = spec_.activation;
+  e.slope = spec_.negative_slope;
+  e.pre = layer.pre.empty() ? nullptr : layer.pre.data();
+  e.dropped = layer.dropped.empty() ? nullptr : layer.dropped.data();
+  e.dropout = layer.dropout;
+  e.O = layer.O;
+  return e;
 }
 
 // The input gradient's epilogue for the layer below layer l: its dropout mask and its activation's derivative.
@@ -592,33 +600,11 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
                        s.Ld, fused_relu);
   });
   if (!layer.hidden || fused_relu) return;
-  // Any other activation, or dropout: the epilogue of the dense tiles, over rows, in place.
-  ForwardEpilogue e;
-  e.hidden = true;
-  e.activation = spec_.activation;
-  e.slope = spec_.negative_slope;
-  e.pre = layer.pre.empty() ? nullptr : layer.pre.data();
-  e.dropped = layer.dropped.empty() ? nullptr : layer.dropped.data();
-  e.dropout = layer.dropout;
-  e.O = layer.O;
+  // Any other activation, or dropout: the dense tiles' epilogue, over rows, in place (the tiles added the bias).
+  const ForwardEpilogue e = forward_epilogue(0, nullptr);
   constexpr int kRows = 8;
   run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
-    const int r0 = t * kRows, r1 = std::min(B, r0 + kRows);
-    for (int r = r0; r < r1; r++) {
-      float* o = layer.out.data() + (size_t)r * layer.ld;
-      for (int j = 0; j < H; j++) {
-        const float v = o[j];
-        if (e.pre != nullptr) e.pre[(size_t)r * layer.ld + j] = v;
-        const float y = activate(e.activation, v, e.slope);
-        o[j] = y;
-        if (e.dropout.p != 0.0) {
-          uint8_t* m = e.dropout.mask + (size_t)r * e.O + j;
-          if (!e.dropout.mask_given)
-            *m = dropout_keep(e.dropout.seed, e.dropout.step, e.dropout.layer, (uint32_t)((size_t)r * e.O + j), e.dropout.p);
-          e.dropped[(size_t)r * layer.ld + j] = *m ? y * e.dropout.scale : 0.0f;
-        }
-      }
-    }
+    forward_epilogue_rows(layer.out.data(), layer.ld, e, t * kRows, std::min(B, (t + 1) * kRows), 0, H);
   });
 }
 

@@ -133,6 +133,7 @@ class Network {
   const float* fold_scale() const;
   void sync_host_weights(const float* params);
   void check_owner(const float* params) const;
+  ForwardEpilogue forward_epilogue(int l, const float* bias) const;
   BackwardEpilogue backward_epilogue(int l) const;
   void set_dropout(Layer& layer, int B, bool training, const DropoutSource& dropout, int hidden_index);
   void loss_rows(int r0, int r1, float grad_scale, bool with_gradient);
