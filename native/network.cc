@@ -79,6 +79,9 @@ int padded_width(int H) { return (H + kChunk - 1) / kChunk * kChunk; }
 
 int fold_blocks(int I) { return (I + kFoldRows - 1) / kFoldRows; }
 
+// The sparse first layer's column merge, in this many tasks: enough for the team to even out.
+constexpr int kMergeBlocks = 8;
+
 // Runs tasks [0, n) on the whole team, each member taking the next untaken one.
 template <typename F>
 void run_tasks(ThreadTeam& team, int n, const F& task) {
@@ -381,7 +384,7 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
     const BackwardEpilogue e = below != nullptr ? backward_epilogue(l) : BackwardEpilogue{};
     // The sparse first layer's inputs are laid out by column meanwhile, in blocks of column groups.
     const bool merge = l == 1 && last_sparse_;
-    const int merges = merge ? 8 : 0;
+    const int merges = merge ? kMergeBlocks : 0;
     const int nw = weights.count(), nx = below ? inputs.count() : 0;
     run_tasks(*team_, nw + nx + merges, [&](int t) {
       int r0, r1, c0, c1;
@@ -397,14 +400,7 @@ void Network::backward_walk(const ParameterPointers& p, int B) {
         linear_backward_input_tile(below->grad.data(), below->ld, layer.grad.data(), layer.ld, w, layer.O, layer.I, e,
                                    r0, r1, c0, c1, reference_);
       } else {
-        const int groups = (int)s.column_count.size(), m = t - nw - nx;
-        const int g0 = groups * m / merges, g1 = groups * (m + 1) / merges;
-        if (s.pixels_batch)
-          merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0,
-                              g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
-        else
-          merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                              g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
+        merge_column_block(t - nw - nx, B);
       }
     });
   }
@@ -608,23 +604,25 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
   });
 }
 
+// Block m of kMergeBlocks of the sparse first layer's column groups, laid out for its gradient.
+void Network::merge_column_block(int m, int B) {
+  Scratch& s = *s_;
+  const int groups = (int)s.column_count.size();
+  const int g0 = groups * m / kMergeBlocks, g1 = groups * (m + 1) / kMergeBlocks;
+  if (s.pixels_batch)
+    merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0, g1, B,
+                        spec_.sizes[0], fold_scale(), s.row_masks.data());
+  else
+    merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0, g1,
+                        B, spec_.sizes[0], fold_scale(), s.row_masks.data());
+}
+
 void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
   Scratch& s = *s_;
   const int I = spec_.sizes[0], H = spec_.sizes[1];
   Layer& layer = s.layers[0];
-  if (L_ == 1) {  // no layer above ran the column merge alongside its own backward
-    constexpr int kBlocks = 8;
-    const int groups = (int)s.column_count.size();
-    run_tasks(*team_, kBlocks, [&](int m) {
-      const int g0 = groups * m / kBlocks, g1 = groups * (m + 1) / kBlocks;
-      if (s.pixels_batch)
-        merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0, g1,
-                            B, I, fold_scale(), s.row_masks.data());
-      else
-        merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0,
-                            g1, B, I, fold_scale(), s.row_masks.data());
-    });
-  }
+  if (L_ == 1)  // no layer above ran the column merge alongside its own backward
+    run_tasks(*team_, kMergeBlocks, [&](int m) { merge_column_block(m, B); });
   lap(2);
   float* db = p.grads + bias_offset_[0];
   team_->run([&](int member, int team) {

@@ -126,6 +126,7 @@ class Network {
   void backward_walk(const ParameterPointers& p, int B);
   void first_layer_sparse_forward(const float* params, int B, bool training);
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
+  void merge_column_block(int m, int B);
   void step_sparse(const ParameterPointers& p, const StepConstants& c);
   void rebuild_shadow(const float* params);
   void take_first_layer(const ParameterPointers& p);
