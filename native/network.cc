@@ -56,7 +56,7 @@ struct Network::Scratch {
   bool sparse_ready = false;
   int Hp = 0, Ld = 0;
   std::vector<int32_t> order, group_count, group_index, column_count, column_row;
-  std::vector<int64_t> sort_keys;
+  std::vector<int32_t> class_start;  // (classes + 1) where each class's rows start in order
   std::vector<float> group_value, column_value;
   AlignedFloats b1;     // (Hp) the first layer's bias as the tiles add it (folded: b − W·(μ/σ))
   AlignedFloats bfold;  // (row blocks, Ld) W·(μ/σ) over each kFoldRows block of inputs (folded transform only)
@@ -542,7 +542,6 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     const size_t row_groups = (max_batch_ + kRowGroup - 1) / kRowGroup;
     const size_t column_groups = (I + kColumnGroup - 1) / kColumnGroup;
     s.order.assign(max_batch_, 0);
-    s.sort_keys.assign(max_batch_, 0);
     s.group_count.assign(row_groups, 0);
     s.group_index.assign(row_groups * I, 0);
     s.group_value.assign(row_groups * I * kRowGroup, 0.0f);
@@ -568,10 +567,13 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     for (int j = 0; j < H; j++) s.b1[j] = b[j];
   }
   // Rows of one class share more non-zero inputs, so a group of neighbours in that order visits fewer positions.
+  // A counting sort, stable: by class, then by position in the batch.
   if (loss_takes_labels(spec_.loss) && training) {
-    for (int r = 0; r < B; r++) s.sort_keys[r] = (int64_t)s.labels[r] << 32 | r;
-    std::sort(s.sort_keys.begin(), s.sort_keys.begin() + B);
-    for (int i = 0; i < B; i++) s.order[i] = (int32_t)(s.sort_keys[i] & 0xffffffff);
+    std::vector<int32_t>& start = s.class_start;
+    start.assign(spec_.sizes.back() + 1, 0);
+    for (int r = 0; r < B; r++) start[s.labels[r] + 1]++;
+    for (size_t c = 1; c < start.size(); c++) start[c] += start[c - 1];
+    for (int r = 0; r < B; r++) s.order[start[s.labels[r]]++] = r;
   } else {
     for (int i = 0; i < B; i++) s.order[i] = i;
   }
@@ -629,15 +631,9 @@ void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
     // Each member takes the chunks of hidden units its forward takes: the same entries, half the columns each.
     long h0, h1;
     split_range(s.Hp / kChunk, member, team, &h0, &h1);
-    gradient_column_groups(s.dw1t.data(), layer.grad.data(), s.column_count.data(), s.column_row.data(),
-                           s.column_value.data(), 0, (int)s.column_count.size(), B, I, (int)(h0 * kChunk),
+    gradient_column_groups(s.dw1t.data(), db, layer.grad.data(), s.column_count.data(), s.column_row.data(),
+                           s.column_value.data(), 0, (int)s.column_count.size(), B, I, H, (int)(h0 * kChunk),
                            (int)(h1 * kChunk), s.Ld);
-    const int j0 = (int)std::min<long>(h0 * kChunk, H), j1 = (int)std::min<long>(h1 * kChunk, H);
-    std::fill(db + j0, db + j1, 0.0f);
-    for (int r = 0; r < B; r++) {
-      const float* g = layer.grad.data() + (size_t)r * s.Ld;
-      for (int j = j0; j < j1; j++) db[j] += g[j];
-    }
   });
 }
 

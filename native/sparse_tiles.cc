@@ -8,6 +8,10 @@
 
 #include "simd.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace fcnet {
 namespace {
 
@@ -102,13 +106,29 @@ __attribute__((always_inline)) inline void gradient_tile(float* __restrict dw, c
     for (int t = 0; t < NV; t++) store(dw + (size_t)q * ld + c0 + W * t, acc[q][t]);
 }
 
+// db[h : h + NV·lanes) = Σ_b Δ(b, h : ...), rows in order from 0; only the columns below H are written.
 template <typename V, int NV>
-__attribute__((always_inline)) inline void gradient_groups(float* dw1t, const float* delta, const int32_t* count,
-                                                           const int32_t* row, const float* value, int c0, int c1,
-                                                           int B, int I, int h0, int h1, int ld) {
+__attribute__((always_inline)) inline void bias_gradient_chunk(float* db, const float* delta, int B, int H, int h,
+                                                               int ld) {
+  constexpr int W = sizeof(V) / sizeof(float);
+  V acc[NV] = {};
+  for (int b = 0; b < B; b++)
+    for (int t = 0; t < NV; t++) acc[t] += load<V>(delta + (size_t)b * ld + h + W * t);
+  float sum[NV * W];
+  std::memcpy(sum, acc, sizeof sum);
+  std::copy(sum, sum + std::max(0, std::min(NV * W, H - h)), db + h);
+}
+
+template <typename V, int NV>
+__attribute__((always_inline)) inline void gradient_groups(float* dw1t, float* db, const float* delta,
+                                                           const int32_t* count, const int32_t* row, const float* value,
+                                                           int c0, int c1, int B, int I, int H, int h0, int h1,
+                                                           int ld) {
   // Chunk-major, as the forward: the chunk's columns of Δ (B rows) stay in L2 while every group passes over them;
-  // group-major swept all of Δ once per group (a batch of 1000 is 2 MB of it), from L3.
+  // group-major swept all of Δ once per group (a batch of 1000 is 2 MB of it), from L3. The bias's sums first,
+  // which bring the chunk in.
   for (int h = h0; h < h1; h += NV * (int)(sizeof(V) / sizeof(float))) {
+    if (db != nullptr) bias_gradient_chunk<V, NV>(db, delta, B, H, h, ld);
     for (int c = c0; c < c1; c++) {
       const int k0 = c * kColumnGroup, e0 = c * B;
       gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, e0, e0 + count[c], std::min(kColumnGroup, I - k0),
@@ -133,15 +153,15 @@ void forward_groups_narrow(float* out, const float* w1t, const float* b1, const 
 }
 
 FCNET_CLONES
-void gradient_groups_wide(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
-                         const float* value, int c0, int c1, int B, int I, int h0, int h1, int ld) {
-  gradient_groups<v16f, 4>(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
+void gradient_groups_wide(float* dw1t, float* db, const float* delta, const int32_t* count, const int32_t* row,
+                          const float* value, int c0, int c1, int B, int I, int H, int h0, int h1, int ld) {
+  gradient_groups<v16f, 4>(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
 }
 
 FCNET_CLONES
-void gradient_groups_narrow(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
-                         const float* value, int c0, int c1, int B, int I, int h0, int h1, int ld) {
-  gradient_groups<v8f, 2>(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
+void gradient_groups_narrow(float* dw1t, float* db, const float* delta, const int32_t* count, const int32_t* row,
+                            const float* value, int c0, int c1, int B, int I, int H, int h0, int h1, int ld) {
+  gradient_groups<v8f, 2>(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
 }
 
 
@@ -259,7 +279,27 @@ void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, 
 
 }  // namespace
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// One compare of 64 bytes to zero a word.
+__attribute__((target("avx512f,avx512bw,popcnt"))) int nonzero_mask_avx512(uint64_t* mask, const uint8_t* row,
+                                                                           int I) {
+  int count = 0;
+  for (int w = 0; w < mask_words(I); w++) {
+    const int n = std::min(64, I - w * 64);
+    const __mmask64 in_row = n == 64 ? ~0ull : (1ull << n) - 1;
+    const __m512i bytes = _mm512_maskz_loadu_epi8(in_row, row + w * 64);
+    mask[w] = _mm512_test_epi8_mask(bytes, bytes);
+    count += __builtin_popcountll(mask[w]);
+  }
+  return count;
+}
+#endif
+
 int nonzero_mask(uint64_t* mask, const uint8_t* row, int I) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool avx512 = __builtin_cpu_supports("avx512bw");
+  if (avx512) return nonzero_mask_avx512(mask, row, I);
+#endif
   int count = 0;
   for (int w = 0; w < mask_words(I); w++) {
     uint64_t bits = 0;
@@ -316,10 +356,10 @@ void merge_column_groups(int32_t* count, int32_t* row, float* value, const float
   merge_columns(count, row, value, features, c0, c1, B, I, scale, masks);
 }
 
-void gradient_column_groups(float* dw1t, const float* delta, const int32_t* count, const int32_t* row,
-                            const float* value, int c0, int c1, int B, int I, int h0, int h1, int ld) {
-  if (wide_vectors()) gradient_groups_wide(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
-  else gradient_groups_narrow(dw1t, delta, count, row, value, c0, c1, B, I, h0, h1, ld);
+void gradient_column_groups(float* dw1t, float* db, const float* delta, const int32_t* count, const int32_t* row,
+                            const float* value, int c0, int c1, int B, int I, int H, int h0, int h1, int ld) {
+  if (wide_vectors()) gradient_groups_wide(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
+  else gradient_groups_narrow(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
 }
 
 }  // namespace fcnet

@@ -56,9 +56,10 @@ void merge_column_groups(int32_t* count, int32_t* row, float* value, const float
                          int I, const float* scale, const uint64_t* masks);
 
 // dW1ᵀ(inputs of column groups [c0, c1), hidden units [h0, h1)) = Σ over each group's entries of value · Δ(row, :);
-// h0 and h1 multiples of kChunk.
-void gradient_column_groups(float* dw1t /* (I,ld) */, const float* delta /* (B,ld) */, const int32_t* count,
-                            const int32_t* row, const float* value, int c0, int c1, int B, int I, int h0, int h1,
-                            int ld);
+// h0 and h1 multiples of kChunk. With db, also the first layer's bias gradient db[j] = Σ_b Δ(b, j) (rows in order)
+// for j in [h0, min(h1, H)).
+void gradient_column_groups(float* dw1t /* (I,ld) */, float* db /* (H) or null */, const float* delta /* (B,ld) */,
+                            const int32_t* count, const int32_t* row, const float* value, int c0, int c1, int B, int I,
+                            int H, int h0, int h1, int ld);
 
 }  // namespace fcnet
