@@ -56,7 +56,8 @@ struct Network::Scratch {
   bool sparse_ready = false;
   int Hp = 0, Ld = 0;
   std::vector<int32_t> order, group_count, group_index, column_count, column_row;
-  std::vector<int32_t> class_start;  // (classes + 1) where each class's rows start in order
+  std::vector<int32_t> first_nonzero, by_first;  // (max_batch) each row's first non-zero input; the rows by it
+  std::vector<int32_t> sort_start;                // the counting sorts' bucket starts
   std::vector<float> group_value, column_value;
   AlignedFloats b1;     // (Hp) the first layer's bias as the tiles add it (folded: b − W·(μ/σ))
   AlignedFloats bfold;  // (row blocks, Ld) W·(μ/σ) over each kFoldRows block of inputs (folded transform only)
@@ -533,6 +534,33 @@ void Network::release_first_layer(const ParameterPointers& p) {
   inside_ = false;  // the shadow stays valid: the caller's weights equal it
 }
 
+// The order in which the sparse forward groups the batch's rows: rows of one class, and among them rows whose first
+// non-zero input lies at the same place, share more of their non-zero inputs, so a group of neighbours in this order
+// visits fewer positions (MNIST, batch 1000: 1.73 times the non-zero inputs against 1.90 by class alone and 2.17 in
+// batch order). Two stable counting sorts: by first non-zero input, then by class when there are labels. The sums
+// do not depend on it: each row's terms are added in the order of its inputs, whatever group it is in.
+void Network::order_rows_for_groups(int B, bool by_class) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0], words = mask_words(I);
+  std::vector<int32_t>& start = s.sort_start;
+  start.assign(I + 2, 0);
+  for (int r = 0; r < B; r++) {
+    const uint64_t* mask = s.row_masks.data() + (size_t)r * words;
+    int w = 0;
+    while (w < words && mask[w] == 0) w++;
+    s.first_nonzero[r] = w < words ? w * 64 + __builtin_ctzll(mask[w]) : I;  // I: an all-zero row
+    start[s.first_nonzero[r] + 1]++;
+  }
+  for (size_t k = 1; k < start.size(); k++) start[k] += start[k - 1];
+  int32_t* by_first = by_class ? s.by_first.data() : s.order.data();
+  for (int r = 0; r < B; r++) by_first[start[s.first_nonzero[r]]++] = r;
+  if (!by_class) return;
+  start.assign(spec_.sizes.back() + 1, 0);
+  for (int r = 0; r < B; r++) start[s.labels[r] + 1]++;
+  for (size_t c = 1; c < start.size(); c++) start[c] += start[c - 1];
+  for (int i = 0; i < B; i++) s.order[start[s.labels[by_first[i]]]++] = by_first[i];
+}
+
 void Network::first_layer_sparse_forward(const float* params, int B, bool training) {
   Scratch& s = *s_;
   const int I = spec_.sizes[0], H = spec_.sizes[1];
@@ -542,6 +570,8 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     const size_t row_groups = (max_batch_ + kRowGroup - 1) / kRowGroup;
     const size_t column_groups = (I + kColumnGroup - 1) / kColumnGroup;
     s.order.assign(max_batch_, 0);
+    s.first_nonzero.assign(max_batch_, 0);
+    s.by_first.assign(max_batch_, 0);
     s.group_count.assign(row_groups, 0);
     s.group_index.assign(row_groups * I, 0);
     s.group_value.assign(row_groups * I * kRowGroup, 0.0f);
@@ -566,17 +596,7 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
   } else {
     for (int j = 0; j < H; j++) s.b1[j] = b[j];
   }
-  // Rows of one class share more non-zero inputs, so a group of neighbours in that order visits fewer positions.
-  // A counting sort, stable: by class, then by position in the batch.
-  if (loss_takes_labels(spec_.loss) && training) {
-    std::vector<int32_t>& start = s.class_start;
-    start.assign(spec_.sizes.back() + 1, 0);
-    for (int r = 0; r < B; r++) start[s.labels[r] + 1]++;
-    for (size_t c = 1; c < start.size(); c++) start[c] += start[c - 1];
-    for (int r = 0; r < B; r++) s.order[start[s.labels[r]]++] = r;
-  } else {
-    for (int i = 0; i < B; i++) s.order[i] = i;
-  }
+  order_rows_for_groups(B, loss_takes_labels(spec_.loss) && training);
   const int groups = (B + kRowGroup - 1) / kRowGroup;
   run_tasks(*team_, groups, [&](int g) {
     const int first = g * kRowGroup, n = std::min(kRowGroup, B - first);

@@ -124,6 +124,7 @@ class Network {
   void gather(const DataSource& data, const int32_t* indices, int B, bool with_targets);
   double forward_walk(const float* params, int B, bool training, bool with_loss, const DropoutSource& dropout);
   void backward_walk(const ParameterPointers& p, int B);
+  void order_rows_for_groups(int B, bool by_class);
   void first_layer_sparse_forward(const float* params, int B, bool training);
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
   void merge_column_block(int m, int B);
