@@ -615,7 +615,8 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
   });
   Layer& layer = s.layers[0];
   const bool fused_relu = layer.hidden && spec_.activation == Activation::kRelu && layer.dropout.p == 0.0;
-  // Each member computes every row for its chunks of hidden units: the chunks its Adam updated in the shadow.
+  // Each member computes every row for its half of the chunks of hidden units (a fixed split: handing (chunk, block
+  // of groups) tasks to whoever is free measured slower).
   team_->run([&](int member, int team) {
     long c0, c1;
     split_range(s.Hp / kChunk, member, team, &c0, &c1);
