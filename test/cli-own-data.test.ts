@@ -13,6 +13,7 @@ import { fitStandardization } from '../lib/data/standardize';
 import { captureConsole } from './support/console-capture';
 import { referenceCheckpoint } from './support/fixtures-dir';
 import { writeIdxFolder } from './support/idx-folder';
+import { writeNpy } from './support/npy-file';
 
 const data = join(__dirname, '..', 'examples', 'data');
 const trainCsv = join(data, 'breast-cancer-train.csv');
@@ -128,16 +129,9 @@ test('IDX files with 47 classes (EMNIST Balanced\'s count) train a network of 47
 
 test('.npy features and class indices: the class count is the largest index + 1', async () => {
   const N = 120, D = 4;
-  const npy = (file: string, descr: string, shape: number[], data: ArrayBufferView): void => {
-    let h = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-    h += ' '.repeat(64 - ((10 + h.length + 1) % 64)) + '\n';
-    const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
-    head.writeUInt16LE(h.length, 8);
-    writeFileSync(file, Buffer.concat([head, Buffer.from(h, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-  };
   const x = Float32Array.from({ length: N * D }, (_, i) => Math.sin(i * 0.7));
-  npy(join(folder, 'x.npy'), '<f4', [N, D], x);
-  npy(join(folder, 'y.npy'), '<i4', [N], Int32Array.from({ length: N }, (_, i) => (x[i * D] > 0.3 ? 2 : x[i * D] > -0.3 ? 1 : 0)));
+  writeNpy(join(folder, 'x.npy'), '<f4', [N, D], x);
+  writeNpy(join(folder, 'y.npy'), '<i4', [N], Int32Array.from({ length: N }, (_, i) => (x[i * D] > 0.3 ? 2 : x[i * D] > -0.3 ? 1 : 0)));
   const output = join(folder, 'npy.safetensors');
   const { stdout, error } = await captureConsole(() => trainCommand(['--data', join(folder, 'x.npy'), '--target', join(folder, 'y.npy'), '--hidden', '8', '--epochs', '2', '--backend', 'js', '--output', output, '--json']));
   if (error) throw error;
@@ -157,15 +151,8 @@ test('--from-disk trains on the .npy batch by batch to the same weights file as 
   const N = 90, D = 3;
   const x = Float32Array.from({ length: N * D }, (_, i) => Math.cos(i * 0.9));
   const y = Int32Array.from({ length: N }, (_, i) => (x[i * D] > 0 ? 1 : 0));
-  const npy = (file: string, descr: string, shape: number[], data: ArrayBufferView): void => {
-    let h = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-    h += ' '.repeat(64 - ((10 + h.length + 1) % 64)) + '\n';
-    const head = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, 0, 0]);
-    head.writeUInt16LE(h.length, 8);
-    writeFileSync(file, Buffer.concat([head, Buffer.from(h, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
-  };
-  npy(join(folder, 'dx.npy'), '<f4', [N, D], x);
-  npy(join(folder, 'dy.npy'), '<i4', [N], y);
+  writeNpy(join(folder, 'dx.npy'), '<f4', [N, D], x);
+  writeNpy(join(folder, 'dy.npy'), '<i4', [N], y);
   const run = async (name: string, ...extra: string[]): Promise<Buffer> => {
     const output = join(folder, name);
     const { error } = await captureConsole(() => trainCommand(['--data', join(folder, 'dx.npy'), '--target', join(folder, 'dy.npy'), '--hidden', '5', '--epochs', '3',

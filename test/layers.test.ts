@@ -88,6 +88,17 @@ function masksOf(name: string, c: LayerCase, pass: number): DropoutSource | null
   return { masks: Uint8Array.from(all.subarray(pass * perPass, (pass + 1) * perPass)) };
 }
 
+/** The losses of the steps, then every parameter and its Adam moments after them, against the fixture. */
+function afterStepsDiffs(name: string, c: LayerCase, model: MLP, losses: number[]): Difference[] {
+  const diffs: Difference[] = [compareArrays('losses', losses, tensor(name, 'losses'))];
+  for (const p of parameterNames(c.sizes)) {
+    diffs.push(compareArrays(`after.${p}`, model.view(p), tensor(name, `after.${p}`)));
+    diffs.push(compareArrays(`adam.exp_avg.${p}`, model.view(p, 'm'), tensor(name, `adam.exp_avg.${p}`)));
+    diffs.push(compareArrays(`adam.exp_avg_sq.${p}`, model.view(p, 'v'), tensor(name, `adam.exp_avg_sq.${p}`)));
+  }
+  return diffs;
+}
+
 test('the layer fixtures cover every activation and loss at two depths, with class weights, dropout and the input transform', () => {
   const cases = Object.values(meta.cases);
   expect(new Set(cases.map((c) => c.activation))).toEqual(new Set(activations));
@@ -130,12 +141,7 @@ describe.each(available.map((b) => [b]))('backend %s', (backend) => {
         optimizer.update();
       }
       model.syncToHost();
-      const diffs: Difference[] = [compareArrays('losses', losses, tensor(name, 'losses'))];
-      for (const p of parameterNames(c.sizes)) {
-        diffs.push(compareArrays(`after.${p}`, model.view(p), tensor(name, `after.${p}`)));
-        diffs.push(compareArrays(`adam.exp_avg.${p}`, model.view(p, 'm'), tensor(name, `adam.exp_avg.${p}`)));
-        diffs.push(compareArrays(`adam.exp_avg_sq.${p}`, model.view(p, 'v'), tensor(name, `adam.exp_avg_sq.${p}`)));
-      }
+      const diffs = afterStepsDiffs(name, c, model, losses);
       expectAllClose(`${backend} vs PyTorch, ${name}, after ${c.steps} Adam steps:`, diffs);
     });
 
@@ -152,12 +158,7 @@ describe.each(available.map((b) => [b]))('backend %s', (backend) => {
         // The cpu engine took its sparse first layer (30 % of the pixels are not 0), the transform folded into it.
         if (engine instanceof CpuEngine) expect(engine.takePhaseSeconds().sparseSteps).toBe(c.steps);
         model.syncToHost();
-        const diffs: Difference[] = [compareArrays('losses', losses, tensor(name, 'losses'))];
-        for (const p of parameterNames(c.sizes)) {
-          diffs.push(compareArrays(`after.${p}`, model.view(p), tensor(name, `after.${p}`)));
-          diffs.push(compareArrays(`adam.exp_avg.${p}`, model.view(p, 'm'), tensor(name, `adam.exp_avg.${p}`)));
-          diffs.push(compareArrays(`adam.exp_avg_sq.${p}`, model.view(p, 'v'), tensor(name, `adam.exp_avg_sq.${p}`)));
-        }
+        const diffs = afterStepsDiffs(name, c, model, losses);
         expectAllClose(`${backend} vs PyTorch, ${name}, ${c.steps} trainBatch steps on uint8 pixels:`, diffs);
       });
     }

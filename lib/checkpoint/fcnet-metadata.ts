@@ -92,25 +92,21 @@ export function readFcnetMetadata(metadata: Record<string, string>, source: stri
   }
   if (e.negative_slope !== undefined) network.negativeSlope = e.negative_slope as number;
   if (e.dropout !== undefined) network.dropout = e.dropout as number;
-  const numbers = (name: string, value: unknown): number[] | undefined => {
+  // A field that is null, absent, or an array of one type.
+  const arrayOf = <T extends 'number' | 'string'>(type: T, name: string, value: unknown): (T extends 'number' ? number[] : string[]) | undefined => {
     if (value === null || value === undefined) return undefined;
-    if (!Array.isArray(value) || !value.every((x) => typeof x === 'number')) throw fail(`field '${name}' must be null or an array of numbers`);
-    return value;
+    if (!Array.isArray(value) || !value.every((x) => typeof x === type)) throw fail(`field '${name}' must be null or an array of ${type}s`);
+    return value as T extends 'number' ? number[] : string[];
   };
-  const classWeights = numbers('class_weights', e.class_weights);
-  const inputMean = numbers('input_mean', e.input_mean);
-  const inputStd = numbers('input_std', e.input_std);
+  const classWeights = arrayOf('number', 'class_weights', e.class_weights);
+  const inputMean = arrayOf('number', 'input_mean', e.input_mean);
+  const inputStd = arrayOf('number', 'input_std', e.input_std);
   if (classWeights) network.classWeights = classWeights;
   if (inputMean) network.inputMean = inputMean;
   if (inputStd) network.inputStd = inputStd;
-  const strings = (name: string, value: unknown): string[] | undefined => {
-    if (value === null || value === undefined) return undefined;
-    if (!Array.isArray(value) || !value.every((x) => typeof x === 'string')) throw fail(`field '${name}' must be null or an array of strings`);
-    return value;
-  };
-  const classNames = strings('class_names', e.class_names);
-  const featureNames = strings('feature_names', e.feature_names);
-  const targetNames = strings('target_names', e.target_names);
+  const classNames = arrayOf('string', 'class_names', e.class_names);
+  const featureNames = arrayOf('string', 'feature_names', e.feature_names);
+  const targetNames = arrayOf('string', 'target_names', e.target_names);
   if (classNames) network.classNames = classNames;
   if (featureNames) network.featureNames = featureNames;
   if (targetNames) network.targetNames = targetNames;
