@@ -43,10 +43,13 @@ export interface NativeNetwork {
   readonly started: boolean;
   /** Floats per vector in the sparse first layer's tiles: 16 with AVX-512, 8 with AVX2 (or FCNET_SIMD=avx2). */
   readonly vectorFloats: number;
-  /** One step on rows indices[offset .. offset + B): gather, forward, loss, backward, the optimizer; the mean loss. */
+  /**
+   * One step on rows indices[offset .. offset + B): gather, forward, loss, backward, the optimizer; the mean loss.
+   * imageWidth: pixels per image row when each row is an image, else 0 (the sparse gradient's grouping: speed only).
+   */
   trainBatch(params: Float32Array, grads: Float32Array, m: Float32Array, v: Float32Array, features: Uint8Array | Float32Array,
     targets: Int32Array | Float32Array, indices: Int32Array, offset: number, B: number, hyper: StepHyper, step: number,
-    dropoutSeed: number): number;
+    dropoutSeed: number, imageWidth: number): number;
   /** Forward (training mode) and backward on x (B, I): every gradient into grads; the mean loss. */
   computeGradients(params: Float32Array, grads: Float32Array, x: Float32Array, targets: Int32Array | Float32Array, B: number,
     dropout: { seed: number; step: number } | { masks: Uint8Array } | null): number;

@@ -111,7 +111,8 @@ function handleFor(engine: Engine, data: AnyDataset): DatasetHandle {
   let handles = attached.get(engine);
   if (!handles) attached.set(engine, (handles = new WeakMap()));
   let handle = handles.get(data);
-  if (!handle) handles.set(data, (handle = engine.attachDataset(datasetFeatures(data), datasetTargets(data), data.n, data.d)));
+  if (!handle) handles.set(data, (handle = engine.attachDataset(datasetFeatures(data), datasetTargets(data), data.n, data.d,
+    isPixelDataset(data) ? data.cols : 0)));
   return handle;
 }
 

@@ -56,6 +56,7 @@ struct Network::Scratch {
   bool sparse_ready = false;
   int Hp = 0, Ld = 0;
   std::vector<int32_t> order, group_count, group_index, column_count, column_row;
+  ColumnGroups columns;                           // the gradient's groups of inputs (for the last image width)
   std::vector<int32_t> first_nonzero, by_first;  // (max_batch) each row's first non-zero input; the rows by it
   std::vector<int32_t> sort_start;                // the counting sorts' bucket starts
   std::vector<float> group_value, column_value;
@@ -116,7 +117,8 @@ double Network::estimate_bytes(const NetworkSpec& spec, int max_batch) {
   scratch += B * (I * 9 + spec.sizes[L] * 4 + 32);                // pixels, features, x, targets, per-row values
   const double Hp = padded_width((int)H) + 16;
   scratch += 4 * (4 * I * Hp + (2 + fold_blocks((int)I)) * Hp);  // the sparse path's (I, Hp) matrices and vectors
-  scratch += 4 * ((B / kRowGroup + 1) * I * (1 + kRowGroup) + (I / kColumnGroup + 1) * B * (1 + kColumnGroup));
+  // Row groups' merged inputs; column groups' (at most one per 4 inputs: strips of 4, patches of 6 over 2 rows).
+  scratch += 4 * ((B / kRowGroup + 1) * I * (1 + kRowGroup) + (I / 4 + 1) * B * (1 + kMaxGroupInputs));
   return 4 * 4 * params + scratch;
 }
 
@@ -568,16 +570,12 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
     s.Hp = padded_width(H);
     s.Ld = s.Hp + 16;
     const size_t row_groups = (max_batch_ + kRowGroup - 1) / kRowGroup;
-    const size_t column_groups = (I + kColumnGroup - 1) / kColumnGroup;
     s.order.assign(max_batch_, 0);
     s.first_nonzero.assign(max_batch_, 0);
     s.by_first.assign(max_batch_, 0);
     s.group_count.assign(row_groups, 0);
     s.group_index.assign(row_groups * I, 0);
     s.group_value.assign(row_groups * I * kRowGroup, 0.0f);
-    s.column_count.assign(column_groups, 0);
-    s.column_row.assign(column_groups * max_batch_, 0);
-    s.column_value.assign(column_groups * max_batch_ * kColumnGroup, 0.0f);
     s.b1.assign(s.Hp, 0.0f);
     s.bfold.assign((size_t)fold_blocks(I) * s.Ld, 0.0f);
     s.w1t.assign((size_t)I * s.Ld, 0.0f);
@@ -633,22 +631,33 @@ void Network::first_layer_sparse_forward(const float* params, int B, bool traini
   });
 }
 
+// The sparse gradient's groups of inputs for this batch's image width (made again only when it changes).
+void Network::use_column_groups(int image_width) {
+  Scratch& s = *s_;
+  const int I = spec_.sizes[0];
+  if (s.columns.count != 0 && s.columns.width == column_groups_width(I, image_width)) return;
+  s.columns = make_column_groups(I, image_width);
+  s.column_count.assign(s.columns.count, 0);
+  s.column_row.assign((size_t)s.columns.count * max_batch_, 0);
+  s.column_value.assign((size_t)s.columns.count * max_batch_ * s.columns.size, 0.0f);
+}
+
 // Block m of kMergeBlocks of the sparse first layer's column groups, laid out for its gradient.
 void Network::merge_column_block(int m, int B) {
   Scratch& s = *s_;
-  const int groups = (int)s.column_count.size();
+  const int groups = s.columns.count;
   const int g0 = groups * m / kMergeBlocks, g1 = groups * (m + 1) / kMergeBlocks;
   if (s.pixels_batch)
-    merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), g0, g1, B,
-                        spec_.sizes[0], fold_scale(), s.row_masks.data());
+    merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.pixels.data(), s.columns,
+                        g0, g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
   else
-    merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(), g0, g1,
-                        B, spec_.sizes[0], fold_scale(), s.row_masks.data());
+    merge_column_groups(s.column_count.data(), s.column_row.data(), s.column_value.data(), s.features.data(),
+                        s.columns, g0, g1, B, spec_.sizes[0], fold_scale(), s.row_masks.data());
 }
 
 void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
   Scratch& s = *s_;
-  const int I = spec_.sizes[0], H = spec_.sizes[1];
+  const int H = spec_.sizes[1];
   Layer& layer = s.layers[0];
   if (L_ == 1)  // no layer above ran the column merge alongside its own backward
     run_tasks(*team_, kMergeBlocks, [&](int m) { merge_column_block(m, B); });
@@ -658,8 +667,8 @@ void Network::first_layer_sparse_gradient(const ParameterPointers& p, int B) {
     // Each member takes the chunks of hidden units its forward takes: the same entries, half the columns each.
     long h0, h1;
     split_range(s.Hp / kChunk, member, team, &h0, &h1);
-    gradient_column_groups(s.dw1t.data(), db, layer.grad.data(), s.column_count.data(), s.column_row.data(),
-                           s.column_value.data(), 0, (int)s.column_count.size(), B, I, H, (int)(h0 * kChunk),
+    gradient_column_groups(s.dw1t.data(), db, layer.grad.data(), s.columns, s.column_count.data(),
+                           s.column_row.data(), s.column_value.data(), 0, s.columns.count, B, H, (int)(h0 * kChunk),
                            (int)(h1 * kChunk), s.Ld);
   });
 }
@@ -717,6 +726,7 @@ double Network::train_batch(const ParameterPointers& p, const DataSource& data, 
   ensure_started();
   mark_ns_ = now_ns();
   gather(data, s_->indices.data(), B, true);
+  if (last_sparse_) use_column_groups(data.image_width);
   lap(0);
   const double loss = forward_walk(p.params, B, true, true, dropout);
   lap(1);
@@ -753,6 +763,7 @@ double Network::compute_gradients(const ParameterPointers& p, const float* x, co
   data.features = x;
   data.values = values;
   gather(data, s_->indices.data(), B, true);
+  if (last_sparse_) use_column_groups(0);
   const double loss = forward_walk(p.params, B, true, true, dropout);
   backward_walk(p, B);
   gradients_inside_ = last_sparse_;

@@ -45,8 +45,11 @@ struct NetworkSpec {
 };
 
 // Where a batch's rows come from: pixels (N, I) scaled by 1/255, or features (N, I). Targets: labels (N) checked to
-// lie in [0, C) for cross-entropy, else values (N, K).
+// lie in [0, C) for cross-entropy, else values (N, K). image_width: pixels per image row when each row is an image
+// (I a whole number of such rows), else 0; it groups neighbouring pixels in the sparse gradient (column_groups.h),
+// which changes its speed, not its results.
 struct DataSource {
+  int image_width = 0;
   const uint8_t* pixels = nullptr;
   const float* features = nullptr;
   const int32_t* labels = nullptr;
@@ -127,6 +130,7 @@ class Network {
   void order_rows_for_groups(int B, bool by_class);
   void first_layer_sparse_forward(const float* params, int B, bool training);
   void first_layer_sparse_gradient(const ParameterPointers& p, int B);
+  void use_column_groups(int image_width);
   void merge_column_block(int m, int B);
   void step_sparse(const ParameterPointers& p, const StepConstants& c);
   void rebuild_shadow(const float* params);

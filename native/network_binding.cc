@@ -240,10 +240,11 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
     return d;
   }
 
-  // trainBatch(params, grads, m, v, features, targets, indices, offset, B, hyper, step, dropoutSeed) -> mean loss
+  // trainBatch(params, grads, m, v, features, targets, indices, offset, B, hyper, step, dropoutSeed, imageWidth)
+  //   -> mean loss
   Napi::Value TrainBatch(const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();
-    check_argc(info, 12, "trainBatch");
+    check_argc(info, 13, "trainBatch");
     // First: hyper's getters run JS, which could dispose this network or detach a buffer taken below.
     const fcnet::OptimizerHyper hyper = get_optimizer_hyper(env, info[9]);
     fcnet::Network& n = net(env);
@@ -259,6 +260,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
                                       ("offset + B = " + std::to_string(offset + B)).c_str());
     const int64_t step = get_int(info, 10, "step", 1, 9007199254740991);
     const int64_t seed = get_int(info, 11, "dropoutSeed", 0, 4294967295);
+    const int64_t image_width = get_int(info, 12, "imageWidth", 0, kMaxDim);
     const int C = n.spec().sizes.back();
     settle(b.params.data, b.m.data, b.v.data);
     return guarded(env, [&] {
@@ -275,6 +277,7 @@ class NetworkWrap : public Napi::ObjectWrap<NetworkWrap> {
         }
       }
       fcnet::DataSource data;
+      data.image_width = (int)image_width;
       data.pixels = f.pixels;
       data.features = f.values;
       data.values = values;

@@ -92,18 +92,20 @@ __attribute__((always_inline)) inline void forward_groups(float* out, const floa
   }
 }
 
-// dW1ᵀ(cols inputs from the one dw points at, c0 : c0 + NV·lanes) from one column group's entries.
-template <typename V, int NV>
-__attribute__((always_inline)) inline void gradient_tile(float* __restrict dw, const float* __restrict delta,
-                                                         const int32_t* __restrict row, const float* __restrict value,
-                                                         int e0, int e1, int cols, int c0, int ld) {
+// dW1ᵀ(the G inputs of one column group, c0 : c0 + NV·lanes) from its entries; an input of −1 (a patch cut at the
+// image's edge) is not stored.
+template <typename V, int NV, int G>
+__attribute__((always_inline)) inline void gradient_tile(float* __restrict dw1t, const float* __restrict delta,
+                                                         const int32_t* __restrict inputs, const int32_t* __restrict row,
+                                                         const float* __restrict value, int e0, int e1, int c0, int ld) {
   constexpr int W = sizeof(V) / sizeof(float);
-  V acc[kColumnGroup][NV];
-  for (int q = 0; q < kColumnGroup; q++)
+  V acc[G][NV];
+  for (int q = 0; q < G; q++)
     for (int t = 0; t < NV; t++) acc[q][t] = V{};
-  accumulate_entries<V, NV, kColumnGroup>(acc, delta, row, value, e0, e1, c0, ld);
-  for (int q = 0; q < cols; q++)
-    for (int t = 0; t < NV; t++) store(dw + (size_t)q * ld + c0 + W * t, acc[q][t]);
+  accumulate_entries<V, NV, G>(acc, delta, row, value, e0, e1, c0, ld);
+  for (int q = 0; q < G; q++)
+    if (inputs[q] >= 0)
+      for (int t = 0; t < NV; t++) store(dw1t + (size_t)inputs[q] * ld + c0 + W * t, acc[q][t]);
 }
 
 // db[h : h + NV·lanes) = Σ_b Δ(b, h : ...), rows in order from 0; only the columns below H are written.
@@ -119,22 +121,33 @@ __attribute__((always_inline)) inline void bias_gradient_chunk(float* db, const 
   std::copy(sum, sum + std::max(0, std::min(NV * W, H - h)), db + h);
 }
 
-template <typename V, int NV>
+template <typename V, int NV, int G>
 __attribute__((always_inline)) inline void gradient_groups(float* dw1t, float* db, const float* delta,
-                                                           const int32_t* count, const int32_t* row, const float* value,
-                                                           int c0, int c1, int B, int I, int H, int h0, int h1,
-                                                           int ld) {
+                                                           const ColumnGroups& groups, const int32_t* count,
+                                                           const int32_t* row, const float* value, int c0, int c1,
+                                                           int B, int H, int h0, int h1, int ld) {
   // Chunk-major, as the forward: the chunk's columns of Δ (B rows) stay in L2 while every group passes over them;
   // group-major swept all of Δ once per group (a batch of 1000 is 2 MB of it), from L3. The bias's sums first,
   // which bring the chunk in.
   for (int h = h0; h < h1; h += NV * (int)(sizeof(V) / sizeof(float))) {
     if (db != nullptr) bias_gradient_chunk<V, NV>(db, delta, B, H, h, ld);
     for (int c = c0; c < c1; c++) {
-      const int k0 = c * kColumnGroup, e0 = c * B;
-      gradient_tile<V, NV>(dw1t + (size_t)k0 * ld, delta, row, value, e0, e0 + count[c], std::min(kColumnGroup, I - k0),
-                           h, ld);
+      const int e0 = c * B;
+      gradient_tile<V, NV, G>(dw1t, delta, groups.inputs.data() + (size_t)c * G, row, value, e0, e0 + count[c], h, ld);
     }
   }
+}
+
+// The tile's shape for the groups' size (column_groups.h).
+template <typename V, int NV>
+__attribute__((always_inline)) inline void gradient_groups_sized(float* dw1t, float* db, const float* delta,
+                                                                 const ColumnGroups& groups, const int32_t* count,
+                                                                 const int32_t* row, const float* value, int c0,
+                                                                 int c1, int B, int H, int h0, int h1, int ld) {
+  if (groups.size == 6)
+    gradient_groups<V, NV, 6>(dw1t, db, delta, groups, count, row, value, c0, c1, B, H, h0, h1, ld);
+  else
+    gradient_groups<V, NV, 4>(dw1t, db, delta, groups, count, row, value, c0, c1, B, H, h0, h1, ld);
 }
 
 // Each shape compiled for every x86-64 level; the wide one is only fast where the CPU has AVX-512.
@@ -153,15 +166,16 @@ void forward_groups_narrow(float* out, const float* w1t, const float* b1, const 
 }
 
 FCNET_CLONES
-void gradient_groups_wide(float* dw1t, float* db, const float* delta, const int32_t* count, const int32_t* row,
-                          const float* value, int c0, int c1, int B, int I, int H, int h0, int h1, int ld) {
-  gradient_groups<v16f, 4>(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
+void gradient_groups_wide(float* dw1t, float* db, const float* delta, const ColumnGroups& groups, const int32_t* count,
+                          const int32_t* row, const float* value, int c0, int c1, int B, int H, int h0, int h1, int ld) {
+  gradient_groups_sized<v16f, 4>(dw1t, db, delta, groups, count, row, value, c0, c1, B, H, h0, h1, ld);
 }
 
 FCNET_CLONES
-void gradient_groups_narrow(float* dw1t, float* db, const float* delta, const int32_t* count, const int32_t* row,
-                            const float* value, int c0, int c1, int B, int I, int H, int h0, int h1, int ld) {
-  gradient_groups<v8f, 2>(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
+void gradient_groups_narrow(float* dw1t, float* db, const float* delta, const ColumnGroups& groups,
+                            const int32_t* count, const int32_t* row, const float* value, int c0, int c1, int B, int H,
+                            int h0, int h1, int ld) {
+  gradient_groups_sized<v8f, 2>(dw1t, db, delta, groups, count, row, value, c0, c1, B, H, h0, h1, ld);
 }
 
 
@@ -233,48 +247,62 @@ int merge_rows(int32_t* index, float* value, const T* inputs, const int32_t* row
   return count;
 }
 
-template <typename T>
-void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, int c0, int c1, int B, int I,
-                   const float* column_scale, const uint64_t* masks) {
-  static_assert(64 % kColumnGroup == 0 && kColumnGroup == 4, "a group's columns lie in one mask word");
+template <typename T, int G>
+void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, const ColumnGroups& groups, int c0,
+                   int c1, int B, int I, const float* column_scale, const uint64_t* masks) {
+  if (c0 >= c1) return;
   const float* scale = pixel_scale();
   const int words = mask_words(I);
   // Counted here, stored once at the end: the tasks that merge neighbouring ranges of groups side by side would
   // otherwise share the cache lines of count at every entry.
   std::vector<int32_t> counted(c1 - c0, 0);
-  const int b0 = c0 * kColumnGroup, b1 = std::min(I, c1 * kColumnGroup);  // the bits of groups [c0, c1)
+  // The groups' first inputs lie in [k0, k1]; their inputs in [k0, last].
+  const int k0 = groups.first[c0], k1 = groups.first[c1 - 1], last = std::min(I - 1, k1 + groups.offsets.back());
   // Where a row's inputs of these groups lie, a few rows ahead: the other core gathered half the rows, so most of
   // these lines come from its cache, and one row at a time leaves each miss to wait alone.
   constexpr int kRowsAhead = 8;
-  const size_t first_byte = (size_t)b0 * sizeof(T), last_byte = (size_t)b1 * sizeof(T);
+  const size_t first_byte = (size_t)k0 * sizeof(T), last_byte = (size_t)(last + 1) * sizeof(T);
   auto ask = [&](int r) {
     const char* p = reinterpret_cast<const char*>(inputs + (size_t)r * I);
     for (size_t at = first_byte; at < last_byte; at += 64) __builtin_prefetch(p + at);
     __builtin_prefetch(p + last_byte - 1);
   };
   for (int r = 0; r < std::min(B, kRowsAhead); r++) ask(r);
+  // The tables in locals: the compiler cannot tell that the stores below leave them alone.
+  int32_t offsets[G];
+  std::copy(groups.offsets.begin(), groups.offsets.end(), offsets);
+  const uint64_t* has = groups.has.data();
+  const int32_t* group_at = groups.group_at.data();
+  const int32_t* reads = groups.reads.data();
   for (int r = 0; r < B; r++) {  // rows outer, in order: every group lists its rows ascending
     if (r + kRowsAhead < B) ask(r + kRowsAhead);
     const T* p = inputs + (size_t)r * I;
     const uint64_t* mask = masks + (size_t)r * words;
-    for (int w = b0 / 64; w * 64 < b1; w++) {
-      const int lo = std::max(b0 - w * 64, 0), hi = std::min(b1 - w * 64, 64);
-      uint64_t bits = mask[w] >> lo << lo;
-      if (hi < 64) bits &= (1ull << hi) - 1;
-      // One bit a group, at its first column: set where any of its kColumnGroup columns is non-zero.
-      bits = (bits | bits >> 1 | bits >> 2 | bits >> 3) & 0x1111111111111111ull;
+    for (int w = k0 / 64; w <= k1 / 64; w++) {
+      uint64_t bits = group_hits<G>(offsets, has, mask, words, w);
+      if (w == k0 / 64) bits &= ~0ull << (k0 % 64);
+      if (w == k1 / 64 && k1 % 64 != 63) bits &= (2ull << (k1 % 64)) - 1;
       for (; bits != 0; bits &= bits - 1) {
-        const int k0 = w * 64 + __builtin_ctzll(bits), c = k0 / kColumnGroup, cols = std::min(kColumnGroup, I - k0);
+        const int c = group_at[w * 64 + __builtin_ctzll(bits)];
         const size_t e = (size_t)c * B + counted[c - c0]++;
         row[e] = r;
-        for (int q = 0; q < kColumnGroup; q++) {
-          const float times = q < cols && column_scale != nullptr ? column_scale[k0 + q] : 1.0f;
-          value[e * kColumnGroup + q] = q < cols ? input_value(p[k0 + q], scale) * times : 0.0f;
-        }
+        const int32_t* in = reads + (size_t)c * G;
+        float* v = value + e * G;
+        if (column_scale != nullptr)
+          for (int q = 0; q < G; q++) v[q] = input_value(p[in[q]], scale) * column_scale[in[q]];
+        else
+          for (int q = 0; q < G; q++) v[q] = input_value(p[in[q]], scale);
       }
     }
   }
   std::copy(counted.begin(), counted.end(), count + c0);
+}
+
+template <typename T>
+void merge_columns_sized(int32_t* count, int32_t* row, float* value, const T* inputs, const ColumnGroups& groups,
+                         int c0, int c1, int B, int I, const float* column_scale, const uint64_t* masks) {
+  if (groups.size == 6) merge_columns<T, 6>(count, row, value, inputs, groups, c0, c1, B, I, column_scale, masks);
+  else merge_columns<T, 4>(count, row, value, inputs, groups, c0, c1, B, I, column_scale, masks);
 }
 
 }  // namespace
@@ -346,20 +374,21 @@ void forward_row_groups(float* out, const float* w1t, const float* b1, const int
   else forward_groups_narrow(out, w1t, b1, order, count, index, value, g0, g1, B, I, h0, h1, ld, relu);
 }
 
-void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
-                         int I, const float* scale, const uint64_t* masks) {
-  merge_columns(count, row, value, pixels, c0, c1, B, I, scale, masks);
+void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, const ColumnGroups& groups,
+                         int c0, int c1, int B, int I, const float* scale, const uint64_t* masks) {
+  merge_columns_sized(count, row, value, pixels, groups, c0, c1, B, I, scale, masks);
 }
 
-void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, int c0, int c1, int B,
-                         int I, const float* scale, const uint64_t* masks) {
-  merge_columns(count, row, value, features, c0, c1, B, I, scale, masks);
+void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, const ColumnGroups& groups,
+                         int c0, int c1, int B, int I, const float* scale, const uint64_t* masks) {
+  merge_columns_sized(count, row, value, features, groups, c0, c1, B, I, scale, masks);
 }
 
-void gradient_column_groups(float* dw1t, float* db, const float* delta, const int32_t* count, const int32_t* row,
-                            const float* value, int c0, int c1, int B, int I, int H, int h0, int h1, int ld) {
-  if (wide_vectors()) gradient_groups_wide(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
-  else gradient_groups_narrow(dw1t, db, delta, count, row, value, c0, c1, B, I, H, h0, h1, ld);
+void gradient_column_groups(float* dw1t, float* db, const float* delta, const ColumnGroups& groups,
+                            const int32_t* count, const int32_t* row, const float* value, int c0, int c1, int B, int H,
+                            int h0, int h1, int ld) {
+  if (wide_vectors()) gradient_groups_wide(dw1t, db, delta, groups, count, row, value, c0, c1, B, H, h0, h1, ld);
+  else gradient_groups_narrow(dw1t, db, delta, groups, count, row, value, c0, c1, B, H, h0, h1, ld);
 }
 
 }  // namespace fcnet

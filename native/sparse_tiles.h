@@ -1,6 +1,6 @@
 // The first layer's two big products over mostly-zero inputs, with their partial sums held in registers:
 //   forward   h1(B,H) = b1 + X(B,I) · W1ᵀ(I,H)       a tile: kRowGroup rows of the batch × a chunk of H
-//   gradient  dW1ᵀ(I,H) = X(B,I)ᵀ · Δ(B,H)            a tile: kColumnGroup adjacent inputs × a chunk of H
+//   gradient  dW1ᵀ(I,H) = X(B,I)ᵀ · Δ(B,H)            a tile: a group of neighbouring inputs × a chunk of H
 // A tile loads each row of W1ᵀ (or Δ) it needs once for its whole group, not once per row (or input): the
 // loads from L2, not the arithmetic, bound these products. A group visits the union of its members' non-zero
 // positions and multiplies by 0 where a member has none, which leaves every sum exactly as the same terms
@@ -13,11 +13,12 @@
 
 #include <cstdint>
 
+#include "column_groups.h"
+
 namespace fcnet {
 
 constexpr int kChunk = 64;        // Hp is a multiple of this
 constexpr int kRowGroup = 5;      // rows of the batch per forward tile (B = 100 on two threads: 10 whole groups each)
-constexpr int kColumnGroup = 4;   // adjacent inputs per gradient tile (neighbouring pixels are non-zero together)
 
 // Floats per vector in the tiles: 16 where the CPU has AVX-512 (unless FCNET_SIMD=avx2), else 8.
 int tile_vector_floats();
@@ -46,20 +47,19 @@ void forward_row_groups(float* out, const float* w1t /* (I,ld) */, const float* 
                         const int32_t* count, const int32_t* index, const float* value, int g0, int g1, int B, int I,
                         int h0, int h1, int ld, bool relu);
 
-// Column groups [c0, c1) of pixels(B,I), kColumnGroup adjacent columns a group, merged over rows: group c's
-// count[c] entries start at row + c·B and value + c·B·kColumnGroup, each a row (ascending) with a non-zero
-// pixel in the group and its kColumnGroup values (pixel / 255, 0 past column I; times scale[k] when given).
-// Groups: ceil(I / kColumnGroup).
-void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, int c0, int c1, int B,
-                         int I, const float* scale, const uint64_t* masks);
-void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, int c0, int c1, int B,
-                         int I, const float* scale, const uint64_t* masks);
+// Column groups [c0, c1) of pixels(B,I) (column_groups.h), merged over rows: group c's count[c] entries start at
+// row + c·B and value + c·B·groups.size, each a row (ascending) with a non-zero input in the group and the group's
+// values (pixel / 255, times scale[k] when given; where a patch is cut at the edge, any value: no sum of it is kept).
+void merge_column_groups(int32_t* count, int32_t* row, float* value, const uint8_t* pixels, const ColumnGroups& groups,
+                         int c0, int c1, int B, int I, const float* scale, const uint64_t* masks);
+void merge_column_groups(int32_t* count, int32_t* row, float* value, const float* features, const ColumnGroups& groups,
+                         int c0, int c1, int B, int I, const float* scale, const uint64_t* masks);
 
 // dW1ᵀ(inputs of column groups [c0, c1), hidden units [h0, h1)) = Σ over each group's entries of value · Δ(row, :);
 // h0 and h1 multiples of kChunk. With db, also the first layer's bias gradient db[j] = Σ_b Δ(b, j) (rows in order)
 // for j in [h0, min(h1, H)).
 void gradient_column_groups(float* dw1t /* (I,ld) */, float* db /* (H) or null */, const float* delta /* (B,ld) */,
-                            const int32_t* count, const int32_t* row, const float* value, int c0, int c1, int B, int I,
-                            int H, int h0, int h1, int ld);
+                            const ColumnGroups& groups, const int32_t* count, const int32_t* row, const float* value,
+                            int c0, int c1, int B, int H, int h0, int h1, int ld);
 
 }  // namespace fcnet

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 which=${1:-both}
 
 # The engine's sources: what binding.gyp compiles, less the N-API bindings and the old trainer.
-sources=(native/network.cc native/linear_tiles.cc native/thin_linear.cc native/sparse_tiles.cc native/optimizer_loops.cc
+sources=(native/network.cc native/linear_tiles.cc native/thin_linear.cc native/sparse_tiles.cc native/column_groups.cc native/optimizer_loops.cc
          native/losses.cc native/thread_team.cc native/gemm.cc native/test/core_test.cc)
 # binding.gyp's flags; FCNET_USE_CBLAS unset, so gemm.cc takes its fallback.
 flags=(-std=c++17 -O3 -fno-math-errno -Wall -Wno-psabi -pthread)

@@ -181,7 +181,7 @@ describe('Network survives what the fuzzer found', () => {
     const trainer = network(sizes, 4, 2);
     const params = f32(n);
     const evil = { ...hyper, get lr() { structuredClone(params.buffer, { transfer: [params.buffer] }); return 0.001; } };
-    expect(() => trainer.trainBatch(params, f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1, 0)).toThrow(
+    expect(() => trainer.trainBatch(params, f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1, 0, 0)).toThrow(
       new RangeError(`Expected Float32Array of at least ${n} elements (the parameter count, ${n}) for params but received Float32Array of length 0`),
     );
     trainer.dispose();
@@ -190,7 +190,7 @@ describe('Network survives what the fuzzer found', () => {
   test("hyper's getter disposing the trainer: an Error, not a use after free", () => {
     const trainer = network(sizes, 4, 2);
     const evil = { ...hyper, get beta1() { trainer.dispose(); return 0.9; } };
-    expect(() => trainer.trainBatch(f32(n), f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1, 0)).toThrow(
+    expect(() => trainer.trainBatch(f32(n), f32(n), f32(n), f32(n), images, labels, indices, 0, 4, evil, 1, 0, 0)).toThrow(
       new Error('Network: used after dispose()'),
     );
   });
@@ -226,7 +226,7 @@ test.each([[20, 10], [20, 64], [70, 3]])('a one-layer network (%i → %i): the N
 
   const net = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
   const trainer = network([I, C], B, 2);
-  const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 0, B, hyper, 1, 0);
+  const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 0, B, hyper, 1, 0, 0);
   trainer.download(net.params, net.grads, net.m, net.v);
   trainer.dispose();
 
@@ -261,7 +261,7 @@ test.each([1, 3])('a three-layer network (45 → 70 → 33 → 7), batch 13, %i 
 
   const net = { params: start.slice(), grads: f32(count), m: f32(count), v: f32(count) };
   const trainer = network(sizes, B, threads);
-  const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 2, B, hyper, 1, 0);
+  const netLoss = trainer.trainBatch(net.params, net.grads, net.m, net.v, images, labels, indices, 2, B, hyper, 1, 0, 0);
   trainer.download(net.params, net.grads, net.m, net.v);
   trainer.dispose();
 

@@ -26,6 +26,7 @@ interface Case {
   transform?: boolean;
   weights?: boolean;
   density: number; // fraction of non-zero inputs: 0.2 takes the sparse first layer, 0.9 the dense one
+  imageWidth?: number; // pixels per image row, given to trainBatch: the sparse gradient takes 2×3 patches
 }
 
 /** The first index where a and b differ in their bits, or -1 (jest's deep equality is slow on long arrays). */
@@ -67,13 +68,13 @@ function setUp(c: Case) {
 }
 
 /** Three whole steps, then the gradient of one more batch: everything a run leaves behind. */
-function train(c: Case, threads: number, reference: boolean) {
+function train(c: Case, threads: number, reference: boolean, imageWidth = c.imageWidth ?? 0) {
   const { spec, features, targets, params, P, order, N, x, K } = setUp(c);
   const net: NativeNetwork = new native.Network(spec, c.B, threads, reference);
   const p = params.slice(), g = new Float32Array(P), m = new Float32Array(P), v = new Float32Array(P);
   const losses: number[] = [];
   for (let step = 1; step <= 3; step++) {
-    losses.push(net.trainBatch(p, g, m, v, features, targets, order, (step * 2) % (N - c.B + 1), c.B, hyper, step, 7));
+    losses.push(net.trainBatch(p, g, m, v, features, targets, order, (step * 2) % (N - c.B + 1), c.B, hyper, step, 7, imageWidth));
   }
   net.download(p, g, m, v);
   const phases = net.takePhaseSeconds();
@@ -101,6 +102,12 @@ const cases: Case[] = [
   { sizes: [129, 30, 3], B: 16, transform: true, weights: true, density: 0.2 },
   { sizes: [129, 30, 3], B: 16, transform: true, density: 0.9 },
   { sizes: [50, 4], B: 9, float: true, transform: true, density: 0.2 },
+  // Images: 3 rows of 43 and 8 rows of 8 pixels (patches cut at the right and bottom edges), 4 rows of 5 floats;
+  // a width that is no whole number of rows falls back to strips.
+  { sizes: [129, 127, 10], B: 33, density: 0.2, imageWidth: 43 },
+  { sizes: [64, 129, 65, 4], B: 31, activation: 'tanh', dropout: 0.3, density: 0.2, imageWidth: 8 },
+  { sizes: [20, 30, 3], B: 16, loss: 'l1', float: true, transform: true, density: 0.2, imageWidth: 5 },
+  { sizes: [129, 30, 3], B: 16, density: 0.2, imageWidth: 10 },
 ];
 
 describe.each(cases)('Network %j', (c) => {
@@ -124,6 +131,16 @@ describe.each(cases)('Network %j', (c) => {
   });
 });
 
+// The sparse gradient's groups of inputs (native/column_groups.h) change which rows its tiles visit, not the sums.
+test.each(cases.filter((c) => c.imageWidth))('an image width changes no bit: %j', (c) => {
+  const patches = train(c, 2, false), strips = train(c, 2, false, 0);
+  expect(patches.sparseSteps).toBe(3);
+  for (const key of ['params', 'grads', 'm', 'v'] as const) {
+    expect([key, firstDifference(patches[key], strips[key])]).toEqual([key, -1]);
+  }
+  expect(patches.losses).toEqual(strips.losses);
+});
+
 // The sparse path holds fc1.weight and its moments transposed between steps: a run that hands them back to the
 // caller's buffers half way (download, then invalidateShadow: the buffers are the truth again) and goes on must give
 // the same bits as one that never does, the folded transform's copy remade from them included.
@@ -139,7 +156,7 @@ test.each([
     const net: NativeNetwork = new native.Network(spec, c.B, 2);
     const p = params.slice(), g = new Float32Array(P), m = new Float32Array(P), v = new Float32Array(P);
     for (let s = 1; s <= 6; s++) {
-      net.trainBatch(p, g, m, v, features, targets, order, s % (N - c.B + 1), c.B, step, s, 0);
+      net.trainBatch(p, g, m, v, features, targets, order, s % (N - c.B + 1), c.B, step, s, 0, 0);
       if (handBack && s === 3) {
         net.download(p, g, m, v);
         net.invalidateShadow();
@@ -200,12 +217,12 @@ describe('argument checks', () => {
   test('indices and labels out of range name the element', () => {
     const net = new native.Network(spec, 4, 2);
     const [p, g, m, v] = buffers();
-    expect(() => net.trainBatch(p, g, m, v, features, targets, Int32Array.of(0, 1, 9, 2), 0, 4, hyper, 1, 0)).toThrow(
+    expect(() => net.trainBatch(p, g, m, v, features, targets, Int32Array.of(0, 1, 9, 2), 0, 4, hyper, 1, 0, 0)).toThrow(
       new RangeError('Expected integer between 0 and 8 for indices[2] but received 9 of type number'),
     );
     const bad = (targets as Int32Array).slice();
     bad[2] = 3;
-    expect(() => net.trainBatch(p, g, m, v, features, bad, Int32Array.of(0, 1, 2, 3), 0, 4, hyper, 1, 0)).toThrow(
+    expect(() => net.trainBatch(p, g, m, v, features, bad, Int32Array.of(0, 1, 2, 3), 0, 4, hyper, 1, 0, 0)).toThrow(
       new RangeError('Expected integer between 0 and 2 for targets[2] but received 3 of type number'),
     );
     expect(firstDifference(p, params)).toBe(-1); // nothing ran
@@ -230,7 +247,7 @@ describe('argument checks', () => {
   test('float targets must match the loss', () => {
     const net = new native.Network({ ...spec, loss: 'mse' }, 4, 2);
     const [p, g, m, v] = buffers();
-    expect(() => net.trainBatch(p, g, m, v, features, targets, Int32Array.of(0, 1, 2, 3), 0, 4, hyper, 1, 0)).toThrow(
+    expect(() => net.trainBatch(p, g, m, v, features, targets, Int32Array.of(0, 1, 2, 3), 0, 4, hyper, 1, 0, 0)).toThrow(
       new TypeError('Expected Float32Array for targets but received Int32Array of length 9'),
     );
     net.dispose();

@@ -72,15 +72,16 @@ export class CpuEngine implements Engine {
     this.native.adamStep(params, grads, m, v, hyper, step);
   }
 
-  attachDataset(features: Features, targets: Targets, n: number, d: number): DatasetHandle {
-    return new HostDataset(features, targets, n, d);
+  attachDataset(features: Features, targets: Targets, n: number, d: number, imageWidth = 0): DatasetHandle {
+    return new HostDataset(features, targets, n, d, imageWidth);
   }
 
   trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: StepHyper, step: number,
     _wantLoss = true, dropoutSeed = 0): number {
     const host = data as HostDataset;
     const { params, grads, m, v } = this.buffers;
-    return this.native.trainBatch(params, grads, m, v, host.features, host.targets, indices, offset, B, hyper, step, dropoutSeed >>> 0);
+    return this.native.trainBatch(params, grads, m, v, host.features, host.targets, indices, offset, B, hyper, step, dropoutSeed >>> 0,
+      host.imageWidth);
   }
 
   evaluateDataset(data: DatasetHandle): { lossSum: number; correct: number } {

@@ -16,7 +16,9 @@ export class HostDataset implements DatasetHandle {
   /** 0..n-1, so evaluation can gather batches in order through the same kernel as training. */
   readonly inOrder: Int32Array;
   private nonZeroFraction: number | undefined;
-  constructor(readonly features: Features, readonly targets: Targets, readonly n: number, readonly d: number) {
+  /** imageWidth: pixels per image row (Engine.attachDataset), 0 when the samples are no images. */
+  constructor(readonly features: Features, readonly targets: Targets, readonly n: number, readonly d: number,
+    readonly imageWidth = 0) {
     this.inOrder = new Int32Array(n);
     for (let i = 0; i < n; i++) this.inOrder[i] = i;
   }

@@ -101,8 +101,12 @@ export interface Engine {
   computeGradients(x: Float32Array, targets: Targets, B: number, dropout?: DropoutSource | null): number;
   /** One Adam step of all parameters from the current gradients. */
   adamStep(hyper: AdamHyper, step: number): void;
-  /** Keeps (or uploads) a dataset for trainBatch / evaluateDataset: features (N·D), targets (N) or (N·K). */
-  attachDataset(features: Features, targets: Targets, n: number, d: number): DatasetHandle;
+  /**
+   * Keeps (or uploads) a dataset for trainBatch / evaluateDataset: features (N·D), targets (N) or (N·K).
+   * imageWidth: pixels per image row when each sample is an image (an IDX file's cols), else 0: the cpu engine's
+   * sparse first layer then takes neighbouring pixels together, which changes its speed, not its results.
+   */
+  attachDataset(features: Features, targets: Targets, n: number, d: number, imageWidth?: number): DatasetHandle;
   /**
    * Gather batch indices[offset .. offset+B) from the dataset, forward, backward, the optimizer (one of
    * fusedOptimizers; `step` is 1-based, as torch's state['step'] after it): one whole step.

@@ -36,7 +36,7 @@ function engineFor(kind: StepEngine, hidden: number, B: number, threads: number)
 
 export function benchSteps(kind: StepEngine, data: Dataset, hidden: number, B: number, repeats: number, threads: number): StepResult {
   const { engine } = engineFor(kind, hidden, B, threads);
-  const handle = engine.attachDataset(data.images, data.labels, data.n, data.d);
+  const handle = engine.attachDataset(data.images, data.labels, data.n, data.d, data.cols);
   const order = Int32Array.from({ length: data.n }, (_, i) => i);
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(Math.random() * (i + 1));

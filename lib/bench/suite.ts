@@ -15,7 +15,7 @@ import { MLP } from '../model';
 import { packageRoot } from '../package-root';
 import { median } from './measure';
 import { pytorchAvailable } from './pytorch';
-import { suiteWorkloads, workloadData, type SuiteOptimizer, type Workload } from './workloads';
+import { suiteWorkloads, workloadData, type SuiteOptimizer, type Workload, type WorkloadData } from './workloads';
 
 /** A workload's optimizer as the engine's fused step takes it (torch.optim's defaults for what it leaves out). */
 function stepHyperOf(o: SuiteOptimizer | undefined): StepHyper {
@@ -105,7 +105,7 @@ class FcnetJob {
   private step = 0;
   private readonly hyper: StepHyper;
 
-  constructor(w: Workload, private readonly data: { images: Uint8Array; labels: Int32Array; n: number; d: number }, threads: number) {
+  constructor(w: Workload, private readonly data: WorkloadData, threads: number) {
     this.hyper = stepHyperOf(w.optimizer);
     const I = w.sizes[0];
     const model = new MLP({
@@ -113,7 +113,7 @@ class FcnetJob {
       ...(w.normalise ? { inputMean: new Float32Array(I).fill(w.normalise.mean), inputStd: new Float32Array(I).fill(w.normalise.std) } : {}),
     });
     this.engine = model.engine(w.batch);
-    this.handle = this.engine.attachDataset(data.images, data.labels, data.n, data.d);
+    this.handle = this.engine.attachDataset(data.images, data.labels, data.n, data.d, data.cols);
     this.order = Int32Array.from({ length: data.n }, (_, i) => i);
     this.shuffle();
   }

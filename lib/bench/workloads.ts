@@ -38,19 +38,28 @@ export const suiteWorkloads: Workload[] = [
   { name: '784-500-10, batch 100, MNIST normalised (0.1307, 0.3081)', sizes: [784, 500, 10], batch: 100, data: 'mnist', normalise: { mean: 0.1307, std: 0.3081 }, steps: 400, target: 'within 15 % of raw MNIST' },
 ];
 
+/** One workload's data: n rows of d uint8 inputs, their labels, and the image width (0: the rows are no images). */
+export interface WorkloadData {
+  images: Uint8Array;
+  labels: Int32Array;
+  n: number;
+  d: number;
+  cols: number;
+}
+
 /** The images and labels of one workload's data. */
-export function workloadData(kind: Workload['data'], mnist: Dataset): { images: Uint8Array; labels: Int32Array; n: number; d: number } {
-  if (kind === 'mnist') return { images: mnist.images, labels: mnist.labels, n: mnist.n, d: mnist.d };
+export function workloadData(kind: Workload['data'], mnist: Dataset): WorkloadData {
+  if (kind === 'mnist') return { images: mnist.images, labels: mnist.labels, n: mnist.n, d: mnist.d, cols: mnist.cols };
   if (kind === 'mnist-noise') {
     // Each pixel plus a seeded uniform integer in 1..64, clipped at 255: every pixel non-zero, no structure.
     const images = new Uint8Array(mnist.images.length);
     for (let i = 0; i < images.length; i++) images[i] = Math.min(255, mnist.images[i] + 1 + (hash(i ^ 0x6e6f6973) & 63));
-    return { images, labels: mnist.labels, n: mnist.n, d: mnist.d };
+    return { images, labels: mnist.labels, n: mnist.n, d: mnist.d, cols: mnist.cols };
   }
   const n = 200_000, d = 32;
   const images = new Uint8Array(n * d);
   for (let i = 0; i < images.length; i++) images[i] = hash(i) & 255;
   const labels = new Int32Array(n);
   for (let i = 0; i < n; i++) labels[i] = hash(i ^ 0x6c61626c) & 3;
-  return { images, labels, n, d };
+  return { images, labels, n, d, cols: 0 };
 }

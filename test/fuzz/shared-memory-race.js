@@ -106,7 +106,7 @@ function cases() {
     let step = 0;
     list.push({ name: `Network.trainBatch ${what} (${sizes.join('-')})`, shared: what === 'labels' ? labels : indices,
       slots: what === 'labels' ? [order[0], order[B - 1]] : [0, B - 1], intact: () => params.every(Number.isFinite),
-      call: () => trainer.trainBatch(params, grads, m, v, images, labels, indices, 0, B, hyper, ++step, 0) });
+      call: () => trainer.trainBatch(params, grads, m, v, images, labels, indices, 0, B, hyper, ++step, 0, 0) });
   }
   if (cudaAddon) {
     // Small batches (the CPU emulation runs each CUDA thread as a coroutine: slow), wide inputs and long arrays, so

@@ -59,10 +59,10 @@ const BODIES = {
     const hyper = { get lr() { return 1e-3; }, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
     const logits = new Float32Array(B * 10), dlogits = new Float32Array(B * 10);
     let step = 0;
-    trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step, 0);
+    trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step, 0, 0);
     parentPort.postMessage('ready');
     for (;;) {
-      trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step, 0);
+      trainer.trainBatch(p, g, m, v, images, labels, order, 0, B, hyper, ++step, 0, 0);
       addon.softmaxCrossEntropy(dlogits, logits, labels, B, 10);
     }`,
   cuda: `

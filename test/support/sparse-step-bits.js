@@ -25,7 +25,7 @@ const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 
 const trainer = new addon.Network({ sizes: Int32Array.from(sizes), activation: 'relu', negativeSlope: 0, dropout: 0, loss: 'cross_entropy', classWeights: null, inputMean: null, inputStd: null }, B, 2);
 const losses = [];
-for (let s = 0; s < steps; s++) losses.push(trainer.trainBatch(params, grads, m, v, images, labels, indices, s * B, B, hyper, s + 1, 0));
+for (let s = 0; s < steps; s++) losses.push(trainer.trainBatch(params, grads, m, v, images, labels, indices, s * B, B, hyper, s + 1, 0, 0));
 trainer.download(params, grads, m, v);
 const vectorFloats = trainer.vectorFloats;
 trainer.dispose();
