@@ -6,7 +6,10 @@
 // MNIST, batch 1000: a patch is visited for 1.50 times its non-zero pixels, a strip for 1.48, but a patch's visit
 // serves 6 inputs, not 4: a third fewer loads of Δ for as many multiplications (measured: the gradient phase 14 %
 // faster). Patches at the right or bottom edge are cut to the image. The groups change which rows a tile visits,
-// not one bit of the results: each input's sum still runs over its non-zero rows in ascending order.
+// not one bit of the results while Δ is finite: each input's sum still runs over its non-zero rows in ascending
+// order, and the zeros a group adds are exact. (A non-finite Δ makes 0·Δ NaN wherever a group visits, as the
+// dense product does at every zero input: the gradient is not finite either way, only where its NaNs lie differs.)
+// fit() with clipGradNorm computes its gradients through computeGradients, which knows no width: strips there.
 #pragma once
 
 #include <cstddef>

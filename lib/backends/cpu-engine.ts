@@ -73,7 +73,9 @@ export class CpuEngine implements Engine {
   }
 
   attachDataset(features: Features, targets: Targets, n: number, d: number, imageWidth = 0): DatasetHandle {
-    return new HostDataset(features, targets, n, d, imageWidth);
+    // A speed hint only: a width that is no whole pixel count (createDataset does not check its imageShape) is none.
+    const width = Number.isInteger(imageWidth) && imageWidth > 0 && imageWidth <= 2147483647 ? imageWidth : 0;
+    return new HostDataset(features, targets, n, d, width);
   }
 
   trainBatch(data: DatasetHandle, indices: Int32Array, offset: number, B: number, hyper: StepHyper, step: number,

@@ -36,7 +36,7 @@ const options: OptionSpec[] = [
   {
     flags: '--suite',
     description: "with --compare-pytorch: instead, the workloads of issue 13's table (deeper, wider, dense, batch 1000, a small " +
-      'network, normalised MNIST), fcnet and PyTorch (malloc tuned, 1 and 2 threads) taking turns, --repeats samples each (default 3); a few minutes',
+      'network, normalised MNIST), fcnet and PyTorch (malloc tuned, 1 and 2 threads) taking turns, --repeats samples each (default 3); about a minute and a half',
   },
   { flags: '--json <file>', description: 'where to write the results as JSON', parse: text, default: 'bench-results.json', defaultText: 'bench-results.json' },
   { flags: '--markdown <file>', description: 'where to write the README tables', parse: text, default: 'bench-results.md', defaultText: 'bench-results.md' },

@@ -290,6 +290,13 @@ function poolTrainer() {
   return pick(pool);
 }
 
+// An image width for I inputs: no image, too narrow, a whole number of rows (patches), not one, the largest int.
+function imageWidth(I) {
+  const rows = [];
+  for (let w = 1; w <= I; w++) if (I % w === 0) rows.push(w);
+  return pick([0, 1, 2, 3, pick(rows), I, I + 1, 2147483647]);
+}
+
 const trainerCalls = {
   'Network()': () => {
     const sizes = validSizes();
@@ -301,9 +308,10 @@ const trainerCalls = {
     const I = sizes[0], C = sizes[sizes.length - 1], N = int(1, 8), B = int(1, maxBatch), offset = int(0, 4);
     const images = makeArray('u8', N * I, () => (chance(0.7) ? 0 : int(1, 255)));
     return {
-      ...valid(['f32', 'f32', 'f32', 'f32', 'u8', 'i32', 'i32', 'int', 'int', 'hyper', 'int', 'int'], [
+      ...valid(['f32', 'f32', 'f32', 'f32', 'u8', 'i32', 'i32', 'int', 'int', 'hyper', 'int', 'int', 'int'], [
         guarded('f32', n), guarded('f32', n), guarded('f32', n), guarded('f32', n), images,
-        makeArray('i32', N, () => int(0, C - 1)), makeArray('i32', offset + B, () => int(0, N - 1)), offset, B, validHyper(), int(1, 100), int(0, 1000)]),
+        makeArray('i32', N, () => int(0, C - 1)), makeArray('i32', offset + B, () => int(0, N - 1)), offset, B, validHyper(), int(1, 100), int(0, 1000),
+        imageWidth(I)]),
       entry,
     };
   },

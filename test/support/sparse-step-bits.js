@@ -9,7 +9,8 @@ const path = require('path');
 const root = path.join(__dirname, '..', '..');
 const addon = require(process.env.FCNET_ADDON_PATH || require('node-gyp-build').resolve(root));
 
-// Odd sizes on purpose: a ragged last group of rows (B = 37) and of inputs (I = 783), H not a whole chunk.
+// Odd sizes on purpose: a ragged last group of rows (B = 37) and of inputs (I = 783), H not a whole chunk; the
+// inputs as 27 rows of 29 pixels, so that the gradient's 2×3 patches are cut at the right and bottom edges.
 const sizes = [783, 70, 10];
 const N = 200, B = 37, steps = 5;
 let seed = 12345;
@@ -25,7 +26,7 @@ const hyper = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 
 const trainer = new addon.Network({ sizes: Int32Array.from(sizes), activation: 'relu', negativeSlope: 0, dropout: 0, loss: 'cross_entropy', classWeights: null, inputMean: null, inputStd: null }, B, 2);
 const losses = [];
-for (let s = 0; s < steps; s++) losses.push(trainer.trainBatch(params, grads, m, v, images, labels, indices, s * B, B, hyper, s + 1, 0, 0));
+for (let s = 0; s < steps; s++) losses.push(trainer.trainBatch(params, grads, m, v, images, labels, indices, s * B, B, hyper, s + 1, 0, 29));
 trainer.download(params, grads, m, v);
 const vectorFloats = trainer.vectorFloats;
 trainer.dispose();
