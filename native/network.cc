@@ -224,13 +224,17 @@ void Network::gather(const DataSource& data, const int32_t* indices, int B, bool
   constexpr int kRows = 8;
   const size_t row_bytes = (size_t)I * (s.pixels_batch ? 1 : sizeof(float));
   const uint8_t* base = s.pixels_batch ? data.pixels : reinterpret_cast<const uint8_t*>(data.features);
-  run_tasks(*team_, (B + kRows - 1) / kRows, [&](int t) {
-    const int r1 = std::min(B, (t + 1) * kRows);
-    // The rows lie anywhere in the dataset (a shuffled order): ask for the task's rows at once, so that their
-    // misses overlap rather than come one row after another.
-    for (int r = t * kRows; r < r1; r++)
+  team_->run([&](int member, int team) {
+    // The rows lie anywhere in the dataset (a shuffled order): each member asks for its rows kRows ahead of the
+    // one it copies, so that their misses overlap rather than come one row after another.
+    long r0, r1;
+    split_range(B, member, team, &r0, &r1);
+    auto ask = [&](long r) {
       for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(base + (size_t)indices[r] * row_bytes + at);
-    for (int r = t * kRows; r < r1; r++) {
+    };
+    for (long r = r0; r < std::min(r1, r0 + kRows); r++) ask(r);
+    for (long r = r0; r < r1; r++) {
+      if (r + kRows < r1) ask(r + kRows);
       const size_t src = (size_t)indices[r];
       int64_t nonzero = 0;
       if (s.pixels_batch) {
