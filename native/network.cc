@@ -229,9 +229,7 @@ void Network::gather(const DataSource& data, const int32_t* indices, int B, bool
     // one it copies, so that their misses overlap rather than come one row after another.
     long r0, r1;
     split_range(B, member, team, &r0, &r1);
-    auto ask = [&](long r) {
-      for (size_t at = 0; at < row_bytes; at += 64) __builtin_prefetch(base + (size_t)indices[r] * row_bytes + at);
-    };
+    auto ask = [&](long r) { prefetch_bytes(base + (size_t)indices[r] * row_bytes, row_bytes); };
     for (long r = r0; r < std::min(r1, r0 + kRows); r++) ask(r);
     for (long r = r0; r < r1; r++) {
       if (r + kRows < r1) ask(r + kRows);

@@ -263,9 +263,7 @@ void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, 
   constexpr int kRowsAhead = 8;
   const size_t first_byte = (size_t)k0 * sizeof(T), last_byte = (size_t)(last + 1) * sizeof(T);
   auto ask = [&](int r) {
-    const char* p = reinterpret_cast<const char*>(inputs + (size_t)r * I);
-    for (size_t at = first_byte; at < last_byte; at += 64) __builtin_prefetch(p + at);
-    __builtin_prefetch(p + last_byte - 1);
+    prefetch_bytes(reinterpret_cast<const char*>(inputs + (size_t)r * I) + first_byte, last_byte - first_byte);
   };
   for (int r = 0; r < std::min(B, kRowsAhead); r++) ask(r);
   // The tables in locals: the compiler cannot tell that the stores below leave them alone.
