@@ -23,7 +23,6 @@ ColumnGroups make_column_groups(int I, int width) {
     for (int x = 0; x < row_length; x += patch_columns) {
       const int k = y * row_length + x;
       g.group_at[k] = g.count++;
-      g.first.push_back(k);
       for (int q = 0; q < g.size; q++) {
         const int dy = q / patch_columns, dx = q % patch_columns;
         const bool inside = y + dy < rows && x + dx < row_length;

@@ -24,10 +24,10 @@ struct ColumnGroups {
   int width = 0;  // the image width the groups were made for; 0: strips
   int size = 0;   // inputs a group: 4 (strips) or 6 (patches)
   int count = 0;  // groups, in ascending order of their first (top-left) input
-  std::vector<int32_t> inputs;    // (count, size) each group's inputs, −1 where a patch is cut at the edge
+  std::vector<int32_t> inputs;    // (count, size) each group's inputs, −1 where a patch is cut at the edge; the
+                                  // first, the top-left, is never cut
   std::vector<int32_t> reads;     // (count, size) where the merge reads them: a cut member reads the group's first
                                   // input, and its sum is never stored
-  std::vector<int32_t> first;     // (count) each group's first input
   std::vector<int32_t> group_at;  // (I) the group whose first input is k, else −1
   std::vector<int32_t> offsets;   // (size) each member's offset from the first input: row · width + column
   std::vector<uint64_t> has;      // (size, mask_words(I)) bit k set where the group first at k has that member

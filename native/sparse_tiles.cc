@@ -257,7 +257,8 @@ void merge_columns(int32_t* count, int32_t* row, float* value, const T* inputs, 
   // otherwise share the cache lines of count at every entry.
   std::vector<int32_t> counted(c1 - c0, 0);
   // The groups' first inputs lie in [k0, k1]; their inputs in [k0, last].
-  const int k0 = groups.first[c0], k1 = groups.first[c1 - 1], last = std::min(I - 1, k1 + groups.offsets.back());
+  const int k0 = groups.inputs[(size_t)c0 * G], k1 = groups.inputs[(size_t)(c1 - 1) * G];
+  const int last = std::min(I - 1, k1 + groups.offsets.back());
   // Where a row's inputs of these groups lie, a few rows ahead: the other core gathered half the rows, so most of
   // these lines come from its cache, and one row at a time leaves each miss to wait alone.
   constexpr int kRowsAhead = 8;
